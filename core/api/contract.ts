@@ -1,0 +1,119 @@
+/**
+ * The host API: one typed contract between the UI and the host, whatever carries it (Electron
+ * IPC or HTTP + WebSocket). Inputs are validated here, at the boundary; the host trusts them after.
+ */
+import { z } from 'zod';
+import type { JobInfo } from '../jobs/runner.ts';
+import type { DatasetRow } from '../store/datasets.ts';
+import type { ImageDetail, ImageSummary } from '../store/images.ts';
+
+const id = z.number().int().positive();
+const labelSpec = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('none') }),
+  z.object({ kind: z.literal('folders') }),
+  z.object({ kind: z.literal('csv'), file: z.string().min(1) }),
+]);
+const channel = z.number().int().min(0).max(255).nullable();
+
+export const inputs = {
+  'app.info': z.object({}),
+  'project.open': z.object({ path: z.string().min(1), create: z.boolean().default(false) }),
+  'datasets.list': z.object({}),
+  'datasets.rename': z.object({ id, name: z.string().trim().min(1).max(200) }),
+  'datasets.delete': z.object({ id }),
+  'datasets.setDisplay': z.object({
+    id,
+    channelMap: z.tuple([channel, channel, channel]).optional(),
+    percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).optional(),
+  }),
+  'images.query': z.object({
+    datasetId: id,
+    offset: z.number().int().min(0),
+    limit: z.number().int().min(1).max(1000),
+    status: z.enum(['all', 'ok', 'duplicate', 'failed']).default('all'),
+    classId: z.union([id, z.literal('unlabeled')]).optional(),
+    tag: z.string().max(200).optional(),
+    search: z.string().max(500).optional(),
+    sort: z.enum(['name', 'imported', 'size', 'width', 'height']).default('name'),
+    desc: z.boolean().default(false),
+  }),
+  'images.get': z.object({ id }),
+  'classes.list': z.object({ datasetId: id }),
+  'labels.set': z.object({ imageIds: z.array(id).min(1).max(100_000), className: z.string().trim().min(1).max(200).nullable() }),
+  'tags.list': z.object({}),
+  'tags.set': z.object({ imageIds: z.array(id).min(1).max(100_000), tag: z.string().trim().min(1).max(100), on: z.boolean() }),
+  'import.start': z.object({
+    folder: z.string().min(1),
+    datasetId: id.optional(),
+    datasetName: z.string().trim().min(1).max(200).optional(),
+    labels: labelSpec.default({ kind: 'none' }),
+  }),
+  'demo.create': z.object({}),
+  'jobs.list': z.object({}),
+  'jobs.cancel': z.object({ id }),
+  'jobs.pause': z.object({ id }),
+  'jobs.resume': z.object({ id }),
+  'fs.browse': z.object({ path: z.string().optional() }),
+} as const;
+
+export type Method = keyof typeof inputs;
+export type Input<M extends Method> = z.input<(typeof inputs)[M]>;
+export type ParsedInput<M extends Method> = z.output<(typeof inputs)[M]>;
+
+export interface AppInfo {
+  version: string;
+  transport: 'electron' | 'http';
+  project: { dir: string; name: string };
+  recentProjects: string[];
+  demoAvailable: boolean;
+  canPickFolders: boolean;
+}
+
+export interface BrowseResult {
+  path: string;
+  parent: string | null;
+  dirs: string[];
+  imageFiles: number;
+}
+
+export interface Outputs {
+  'app.info': AppInfo;
+  'project.open': AppInfo;
+  'datasets.list': DatasetRow[];
+  'datasets.rename': null;
+  'datasets.delete': null;
+  'datasets.setDisplay': { jobId: number | null };
+  'images.query': { total: number; items: ImageSummary[] };
+  'images.get': ImageDetail;
+  'classes.list': { id: number; name: string; color: string | null; count: number }[];
+  'labels.set': { changed: number };
+  'tags.list': string[];
+  'tags.set': null;
+  'import.start': { jobId: number; datasetId: number };
+  'demo.create': { jobId: number; datasetId: number };
+  'jobs.list': JobInfo[];
+  'jobs.cancel': null;
+  'jobs.pause': null;
+  'jobs.resume': null;
+  'fs.browse': BrowseResult;
+}
+
+export type Output<M extends Method> = Outputs[M];
+
+/** Events pushed from the host to every open UI. */
+export type HostEvent =
+  | { type: 'job'; job: JobInfo }
+  | { type: 'datasets-changed' }
+  | { type: 'project-changed'; project: { dir: string; name: string } };
+
+export interface ApiError {
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export function isMethod(name: unknown): name is Method {
+  return typeof name === 'string' && Object.hasOwn(inputs, name);
+}
+
+export type { DatasetRow, ImageDetail, ImageSummary, JobInfo };

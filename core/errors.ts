@@ -1,0 +1,51 @@
+/**
+ * Errors that help: every error Loupe shows a person carries a message written for them
+ * and, where one exists, the next step. The technical cause stays attached for the log.
+ */
+export type ErrorCode =
+  | 'invalid-input'
+  | 'not-found'
+  | 'conflict'
+  | 'unsupported'
+  | 'disk-full'
+  | 'io'
+  | 'cancelled'
+  | 'internal';
+
+export class LoupeError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'LoupeError';
+    this.code = code;
+    this.hint = options.hint;
+  }
+
+  toJSON(): { code: ErrorCode; message: string; hint?: string } {
+    return this.hint ? { code: this.code, message: this.message, hint: this.hint } : { code: this.code, message: this.message };
+  }
+}
+
+/** Turns any thrown value into a LoupeError, recognising the OS errors a person can act on. */
+export function asLoupeError(err: unknown): LoupeError {
+  if (err instanceof LoupeError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const detail = err instanceof Error ? err.message : String(err);
+  switch (code) {
+    case 'ENOSPC':
+    case 'SQLITE_FULL':
+      return new LoupeError('disk-full', 'The disk is full.', {
+        hint: 'Free some space on the drive that holds the project, then resume the job: nothing already saved is lost.',
+        cause: err,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new LoupeError('io', `Permission denied: ${detail}`, { hint: 'Check that Loupe may read this file or folder.', cause: err });
+    case 'ENOENT':
+      return new LoupeError('not-found', `Not found: ${detail}`, { cause: err });
+    default:
+      return new LoupeError('internal', detail, { cause: err });
+  }
+}

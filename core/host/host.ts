@@ -1,0 +1,207 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { type AppInfo, type HostEvent, inputs, isMethod, type Method, type Output, type ParsedInput } from '../api/contract.ts';
+import { emojiPackageDir, prepareEmojiDemo } from '../demo.ts';
+import { LoupeError } from '../errors.ts';
+import { openImage, renderDisplay } from '../images/decode.ts';
+import { classify } from '../images/formats.ts';
+import { importJobKind, type ImportParams, makeThumbnail } from '../images/import.ts';
+import { JobRunner } from '../jobs/runner.ts';
+import { builtinImporters } from '../plugins/registry.ts';
+import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
+import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
+import { Project } from '../store/project.ts';
+import { readRecent, rememberRecent } from './recent.ts';
+import { VERSION } from '../version.ts';
+
+export interface HostOptions {
+  projectDir: string;
+  userDir: string;
+  transport: AppInfo['transport'];
+  /** Native folder picker, where the shell has one (Electron). */
+  canPickFolders?: boolean;
+  /** Create the project folder when missing (the app does; the CLI asks for `loupe init`). */
+  create?: boolean;
+  /** Re-run interrupted resumable jobs at start-up (the app does; the CLI resumes only its own). */
+  autoResume?: boolean;
+}
+
+type Handlers = { [M in Method]: (input: ParsedInput<M>) => Output<M> | Promise<Output<M>> };
+
+/**
+ * The host: implements the API contract over one open project. Transports (IPC, HTTP) only
+ * parse requests and forward them to `call`; this is the single place that checks input.
+ */
+export class Host extends EventEmitter<{ event: [HostEvent] }> {
+  project!: Project;
+  jobs!: JobRunner;
+  private readonly importers = builtinImporters();
+
+  constructor(private readonly opts: HostOptions) {
+    super();
+    this.openProject(opts.projectDir, opts.create ?? true);
+  }
+
+  async call(method: unknown, raw: unknown): Promise<unknown> {
+    if (!isMethod(method)) throw new LoupeError('invalid-input', `Unknown API method "${String(method)}".`);
+    const parsed = inputs[method].safeParse(raw ?? {});
+    if (!parsed.success) {
+      const first = parsed.error.issues[0];
+      throw new LoupeError('invalid-input', `Invalid request to ${method}: ${first ? `${first.path.join('.') || 'input'}: ${first.message}` : 'bad input'}.`);
+    }
+    const handler = this.handlers[method] as (input: unknown) => unknown;
+    return handler(parsed.data);
+  }
+
+  /** Path of an image's thumbnail file, or undefined when it has none (failed import). */
+  thumbnailFile(imageId: number): string | undefined {
+    const row = this.project.db.prepare('SELECT hash, status FROM images WHERE id = ?').get(imageId) as { hash: string | null; status: string } | undefined;
+    if (!row?.hash || row.status === 'failed') return undefined;
+    const file = this.project.thumbPath(row.hash);
+    return fs.existsSync(file) ? file : undefined;
+  }
+
+  /** A display rendition for the detail view, made on demand from the original file. */
+  async preview(imageId: number, maxSize = 1600): Promise<Buffer> {
+    const img = getImage(this.project.db, imageId);
+    if (img.status === 'failed') throw new LoupeError('invalid-input', `This file could not be imported: ${img.error}`);
+    const data = await fs.promises.readFile(img.path).catch((err) => {
+      throw new LoupeError('not-found', `The original file is missing: ${img.path}`, { hint: 'It was moved or deleted after import. Re-import its folder.', cause: err });
+    });
+    const display = getDataset(this.project.db, img.datasetId).settings.display;
+    return renderDisplay(await openImage(data), maxSize, display, 'jpeg');
+  }
+
+  close(): void {
+    this.jobs?.dispose();
+    this.project?.close();
+  }
+
+  private openProject(dir: string, create: boolean): void {
+    const next = Project.open(dir, { create });
+    this.close();
+    this.project = next;
+    this.jobs = new JobRunner(next.db);
+    this.jobs.register(importJobKind(next, this.importers));
+    this.jobs.register({
+      kind: 'render-thumbnails',
+      resumable: true,
+      title: () => 'Redraw thumbnails',
+      run: async (ctx) => this.redrawThumbnails(ctx.params as { datasetId: number }, ctx),
+    });
+    this.jobs.on('job', (job) => {
+      this.emit('event', { type: 'job', job });
+      if (job.kind === 'import' && job.state !== 'queued') this.emit('event', { type: 'datasets-changed' });
+    });
+    this.jobs.recover({ autoResume: this.opts.autoResume ?? true });
+    rememberRecent(this.opts.userDir, next.dir);
+    this.emit('event', { type: 'project-changed', project: { dir: next.dir, name: next.name } });
+  }
+
+  private info(): AppInfo {
+    return {
+      version: VERSION,
+      transport: this.opts.transport,
+      project: { dir: this.project.dir, name: this.project.name },
+      recentProjects: readRecent(this.opts.userDir),
+      demoAvailable: emojiPackageDir() !== undefined,
+      canPickFolders: this.opts.canPickFolders ?? false,
+    };
+  }
+
+  private async redrawThumbnails(p: { datasetId: number }, ctx: { signal: AbortSignal; progress(d: number, t?: number): void }): Promise<{ redrawn: number }> {
+    const { db } = this.project;
+    const display = getDataset(db, p.datasetId).settings.display;
+    const rows = db
+      .prepare("SELECT path, hash FROM images WHERE dataset_id = ? AND status = 'ok' AND (bit_depth > 8 OR channels NOT IN (1, 3, 4))")
+      .all(p.datasetId) as { path: string; hash: string }[];
+    let done = 0;
+    for (const r of rows) {
+      if (ctx.signal.aborted) break;
+      try {
+        await makeThumbnail(this.project, r.hash, await fs.promises.readFile(r.path), display);
+      } catch {
+        // A file gone since import keeps its old thumbnail.
+      }
+      ctx.progress(++done, rows.length);
+    }
+    this.emit('event', { type: 'datasets-changed' });
+    return { redrawn: done };
+  }
+
+  private startImport(params: ImportParams): { jobId: number; datasetId: number } {
+    const folder = path.resolve(params.folder);
+    if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
+      throw new LoupeError('not-found', `Folder not found: ${folder}`, { hint: 'Check the path and try again.' });
+    }
+    const { db } = this.project;
+    let datasetId = params.datasetId;
+    if (datasetId === undefined) {
+      const name = (params.datasetName ?? path.basename(folder)).trim();
+      const row = db.prepare('SELECT id FROM datasets WHERE name = ?').get(name) as { id: number } | undefined;
+      datasetId = row?.id ?? Number(db.prepare('INSERT INTO datasets (name, root) VALUES (?, ?)').run(name, folder).lastInsertRowid);
+    }
+    const jobId = this.jobs.start<ImportParams>('import', { ...params, folder, datasetId });
+    this.emit('event', { type: 'datasets-changed' });
+    return { jobId, datasetId };
+  }
+
+  private readonly handlers: Handlers = {
+    'app.info': () => this.info(),
+    'project.open': ({ path: dir, create }) => {
+      this.openProject(dir, create);
+      return this.info();
+    },
+    'datasets.list': () => listDatasets(this.project.db),
+    'datasets.rename': ({ id, name }) => {
+      renameDataset(this.project.db, id, name);
+      this.emit('event', { type: 'datasets-changed' });
+      return null;
+    },
+    'datasets.delete': ({ id }) => {
+      deleteDataset(this.project.db, id);
+      this.emit('event', { type: 'datasets-changed' });
+      return null;
+    },
+    'datasets.setDisplay': ({ id, channelMap, percentiles }) => {
+      const current = getDataset(this.project.db, id).settings.display;
+      updateDatasetSettings(this.project.db, id, { display: { channelMap: channelMap ?? current.channelMap, percentiles: percentiles ?? current.percentiles } });
+      return { jobId: this.jobs.start('render-thumbnails', { datasetId: id }) };
+    },
+    'images.query': (q) => queryImages(this.project.db, q),
+    'images.get': ({ id }) => getImage(this.project.db, id),
+    'classes.list': ({ datasetId }) => listClasses(this.project.db, datasetId),
+    'labels.set': ({ imageIds, className }) => ({ changed: setLabels(this.project.db, imageIds, className, 'human') }),
+    'tags.list': () => listTags(this.project.db),
+    'tags.set': ({ imageIds, tag, on }) => {
+      setTag(this.project.db, imageIds, tag, on);
+      return null;
+    },
+    'import.start': (p) => this.startImport(p),
+    'demo.create': () => {
+      const folder = prepareEmojiDemo(this.project.dir);
+      return this.startImport({ folder, datasetName: 'Emoji (demo)', labels: { kind: 'folders' } });
+    },
+    'jobs.list': () => this.jobs.list(),
+    'jobs.cancel': ({ id }) => (this.jobs.cancel(id), null),
+    'jobs.pause': ({ id }) => (this.jobs.pause(id), null),
+    'jobs.resume': ({ id }) => (this.jobs.resume(id), null),
+    'fs.browse': ({ path: p }) => browse(p),
+  };
+}
+
+/** Lists sub-folders for the folder chooser of the served UI (the browser has no native picker). */
+export function browse(p: string | undefined): { path: string; parent: string | null; dirs: string[]; imageFiles: number } {
+  const dir = path.resolve(p || process.env.HOME || '/');
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    throw new LoupeError('not-found', `Cannot open folder ${dir}: ${(err as Error).message}`);
+  }
+  const dirs = entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name).sort((a, b) => a.localeCompare(b));
+  const imageFiles = entries.filter((e) => e.isFile() && classify(e.name) === 'image').length;
+  const parent = path.dirname(dir);
+  return { path: dir, parent: parent === dir ? null : parent, dirs, imageFiles };
+}

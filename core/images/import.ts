@@ -1,0 +1,234 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { asLoupeError, LoupeError } from '../errors.ts';
+import type { JobContext, JobKind } from '../jobs/runner.ts';
+import type { ImportEntry, Importer, LabelSpec } from '../plugins/contract.ts';
+import { createDataset, defaultDatasetSettings, getDataset, type DisplaySettings } from '../store/datasets.ts';
+import { ensureClass } from '../store/images.ts';
+import type { Project } from '../store/project.ts';
+import { type ImageInfo, openImage, renderDisplay } from './decode.ts';
+import { unsupportedReason } from './formats.ts';
+
+export const THUMB_SIZE = 256;
+/** Files above this are refused before reading: a decoded frame of that size would not fit anyway. */
+export const MAX_FILE_BYTES = 2 ** 31 - 1;
+
+export interface ImportParams {
+  folder: string;
+  /** Import into this dataset; otherwise into the dataset named `datasetName` (created if needed). */
+  datasetId?: number;
+  datasetName?: string;
+  labels: LabelSpec;
+  importer?: string;
+}
+
+export interface ImportResult {
+  datasetId: number;
+  imported: number;
+  duplicates: number;
+  failed: number;
+  unchanged: number;
+  ignored: number;
+  labeled: number;
+  failures: { path: string; reason: string }[];
+}
+
+type Outcome =
+  | { entry: ImportEntry; kind: 'ok'; hash: string; info: ImageInfo }
+  | { entry: ImportEntry; kind: 'failed'; reason: string; hash: string | null };
+
+/** Writes a file so that readers never see half of it: temp file, then rename. */
+async function writeAtomic(file: string, data: Buffer): Promise<void> {
+  await fs.promises.mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await fs.promises.writeFile(tmp, data);
+  await fs.promises.rename(tmp, file);
+}
+
+export async function makeThumbnail(project: Project, hash: string, data: Buffer, display: DisplaySettings): Promise<void> {
+  const image = await openImage(data);
+  await writeAtomic(project.thumbPath(hash), await renderDisplay(image, THUMB_SIZE, display, 'webp'));
+}
+
+/**
+ * Decodes one file: hash, header, and a thumbnail (skipped when the content is already known).
+ * Any problem with the file becomes a 'failed' outcome with a reason; only problems with the
+ * project itself (disk full) are thrown, since they stop the whole import.
+ */
+async function processEntry(project: Project, entry: ImportEntry, knownHashes: Set<string>, display: DisplaySettings): Promise<Outcome> {
+  if (entry.size === 0) return { entry, kind: 'failed', reason: 'Empty file (0 bytes).', hash: null };
+  if (entry.size > MAX_FILE_BYTES) return { entry, kind: 'failed', reason: `File too large to import (${(entry.size / 2 ** 30).toFixed(1)} GiB).`, hash: null };
+  let data: Buffer;
+  try {
+    data = await fs.promises.readFile(entry.abs);
+  } catch (err) {
+    return { entry, kind: 'failed', reason: `Cannot read the file: ${asLoupeError(err).message}`, hash: null };
+  }
+  const hash = createHash('sha256').update(data).digest('hex');
+  try {
+    const image = await openImage(data);
+    if (!knownHashes.has(hash) && !fs.existsSync(project.thumbPath(hash))) {
+      knownHashes.add(hash);
+      const thumb = await renderDisplay(image, THUMB_SIZE, display, 'webp');
+      await writeAtomic(project.thumbPath(hash), thumb);
+    }
+    return { entry, kind: 'ok', hash, info: image.info };
+  } catch (err) {
+    const e = asLoupeError(err);
+    if (e.code === 'disk-full') throw e;
+    return { entry, kind: 'failed', reason: e.message, hash };
+  }
+}
+
+/** Runs `fn` over items with at most `limit` in flight, stopping early when the signal aborts. */
+async function forEachLimited<T>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length && !signal.aborted) await fn(items[next++]!);
+  });
+  await Promise.all(lanes);
+}
+
+export function importJobKind(project: Project, importers: Map<string, Importer>): JobKind<ImportParams, ImportResult> {
+  return {
+    kind: 'import',
+    resumable: true,
+    title: (p) => `Import ${path.basename(path.resolve(p.folder))}`,
+    run: (ctx) => runImport(project, importers, ctx),
+  };
+}
+
+function resolveDataset(project: Project, p: ImportParams): number {
+  const { db } = project;
+  if (p.datasetId !== undefined) return getDataset(db, p.datasetId).id;
+  const root = path.resolve(p.folder);
+  const name = (p.datasetName ?? path.basename(root)).trim() || 'images';
+  const existing = db.prepare('SELECT id, root FROM datasets WHERE name = ?').get(name) as { id: number; root: string | null } | undefined;
+  if (existing) return existing.id;
+  return createDataset(db, name, root);
+}
+
+/**
+ * The import job. Idempotent by construction: a file already stored with the same size and
+ * mtime is skipped, rows are written in small transactions after their thumbnail exists, and
+ * UNIQUE(dataset, rel_path) makes a re-run after kill -9 continue without duplicates.
+ */
+export async function runImport(project: Project, importers: Map<string, Importer>, ctx: JobContext<ImportParams>): Promise<ImportResult> {
+  const { db } = project;
+  const p = ctx.params;
+  const importer = importers.get(p.importer ?? 'folder');
+  if (!importer) throw new LoupeError('unsupported', `No importer named "${p.importer}".`);
+  const datasetId = resolveDataset(project, p);
+  const display = getDataset(db, datasetId).settings.display ?? defaultDatasetSettings.display;
+  const listing = await importer.list(p.folder, p.labels, ctx.signal);
+
+  const result: ImportResult = { datasetId, imported: 0, duplicates: 0, failed: 0, unchanged: 0, ignored: listing.ignored, labeled: 0, failures: [] };
+  const total = listing.images.length + listing.unsupported.length;
+  let done = 0;
+  const report = () =>
+    ctx.progress(done, total, { imported: result.imported, duplicates: result.duplicates, failed: result.failed, unchanged: result.unchanged });
+
+  const existing = new Map<string, { bytes: number; mtime: number }>();
+  for (const r of db.prepare('SELECT rel_path, bytes, mtime_ms FROM images WHERE dataset_id = ?').iterate(datasetId) as Iterable<{ rel_path: string; bytes: number; mtime_ms: number }>) {
+    existing.set(r.rel_path, { bytes: r.bytes, mtime: r.mtime_ms });
+  }
+  const isUnchanged = (e: ImportEntry) => {
+    const row = existing.get(e.rel);
+    return row !== undefined && row.bytes === e.size && row.mtime === e.mtimeMs;
+  };
+
+  const upsert = db.prepare(`
+    INSERT INTO images (dataset_id, path, rel_path, hash, format, width, height, channels, bit_depth, bytes, mtime_ms, status, error, duplicate_of)
+    VALUES (@datasetId, @path, @rel, @hash, @format, @width, @height, @channels, @bitDepth, @bytes, @mtime, @status, @error, @duplicateOf)
+    ON CONFLICT (dataset_id, rel_path) DO UPDATE SET
+      path = excluded.path, hash = excluded.hash, format = excluded.format, width = excluded.width, height = excluded.height,
+      channels = excluded.channels, bit_depth = excluded.bit_depth, bytes = excluded.bytes, mtime_ms = excluded.mtime_ms,
+      status = excluded.status, error = excluded.error, duplicate_of = excluded.duplicate_of
+    RETURNING id`);
+  const findOriginal = db.prepare("SELECT id FROM images WHERE dataset_id = ? AND hash = ? AND status = 'ok' AND rel_path <> ? ORDER BY id LIMIT 1");
+  const idOf = db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?');
+  const setImportLabel = db.prepare("INSERT OR REPLACE INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, 'import', 1)");
+  const clearImportLabel = db.prepare("DELETE FROM labels WHERE image_id = ? AND source = 'import'");
+
+  const applyLabel = (imageId: number, label: string | undefined) => {
+    if (!label) return;
+    clearImportLabel.run(imageId);
+    setImportLabel.run(imageId, ensureClass(db, datasetId, label));
+    result.labeled++;
+  };
+  const failure = (rel: string, reason: string) => {
+    result.failed++;
+    if (result.failures.length < 200) result.failures.push({ path: rel, reason });
+  };
+
+  let pending: Outcome[] = [];
+  const flush = db.transaction((batch: Outcome[]) => {
+    for (const o of batch) {
+      const base = { datasetId, path: o.entry.abs, rel: o.entry.rel, bytes: o.entry.size, mtime: o.entry.mtimeMs, hash: o.hash };
+      let row: { id: number };
+      if (o.kind === 'failed') {
+        row = upsert.get({ ...base, format: null, width: null, height: null, channels: null, bitDepth: null, status: 'failed', error: o.reason, duplicateOf: null }) as { id: number };
+        failure(o.entry.rel, o.reason);
+      } else {
+        const original = findOriginal.get(datasetId, o.hash, o.entry.rel) as { id: number } | undefined;
+        const { format, width, height, channels, bitDepth } = o.info;
+        row = upsert.get({ ...base, format, width, height, channels, bitDepth, status: original ? 'duplicate' : 'ok', error: null, duplicateOf: original?.id ?? null }) as { id: number };
+        if (original) result.duplicates++;
+        else result.imported++;
+      }
+      if (o.kind !== 'failed') applyLabel(row.id, o.entry.label);
+    }
+  });
+  const flushPending = () => {
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    try {
+      flush(batch);
+    } catch (err) {
+      throw asLoupeError(err);
+    }
+  };
+
+  // Unsupported formats and unchanged files need no decoding: record them first.
+  db.transaction(() => {
+    for (const e of listing.unsupported) {
+      if (isUnchanged(e)) result.unchanged++;
+      else {
+        upsert.get({ datasetId, path: e.abs, rel: e.rel, hash: null, format: null, width: null, height: null, channels: null, bitDepth: null, bytes: e.size, mtime: e.mtimeMs, status: 'failed', error: unsupportedReason(e.rel), duplicateOf: null });
+        failure(e.rel, unsupportedReason(e.rel));
+      }
+      done++;
+    }
+    for (const e of listing.images) {
+      if (!isUnchanged(e)) continue;
+      result.unchanged++;
+      done++;
+      const row = idOf.get(datasetId, e.rel) as { id: number };
+      applyLabel(row.id, e.label);
+    }
+  })();
+  report();
+
+  const todo = listing.images.filter((e) => !isUnchanged(e));
+  const knownHashes = new Set<string>();
+  let lastFlush = Date.now();
+  // sharp decodes on libuv's pool; a few files per core in flight keeps every core busy while
+  // others wait on disk.
+  const concurrency = Math.max(2, os.availableParallelism() * 2);
+  await forEachLimited(todo, concurrency, ctx.signal, async (entry) => {
+    pending.push(await processEntry(project, entry, knownHashes, display));
+    done++;
+    if (pending.length >= 64 || Date.now() - lastFlush > 250) {
+      flushPending();
+      lastFlush = Date.now();
+      report();
+    }
+  });
+  flushPending();
+  report();
+  for (const u of listing.unreadable) if (result.failures.length < 200) result.failures.push({ path: u.path, reason: `Cannot read: ${u.reason}` });
+  return result;
+}

@@ -1,0 +1,67 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { folderImporter } from '../../plugins/importers/folder.ts';
+import { API_VERSION, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
+
+export interface LoadedPlugin {
+  plugin: Plugin;
+  source: 'builtin' | string;
+}
+
+export interface PluginProblem {
+  source: string;
+  reason: string;
+}
+
+const builtins: Plugin[] = [folderImporter as Plugin];
+
+const context = (id: string): PluginContext => ({ apiVersion: API_VERSION, log: (m) => console.error(`[plugin ${id}] ${m}`) });
+
+/** Checks a plugin object against the contract; returns the reason it is refused, if any. */
+export function validatePlugin(candidate: unknown): string | undefined {
+  const p = candidate as Partial<Plugin> | undefined;
+  if (!p || typeof p !== 'object') return 'the module exports no plugin object (export default { manifest, activate })';
+  const m = manifestSchema.safeParse(p.manifest);
+  if (!m.success) return `invalid manifest: ${m.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+  if (m.data.apiVersion !== API_VERSION) return `written for plugin API ${m.data.apiVersion}, this Loupe speaks ${API_VERSION}`;
+  if (typeof p.activate !== 'function') return 'activate is not a function';
+  return undefined;
+}
+
+/**
+ * Loads user plugins from a folder (one sub-folder per plugin, entry `index.js`/`index.mjs`).
+ * A broken plugin is reported with its reason and skipped; it never stops the app.
+ */
+export async function loadUserPlugins(dir: string): Promise<{ loaded: LoadedPlugin[]; problems: PluginProblem[] }> {
+  const loaded: LoadedPlugin[] = [];
+  const problems: PluginProblem[] = [];
+  if (!fs.existsSync(dir)) return { loaded, problems };
+  for (const name of fs.readdirSync(dir)) {
+    const folder = path.join(dir, name);
+    const entry = ['index.mjs', 'index.js', 'index.ts'].map((f) => path.join(folder, f)).find((f) => fs.existsSync(f));
+    if (!entry) {
+      problems.push({ source: folder, reason: 'no index.mjs, index.js or index.ts' });
+      continue;
+    }
+    try {
+      const mod = (await import(pathToFileURL(entry).href)) as { default?: unknown };
+      const reason = validatePlugin(mod.default);
+      if (reason) problems.push({ source: folder, reason });
+      else loaded.push({ plugin: mod.default as Plugin, source: folder });
+    } catch (err) {
+      problems.push({ source: folder, reason: `failed to load: ${(err as Error).message}` });
+    }
+  }
+  return { loaded, problems };
+}
+
+/** The importers available, built-in first, keyed by plugin id. */
+export function builtinImporters(extra: Plugin[] = []): Map<string, Importer> {
+  const out = new Map<string, Importer>();
+  for (const p of [...builtins, ...extra]) {
+    if (p.manifest.kind !== 'importer') continue;
+    out.set(p.manifest.id, p.activate(context(p.manifest.id)) as Importer);
+  }
+  return out;
+}

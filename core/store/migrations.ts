@@ -1,0 +1,100 @@
+/**
+ * Versioned schema migrations. Append only: a released migration is never edited, a change is a
+ * new entry. Each runs in its own transaction together with the bump of `user_version`, so a
+ * crash leaves the database at the previous version, never half-migrated.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'datasets, images, classes, labels, tags, jobs',
+    sql: `
+      CREATE TABLE datasets (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        root        TEXT,
+        settings    TEXT NOT NULL DEFAULT '{}',
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+
+      CREATE TABLE images (
+        id           INTEGER PRIMARY KEY,
+        dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        path         TEXT NOT NULL,
+        rel_path     TEXT NOT NULL,
+        hash         TEXT,
+        format       TEXT,
+        width        INTEGER,
+        height       INTEGER,
+        channels     INTEGER,
+        bit_depth    INTEGER,
+        bytes        INTEGER NOT NULL,
+        mtime_ms     INTEGER NOT NULL,
+        status       TEXT NOT NULL CHECK (status IN ('ok', 'duplicate', 'failed')),
+        error        TEXT,
+        duplicate_of INTEGER REFERENCES images(id) ON DELETE SET NULL,
+        split        TEXT CHECK (split IN ('train', 'val', 'test')),
+        imported_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        UNIQUE (dataset_id, rel_path)
+      );
+      CREATE INDEX images_by_hash   ON images(dataset_id, hash);
+      CREATE INDEX images_by_status ON images(dataset_id, status, id);
+      CREATE INDEX images_by_name   ON images(dataset_id, rel_path);
+
+      CREATE TABLE classes (
+        id         INTEGER PRIMARY KEY,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        name       TEXT NOT NULL,
+        color      TEXT,
+        UNIQUE (dataset_id, name)
+      );
+
+      CREATE TABLE labels (
+        image_id   INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        class_id   INTEGER NOT NULL REFERENCES classes(id) ON DELETE CASCADE,
+        source     TEXT NOT NULL CHECK (source IN ('human', 'import', 'cluster', 'label-model', 'model')),
+        confidence REAL NOT NULL DEFAULT 1 CHECK (confidence >= 0 AND confidence <= 1),
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        PRIMARY KEY (image_id, class_id, source)
+      );
+      CREATE INDEX labels_by_class ON labels(class_id, image_id);
+
+      CREATE TABLE tags (
+        id   INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE
+      );
+      CREATE TABLE image_tags (
+        image_id INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        tag_id   INTEGER NOT NULL REFERENCES tags(id) ON DELETE CASCADE,
+        PRIMARY KEY (image_id, tag_id)
+      );
+      CREATE INDEX image_tags_by_tag ON image_tags(tag_id, image_id);
+
+      CREATE TABLE jobs (
+        id          INTEGER PRIMARY KEY,
+        kind        TEXT NOT NULL,
+        title       TEXT NOT NULL,
+        params      TEXT NOT NULL DEFAULT '{}',
+        state       TEXT NOT NULL CHECK (state IN ('queued', 'running', 'paused', 'done', 'failed', 'cancelled', 'interrupted')),
+        done        INTEGER NOT NULL DEFAULT 0,
+        total       INTEGER,
+        metrics     TEXT NOT NULL DEFAULT '{}',
+        result      TEXT,
+        error       TEXT,
+        pid         INTEGER,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        started_at  TEXT,
+        updated_at  TEXT,
+        finished_at TEXT
+      );
+      CREATE INDEX jobs_by_state ON jobs(state);
+    `,
+  },
+];
+
+export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,60 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LoupeError } from '../errors.ts';
+import { type Db, openDatabase } from './database.ts';
+
+export const DB_FILE = 'loupe.db';
+
+/**
+ * A project is a folder: one SQLite file plus blob folders beside it (thumbnails, later
+ * checkpoints and embedding matrices). Everything the user makes lives here.
+ */
+export class Project {
+  readonly dir: string;
+  readonly db: Db;
+
+  private constructor(dir: string, db: Db) {
+    this.dir = dir;
+    this.db = db;
+  }
+
+  /** Opens an existing project, or creates it when `create` is set. */
+  static open(dir: string, { create = false } = {}): Project {
+    const abs = path.resolve(dir);
+    const dbFile = path.join(abs, DB_FILE);
+    if (!fs.existsSync(dbFile)) {
+      if (!create) {
+        throw new LoupeError('not-found', `No Loupe project at ${abs}.`, { hint: 'Create one with `loupe init <folder>` or choose another folder.' });
+      }
+      if (fs.existsSync(abs) && !fs.statSync(abs).isDirectory()) {
+        throw new LoupeError('invalid-input', `${abs} is a file, not a folder.`, { hint: 'Choose an empty or new folder for the project.' });
+      }
+      fs.mkdirSync(abs, { recursive: true });
+    }
+    const db = openDatabase(dbFile);
+    const project = new Project(abs, db);
+    for (const sub of ['thumbs', 'checkpoints', 'embeddings', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    return project;
+  }
+
+  static exists(dir: string): boolean {
+    return fs.existsSync(path.join(path.resolve(dir), DB_FILE));
+  }
+
+  get name(): string {
+    return path.basename(this.dir);
+  }
+
+  /** Where the thumbnail of an image with this content hash lives. */
+  thumbPath(hash: string): string {
+    return path.join(this.dir, 'thumbs', hash.slice(0, 2), `${hash}.webp`);
+  }
+
+  tmpPath(name: string): string {
+    return path.join(this.dir, 'tmp', name);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

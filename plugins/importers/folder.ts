@@ -1,0 +1,112 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { LoupeError } from '../../core/errors.ts';
+import { classify } from '../../core/images/formats.ts';
+import { API_VERSION, type ImportEntry, type Importer, type ImportListing, type LabelSpec, type Plugin } from '../../core/plugins/contract.ts';
+
+/** Parses a `path,label` CSV (header optional, quoted fields allowed) into a map keyed by relative path. */
+export function parseLabelsCsv(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const fields: string[] = [];
+    let cur = '';
+    let quoted = false;
+    for (let k = 0; k < line.length; k++) {
+      const ch = line[k]!;
+      if (quoted) {
+        if (ch === '"' && line[k + 1] === '"') (cur += '"'), k++;
+        else if (ch === '"') quoted = false;
+        else cur += ch;
+      } else if (ch === '"') quoted = true;
+      else if (ch === ',') fields.push(cur), (cur = '');
+      else cur += ch;
+    }
+    fields.push(cur);
+    const [p, label] = fields.map((f) => f.trim());
+    if (i === 0 && p?.toLowerCase() === 'path' && label?.toLowerCase() === 'label') return;
+    if (!p || label === undefined) throw new LoupeError('invalid-input', `Labels CSV line ${i + 1} needs two columns: path,label.`);
+    if (label) out.set(p.split(path.sep).join('/').replace(/^\.\//, ''), label);
+  });
+  return out;
+}
+
+async function walk(root: string, signal: AbortSignal, listing: ImportListing): Promise<void> {
+  const stack = [root];
+  while (stack.length) {
+    if (signal.aborted) return;
+    const dir = stack.pop()!;
+    let entries: fs.Dirent[];
+    try {
+      entries = await fs.promises.readdir(dir, { withFileTypes: true });
+    } catch (err) {
+      listing.unreadable.push({ path: dir, reason: (err as Error).message });
+      continue;
+    }
+    for (const e of entries) {
+      const abs = path.join(dir, e.name);
+      if (e.isDirectory()) {
+        if (!e.name.startsWith('.')) stack.push(abs);
+        continue;
+      }
+      // Symlinked files are followed; symlinked folders are not (no cycles).
+      if (!e.isFile() && !e.isSymbolicLink()) continue;
+      const kind = classify(e.name);
+      if (kind === 'ignore') {
+        listing.ignored++;
+        continue;
+      }
+      let st: fs.Stats;
+      try {
+        st = await fs.promises.stat(abs);
+      } catch (err) {
+        listing.unreadable.push({ path: abs, reason: (err as Error).message });
+        continue;
+      }
+      if (!st.isFile()) continue;
+      const entry: ImportEntry = { abs, rel: path.relative(root, abs).split(path.sep).join('/'), size: st.size, mtimeMs: Math.floor(st.mtimeMs) };
+      (kind === 'image' ? listing.images : listing.unsupported).push(entry);
+    }
+  }
+}
+
+/** Imports a folder recursively; labels from ImageNet-style sub-folder names or a CSV. */
+export const folderImporter: Plugin<Importer> = {
+  manifest: {
+    id: 'folder',
+    kind: 'importer',
+    version: '1.0.0',
+    apiVersion: API_VERSION,
+    name: 'Folder',
+    description: 'Every image under a folder, recursively. Labels from sub-folder names (class/image.jpg) or a path,label CSV.',
+  },
+  activate: () => ({
+    async list(source: string, labels: LabelSpec, signal: AbortSignal): Promise<ImportListing> {
+      const root = path.resolve(source);
+      const st = await fs.promises.stat(root).catch(() => undefined);
+      if (!st?.isDirectory()) throw new LoupeError('not-found', `Folder not found: ${root}`, { hint: 'Check the path; Loupe imports folders, not single files.' });
+      const listing: ImportListing = { images: [], unsupported: [], ignored: 0, unreadable: [] };
+      await walk(root, signal, listing);
+      const byName = (a: ImportEntry, b: ImportEntry) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
+      listing.images.sort(byName);
+      listing.unsupported.sort(byName);
+      if (labels.kind === 'folders') {
+        for (const e of listing.images) {
+          const parts = e.rel.split('/');
+          if (parts.length > 1) e.label = parts[parts.length - 2];
+        }
+      } else if (labels.kind === 'csv') {
+        const text = await fs.promises.readFile(labels.file, 'utf8').catch((err) => {
+          throw new LoupeError('not-found', `Cannot read the labels CSV: ${labels.file}`, { cause: err });
+        });
+        const map = parseLabelsCsv(text);
+        for (const e of listing.images) {
+          const label = map.get(e.rel) ?? map.get(e.abs) ?? map.get(path.basename(e.rel));
+          if (label) e.label = label;
+        }
+      }
+      return listing;
+    },
+  }),
+};
