@@ -219,7 +219,9 @@ export async function runImport(project: Project, importers: Map<string, Importe
   // others wait on disk.
   const concurrency = Math.max(2, os.availableParallelism() * 2);
   await forEachLimited(todo, concurrency, ctx.signal, async (entry) => {
-    pending.push(await processEntry(project, entry, knownHashes, display));
+    // Await first: `pending.push(await …)` would bind the array before a flush replaces it.
+    const outcome = await processEntry(project, entry, knownHashes, display);
+    pending.push(outcome);
     done++;
     if (pending.length >= 64 || Date.now() - lastFlush > 250) {
       flushPending();

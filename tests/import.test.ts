@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, test } from 'node:test';
+import sharp from 'sharp';
+import { Host } from '../core/host/host.ts';
+import type { ImportResult } from '../core/images/import.ts';
+import { parseLabelsCsv } from '../plugins/importers/folder.ts';
+import { buildCorpus, type Corpus, tempDir } from './helpers/corpus.ts';
+
+let corpus: Corpus;
+before(async () => {
+  corpus = await buildCorpus(tempDir('corpus'));
+});
+
+async function importInto(host: Host, folder: string, labels: unknown = { kind: 'folders' }): Promise<ImportResult> {
+  const { jobId } = (await host.call('import.start', { folder, labels })) as { jobId: number };
+  const job = await host.jobs.waitFor(jobId);
+  assert.equal(job.state, 'done', JSON.stringify(job.error));
+  return job.result as ImportResult;
+}
+
+function newHost(): Host {
+  return new Host({ projectDir: tempDir('proj'), userDir: tempDir('user'), transport: 'http' });
+}
+
+test('imports every supported format, records bad files with reasons, dedupes by content', async () => {
+  const host = newHost();
+  const r = await importInto(host, corpus.root);
+  assert.equal(r.imported, corpus.good.length);
+  assert.equal(r.duplicates, corpus.duplicates.length);
+  assert.equal(r.failed, Object.keys(corpus.bad).length + corpus.unsupported.length);
+  assert.equal(r.ignored, corpus.ignored.length);
+  for (const [rel, why] of Object.entries(corpus.bad)) {
+    const f = r.failures.find((x) => x.path === rel);
+    assert.ok(f, `${rel} recorded as failed`);
+    assert.match(f.reason.toLowerCase(), new RegExp(why), `${rel}: ${f.reason}`);
+  }
+  assert.match(r.failures.find((f) => f.path.endsWith('.dcm'))!.reason, /Unsupported format \(DICOM\)/);
+
+  const db = host.project.db;
+  const row = (rel: string) => db.prepare('SELECT * FROM images WHERE rel_path = ?').get(rel) as Record<string, unknown>;
+  // Formats detected from content, not extension.
+  assert.equal(row('dogs/really-a-png.jpg').format, 'png');
+  assert.equal(row('cats/f.avif').format, 'avif');
+  assert.equal(row('dogs/g.bmp').format, 'bmp');
+  assert.equal(row('cats/e.gif').format, 'gif');
+  // EXIF orientation honoured: stored 120×80, displayed 80×120.
+  assert.deepEqual([row('dogs/rotated.jpg').width, row('dogs/rotated.jpg').height], [80, 120]);
+  // Scientific TIFFs keep their depth and channel count.
+  assert.deepEqual([row('micro/gray16.tif').bit_depth, row('micro/gray16.tif').channels], [16, 1]);
+  assert.deepEqual([row('micro/five-channel.tif').bit_depth, row('micro/five-channel.tif').channels], [16, 5]);
+  // Duplicates point at their original.
+  assert.equal(row('dogs/copy-of-a.jpg').status, 'duplicate');
+  assert.equal(row('dogs/copy-of-a.jpg').duplicate_of, row('cats/a.jpg').id);
+  // Odd names survive.
+  assert.equal(row('dogs/日本語-ümlaut-émoji🙂.jpg').status, 'ok');
+  assert.equal(row('dogs/with spaces & (1).png').status, 'ok');
+
+  // Every good image has a real thumbnail within 256 px, oriented.
+  for (const rel of corpus.good) {
+    const file = host.thumbnailFile(row(rel).id as number);
+    assert.ok(file, `thumbnail for ${rel}`);
+    const meta = await sharp(file).metadata();
+    assert.equal(meta.format, 'webp');
+    assert.ok(meta.width! <= 256 && meta.height! <= 256);
+  }
+  const rotated = await sharp(host.thumbnailFile(row('dogs/rotated.jpg').id as number)).metadata();
+  assert.ok(rotated.height! > rotated.width!, 'thumbnail is upright');
+
+  // The 16-bit image's display rendition is stretched: 12-bit data no longer renders near-black.
+  const stats = await sharp(host.thumbnailFile(row('micro/gray16.tif').id as number)).stats();
+  assert.ok(stats.channels[0]!.max > 200 && stats.channels[0]!.min < 30, `stretched range ${stats.channels[0]!.min}..${stats.channels[0]!.max}`);
+
+  // Labels from sub-folder names.
+  const classes = (await host.call('classes.list', { datasetId: r.datasetId })) as { name: string; count: number }[];
+  assert.deepEqual(classes.map((c) => c.name).sort(), ['cats', 'dogs', 'micro']);
+  assert.equal(classes.find((c) => c.name === 'cats')!.count, 6);
+  host.close();
+});
+
+test('re-importing the same folder is idempotent; changed files are re-read', async () => {
+  const host = newHost();
+  const first = await importInto(host, corpus.root);
+  const count = () => (host.project.db.prepare('SELECT COUNT(*) AS n FROM images').get() as { n: number }).n;
+  const before = count();
+  const again = await importInto(host, corpus.root);
+  assert.equal(again.imported, 0);
+  assert.equal(again.failed, 0);
+  assert.equal(again.unchanged, before);
+  assert.equal(count(), before);
+  assert.equal(again.datasetId, first.datasetId);
+  host.close();
+});
+
+test('labels from a CSV, with a header and quoted names', async () => {
+  const host = newHost();
+  const csv = path.join(tempDir('csv'), 'labels.csv');
+  fs.writeFileSync(csv, 'path,label\ncats/a.jpg,"tabby, orange"\ndogs/g.bmp,terrier\nmissing.png,ghost\n');
+  const r = await importInto(host, corpus.root, { kind: 'csv', file: csv });
+  assert.equal(r.labeled, 2);
+  const classes = (await host.call('classes.list', { datasetId: r.datasetId })) as { name: string }[];
+  assert.deepEqual(classes.map((c) => c.name).sort(), ['tabby, orange', 'terrier']);
+  assert.throws(() => parseLabelsCsv('only-one-column\n'), /two columns/);
+  host.close();
+});
+
+test('a missing folder is a clear error, not a crash', async () => {
+  const host = newHost();
+  await assert.rejects(host.call('import.start', { folder: '/no/such/folder', labels: { kind: 'none' } }), /Folder not found/);
+  await assert.rejects(host.call('import.start', { labels: { kind: 'none' } }), /Invalid request to import.start: folder/);
+  host.close();
+});
+
+test('changing the channel map redraws scientific thumbnails', async () => {
+  const host = newHost();
+  const r = await importInto(host, corpus.root);
+  const id = (host.project.db.prepare("SELECT id FROM images WHERE rel_path = 'micro/five-channel.tif'").get() as { id: number }).id;
+  const before = await sharp(host.thumbnailFile(id)!).raw().toBuffer();
+  const { jobId } = (await host.call('datasets.setDisplay', { id: r.datasetId, channelMap: [4, 3, null] })) as { jobId: number };
+  assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+  const after = await sharp(host.thumbnailFile(id)!).stats();
+  assert.ok(after.channels[2]!.mean < after.channels[0]!.mean / 4, `blue is (nearly) empty when mapped to nothing: ${after.channels.map((c) => c.mean.toFixed(1))}`);
+  assert.notDeepEqual(await sharp(host.thumbnailFile(id)!).raw().toBuffer(), before);
+  host.close();
+});
