@@ -137,7 +137,7 @@ async function runServe(args: string[], isStart: boolean): Promise<number> {
   const projectDir = positionals[0] ?? (isStart ? defaultProjectDir() : requireArg(undefined, 'project folder'));
   if (isStart && !values.browser) {
     const electron = electronBinary();
-    const main = path.join(repoRoot, 'electron', 'dist', 'main.cjs');
+    const main = path.join(repoRoot, 'electron', 'dist', 'main.mjs');
     if (electron && fs.existsSync(main)) {
       const child = spawn(electron, [main, '--project', path.resolve(projectDir)], { stdio: 'inherit' });
       return await new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 0)));

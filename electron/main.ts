@@ -1,0 +1,81 @@
+/**
+ * Electron main process: a thin shell. It serves the built renderer from a privileged custom
+ * scheme, forwards validated IPC calls to the host (core/), and pushes host events to the page.
+ */
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Host } from '../core/host/host.ts';
+import { defaultProjectDir, userDataDir } from '../core/paths.ts';
+import type { ElectronApi } from './electron-api.ts';
+import { APP_ORIGIN, CONTENT_SECURITY_POLICY, isAllowedNavigation, makeIpcHandler, MEDIA_SCHEME, resolveAppFile, secureWebPreferences } from './security.ts';
+
+const electron = createRequire(import.meta.url)('electron') as ElectronApi;
+const { app, BrowserWindow, ipcMain, protocol, session } = electron;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const rendererDir = path.resolve(here, '..', '..', 'renderer', 'dist');
+const mimeTypes: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.map': 'application/json' };
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: 'loupe', privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } },
+]);
+
+const argProject = process.argv.indexOf('--project');
+const projectDir = argProject > 0 && process.argv[argProject + 1] ? process.argv[argProject + 1]! : defaultProjectDir();
+
+app.whenReady().then(async () => {
+  const host = new Host({ projectDir, userDir: userDataDir(), transport: 'electron' });
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+
+  protocol.handle('loupe', async (request) => {
+    const url = new URL(request.url);
+    const file = isAllowedNavigation(request.url) ? resolveAppFile(rendererDir, url.pathname, path.join, path.sep) : undefined;
+    if (!file || !fs.existsSync(file)) return new Response('Not found', { status: 404 });
+    const headers: Record<string, string> = { 'content-type': mimeTypes[path.extname(file)] ?? 'application/octet-stream', 'x-content-type-options': 'nosniff' };
+    if (file.endsWith('.html')) headers['content-security-policy'] = CONTENT_SECURITY_POLICY;
+    return new Response(await fs.promises.readFile(file), { headers });
+  });
+  protocol.handle(MEDIA_SCHEME, async (request) => {
+    const url = new URL(request.url);
+    const id = Number(url.pathname.slice(1));
+    if (!Number.isInteger(id) || id <= 0) return new Response('Bad request', { status: 400 });
+    try {
+      if (url.hostname === 'thumb') {
+        const file = host.thumbnailFile(id);
+        return file ? new Response(await fs.promises.readFile(file), { headers: { 'content-type': 'image/webp' } }) : new Response('Not found', { status: 404 });
+      }
+      if (url.hostname === 'preview') return new Response(await host.preview(id), { headers: { 'content-type': 'image/jpeg' } });
+    } catch (err) {
+      return new Response((err as Error).message, { status: 404 });
+    }
+    return new Response('Not found', { status: 404 });
+  });
+
+  const handler = makeIpcHandler(host);
+  ipcMain.handle('loupe:call', (event, method, input) => handler({ url: event.senderFrame?.url, isMainFrame: !event.senderFrame?.parent }, method, input));
+
+  const win = new BrowserWindow({
+    width: 1360, height: 880, minWidth: 900, minHeight: 600, backgroundColor: '#16181c', title: 'Loupe',
+    webPreferences: secureWebPreferences(path.join(here, 'preload.cjs')),
+  });
+  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.webContents.on('will-navigate', (event, url) => {
+    if (!isAllowedNavigation(url)) event.preventDefault();
+  });
+  win.webContents.on('will-redirect', (event, url) => {
+    if (!isAllowedNavigation(url)) event.preventDefault();
+  });
+  win.webContents.on('will-attach-webview', (event) => event.preventDefault());
+  const forward = (e: unknown) => {
+    if (!win.webContents.isDestroyed()) win.webContents.send('loupe:event', e);
+  };
+  host.on('event', forward);
+  win.on('closed', () => host.off('event', forward));
+  app.on('before-quit', () => host.close());
+  await win.loadURL(`${APP_ORIGIN}/index.html`);
+});
+
+app.on('window-all-closed', () => app.quit());
