@@ -17,6 +17,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const rendererDir = path.resolve(here, '..', '..', 'renderer', 'dist');
 const mimeTypes: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.map': 'application/json' };
 
+const bytes = (b: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(b);
+
 protocol.registerSchemesAsPrivileged([
   { scheme: 'loupe', privileges: { standard: true, secure: true, supportFetchAPI: true } },
   { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } },
@@ -36,7 +38,7 @@ app.whenReady().then(async () => {
     if (!file || !fs.existsSync(file)) return new Response('Not found', { status: 404 });
     const headers: Record<string, string> = { 'content-type': mimeTypes[path.extname(file)] ?? 'application/octet-stream', 'x-content-type-options': 'nosniff' };
     if (file.endsWith('.html')) headers['content-security-policy'] = CONTENT_SECURITY_POLICY;
-    return new Response(await fs.promises.readFile(file), { headers });
+    return new Response(bytes(await fs.promises.readFile(file)), { headers });
   });
   protocol.handle(MEDIA_SCHEME, async (request) => {
     const url = new URL(request.url);
@@ -45,9 +47,9 @@ app.whenReady().then(async () => {
     try {
       if (url.hostname === 'thumb') {
         const file = host.thumbnailFile(id);
-        return file ? new Response(await fs.promises.readFile(file), { headers: { 'content-type': 'image/webp' } }) : new Response('Not found', { status: 404 });
+        return file ? new Response(bytes(await fs.promises.readFile(file)), { headers: { 'content-type': 'image/webp' } }) : new Response('Not found', { status: 404 });
       }
-      if (url.hostname === 'preview') return new Response(await host.preview(id), { headers: { 'content-type': 'image/jpeg' } });
+      if (url.hostname === 'preview') return new Response(bytes(await host.preview(id)), { headers: { 'content-type': 'image/jpeg' } });
     } catch (err) {
       return new Response((err as Error).message, { status: 404 });
     }

@@ -95,7 +95,7 @@ export function importJobKind(project: Project, importers: Map<string, Importer>
   return {
     kind: 'import',
     resumable: true,
-    title: (p) => `Import ${path.basename(path.resolve(p.folder))}`,
+    title: (p) => `Import ${p.datasetName ?? path.basename(path.resolve(p.folder))}`,
     run: (ctx) => runImport(project, importers, ctx),
   };
 }

@@ -1,0 +1,117 @@
+/**
+ * End to end, as a person would: the served app in Debian's chromium. Create a project, import a
+ * folder, watch progress reach 100%, scroll the grid, open an image, label it. Screenshots are
+ * kept in tests/artifacts/ to look at.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { rendererDist } from '../core/cli/main.ts';
+import { Host } from '../core/host/host.ts';
+import { serve, type ServedHost } from '../core/server/http.ts';
+import { launchChromium } from './helpers/browser.ts';
+import { buildCorpus, photo, tempDir } from './helpers/corpus.ts';
+
+const artifacts = path.resolve('tests/artifacts');
+let browser: Browser | undefined;
+let skip: string | false = false;
+let host: Host;
+let served: ServedHost;
+let page: Page;
+let folder: string;
+
+before(async () => {
+  const b = await launchChromium();
+  if (typeof b === 'string') {
+    skip = b;
+    return;
+  }
+  browser = b;
+  if (!fs.existsSync(path.join(rendererDist, 'index.html'))) throw new Error('Build the UI first (npm run build).');
+  fs.mkdirSync(artifacts, { recursive: true });
+  folder = tempDir('e2e-images');
+  await buildCorpus(folder);
+  // Enough images to need scrolling: 3 classes × 150.
+  for (let i = 0; i < 450; i++) {
+    const dir = path.join(folder, ['healthy', 'infected', 'necrotic'][i % 3]!);
+    fs.mkdirSync(dir, { recursive: true });
+    await photo(160, 120, i + 100).jpeg({ quality: 80 }).toFile(path.join(dir, `field_${String(i).padStart(4, '0')}.jpg`));
+  }
+  host = new Host({ projectDir: path.join(tempDir('e2e-proj'), 'Leaf study'), userDir: tempDir('e2e-user'), transport: 'http' });
+  served = await serve(host, { staticDir: rendererDist });
+  page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.on('pageerror', (err) => console.error('page error:', err));
+});
+
+after(async () => {
+  await browser?.close();
+  if (served) await served.close();
+  host?.close();
+});
+
+const shot = (name: string) => page.screenshot({ path: path.join(artifacts, `${name}.png`) });
+
+test('import a folder, see progress reach 100%, browse, open and label an image', { timeout: 180_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  await page.goto(served.launchUrl);
+  await page.getByRole('heading', { name: 'Bring your images' }).waitFor();
+  await shot('01-empty-project');
+
+  await page.getByRole('button', { name: 'Import a folder…' }).click();
+  await page.getByLabel('Folder with images').fill(folder);
+  await page.getByLabel('Dataset name').fill('Leaf fields');
+  await shot('02-import-dialog');
+  await page.getByRole('button', { name: 'Import', exact: true }).click();
+  await page.getByTestId('import-progress').waitFor();
+  await page.getByText('Import finished').waitFor({ timeout: 120_000 });
+  assert.equal(await page.getByTestId('import-percent').textContent(), '100%');
+  await shot('03-import-done');
+  await page.getByRole('button', { name: 'Done', exact: true }).click();
+
+  const grid = page.getByTestId('grid');
+  await page.locator('[data-testid=cell] img').first().waitFor();
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=cell] img')).slice(0, 8).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
+  const total = await page.getByTestId('grid-total').textContent();
+  assert.match(total ?? '', /464 images · 1 duplicates · 6 failed/);
+  await shot('04-grid');
+  const cellsInDom = await page.getByTestId('cell').count();
+  assert.ok(cellsInDom < 200, `virtualized: ${cellsInDom} cells in the DOM for 471 files`);
+
+  // Scroll to the end: the last page is fetched and drawn.
+  await grid.evaluate((el) => (el.scrollTop = el.scrollHeight));
+  await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=cell]')).some((c) => (c.getAttribute('title') ?? '').includes('rotated')) || document.querySelectorAll('[data-testid=cell] img').length > 0);
+  await page.waitForTimeout(300);
+  await shot('05-grid-scrolled');
+
+  // Failed files are findable and explain themselves.
+  await page.getByLabel('Status').selectOption('failed');
+  await page.getByTestId('cell').first().click();
+  await page.getByTestId('detail').getByText('Could not import this file.').waitFor();
+  await shot('06-failed-detail');
+  await page.getByLabel('Status').selectOption('ok');
+
+  // Open an image and label it with a new class, then by keyboard.
+  await page.getByLabel('Search file names').fill('field_0007');
+  await page.getByTestId('cell').first().click();
+  const detail = page.getByTestId('detail');
+  await detail.locator('img').waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid=detail] img') as HTMLImageElement | null;
+    return !!img && img.complete && img.naturalWidth > 0;
+  });
+  await detail.getByText('160 × 120 px').waitFor();
+  await detail.getByLabel('New class name').fill('rust spots');
+  await detail.getByRole('button', { name: 'Label', exact: true }).click();
+  await detail.getByText('human').waitFor();
+  await shot('07-detail-labelled');
+  const labels = host.project.db.prepare("SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.source = 'human'").all() as { name: string }[];
+  assert.deepEqual(labels.map((l) => l.name), ['rust spots']);
+
+  // The jobs panel shows the finished import.
+  await page.getByLabel('Search file names').fill('');
+  await page.getByRole('button', { name: /Jobs/ }).click();
+  await page.getByText('done', { exact: true }).first().waitFor();
+  await shot('08-jobs');
+});
