@@ -36,6 +36,8 @@ export const inputs = {
     search: z.string().max(500).optional(),
     sort: z.enum(['name', 'imported', 'size', 'width', 'height']).default('name'),
     desc: z.boolean().default(false),
+    /** The total is needed once per view (page 0); scrolling pages skip the count. */
+    count: z.boolean().default(true),
   }),
   'images.get': z.object({ id }),
   'classes.list': z.object({ datasetId: id }),

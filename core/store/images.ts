@@ -60,21 +60,27 @@ const BEST_LABEL = `
   ORDER BY CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 WHEN 'cluster' THEN 2 WHEN 'label-model' THEN 3 ELSE 4 END, l.confidence DESC
   LIMIT 1`;
 
-/** One page of images for the grid: filtered, sorted, with the total for the scrollbar. */
-export function queryImages(db: Db, q: ImageQuery): { total: number; items: ImageSummary[] } {
+const sourceRank: Record<LabelSource, number> = { human: 0, import: 1, cluster: 2, 'label-model': 3, model: 4 };
+
+/**
+ * One page of images for the grid: filtered, sorted, with the total for the scrollbar. Two steps
+ * on purpose: the page's ids come from an index walk alone (OFFSET skips index entries, not
+ * computed rows), then only those rows are read with their labels.
+ */
+export function queryImages(db: Db, q: ImageQuery & { count?: boolean }): { total: number; items: ImageSummary[] } {
   const where = ['i.dataset_id = @datasetId'];
   const params: Record<string, unknown> = { datasetId: q.datasetId, limit: q.limit, offset: q.offset };
   if (q.status && q.status !== 'all') {
     where.push('i.status = @status');
     params.status = q.status;
   }
-  if (q.classId === 'unlabeled') where.push('NOT EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id)');
+  if (q.classId === 'unlabeled') where.push('i.id NOT IN (SELECT l.image_id FROM labels l)');
   else if (q.classId !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM labels l WHERE l.image_id = i.id AND l.class_id = @classId)');
+    where.push('i.id IN (SELECT l.image_id FROM labels l WHERE l.class_id = @classId)');
     params.classId = q.classId;
   }
   if (q.tag) {
-    where.push('EXISTS (SELECT 1 FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE it.image_id = i.id AND t.name = @tag)');
+    where.push('i.id IN (SELECT it.image_id FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE t.name = @tag)');
     params.tag = q.tag;
   }
   if (q.search) {
@@ -82,16 +88,29 @@ export function queryImages(db: Db, q: ImageQuery): { total: number; items: Imag
     params.search = `%${q.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   }
   const filter = where.join(' AND ');
-  const order = `${sortColumn[q.sort ?? 'name']} ${q.desc ? 'DESC' : 'ASC'}, i.id ${q.desc ? 'DESC' : 'ASC'}`;
-  const total = (db.prepare(`SELECT COUNT(*) AS n FROM images i WHERE ${filter}`).get(params) as { n: number }).n;
-  const items = db
-    .prepare(
-      `SELECT i.id, i.rel_path AS relPath, i.status, i.hash, i.width, i.height,
-              (SELECT c.name ${BEST_LABEL}) AS label,
-              (SELECT l.source ${BEST_LABEL}) AS labelSource
-       FROM images i WHERE ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`,
-    )
-    .all(params) as ImageSummary[];
+  const dir = q.desc ? 'DESC' : 'ASC';
+  const order = `${sortColumn[q.sort ?? 'name']} ${dir}, i.id ${dir}`;
+  const total = q.count === false ? -1 : (db.prepare(`SELECT COUNT(*) AS n FROM images i WHERE ${filter}`).get(params) as { n: number }).n;
+  const ids = (db.prepare(`SELECT i.id FROM images i WHERE ${filter} ORDER BY ${order} LIMIT @limit OFFSET @offset`).all(params) as { id: number }[]).map((r) => r.id);
+  if (!ids.length) return { total, items: [] };
+  const list = JSON.stringify(ids);
+  const rows = db
+    .prepare('SELECT i.id, i.rel_path AS relPath, i.status, i.hash, i.width, i.height FROM images i WHERE i.id IN (SELECT value FROM json_each(?))')
+    .all(list) as Omit<ImageSummary, 'label' | 'labelSource'>[];
+  const labels = db
+    .prepare('SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id IN (SELECT value FROM json_each(?))')
+    .all(list) as { id: number; name: string; source: LabelSource; confidence: number }[];
+  const best = new Map<number, { name: string; source: LabelSource; confidence: number }>();
+  for (const l of labels) {
+    const cur = best.get(l.id);
+    if (!cur || sourceRank[l.source] < sourceRank[cur.source] || (l.source === cur.source && l.confidence > cur.confidence)) best.set(l.id, l);
+  }
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const items = ids.map((id) => {
+    const r = byId.get(id)!;
+    const b = best.get(id);
+    return { ...r, label: b?.name ?? null, labelSource: b?.source ?? null };
+  });
   return { total, items };
 }
 

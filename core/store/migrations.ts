@@ -95,6 +95,19 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX jobs_by_state ON jobs(state);
     `,
   },
+  {
+    version: 2,
+    name: 'indexes that serve the grid: every filter × sort pair walks an index, no sort step',
+    sql: `
+      CREATE INDEX images_by_status_name   ON images(dataset_id, status, rel_path);
+      CREATE INDEX images_by_bytes         ON images(dataset_id, bytes);
+      CREATE INDEX images_by_status_bytes  ON images(dataset_id, status, bytes);
+      CREATE INDEX images_by_width         ON images(dataset_id, width);
+      CREATE INDEX images_by_status_width  ON images(dataset_id, status, width);
+      CREATE INDEX images_by_height        ON images(dataset_id, height);
+      CREATE INDEX images_by_status_height ON images(dataset_id, status, height);
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,15 @@
+/**
+ * Benchmarks: `npm run bench -- <name> [options]`. Figures are printed as throughputs and ratios;
+ * targets are stated beside them, never asserted in unit tests.
+ */
+const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void> }>> = {
+  import: () => import('./import.ts'),
+  grid: () => import('./grid.ts'),
+};
+
+const [name, ...args] = process.argv.slice(2);
+if (!name || !benches[name]) {
+  console.error(`Usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);
+  process.exit(2);
+}
+await (await benches[name]!()).run(args);
