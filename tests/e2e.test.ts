@@ -73,8 +73,7 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
   const grid = page.getByTestId('grid');
   await page.locator('[data-testid=cell] img').first().waitFor();
   await page.waitForFunction(() => Array.from(document.querySelectorAll('[data-testid=cell] img')).slice(0, 8).every((i) => (i as HTMLImageElement).complete && (i as HTMLImageElement).naturalWidth > 0));
-  const total = await page.getByTestId('grid-total').textContent();
-  assert.match(total ?? '', /464 images · 1 duplicates · 6 failed/);
+  await page.getByTestId('grid-total').filter({ hasText: '464 images · 1 duplicates · 6 failed' }).waitFor();
   await shot('04-grid');
   const cellsInDom = await page.getByTestId('cell').count();
   assert.ok(cellsInDom < 200, `virtualized: ${cellsInDom} cells in the DOM for 471 files`);
@@ -105,13 +104,59 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
   await detail.getByLabel('New class name').fill('rust spots');
   await detail.getByRole('button', { name: 'Label', exact: true }).click();
   await detail.getByText('human').waitFor();
+  await page.waitForTimeout(300);
+  assert.ok(await detail.isVisible(), 'the detail panel stays open after labelling');
+  // Keyboard: "1" labels with the first class, arrows move to the next image.
+  await page.keyboard.press('1');
+  await detail.locator('.chip', { hasText: 'cats' }).waitFor();
   await shot('07-detail-labelled');
   const labels = host.project.db.prepare("SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.source = 'human'").all() as { name: string }[];
-  assert.deepEqual(labels.map((l) => l.name), ['rust spots']);
+  assert.deepEqual(labels.map((l) => l.name), ['cats'], 'the key press replaced the typed label');
+  assert.ok(host.project.db.prepare("SELECT 1 FROM classes WHERE name = 'rust spots'").get(), 'the typed class was created');
+
+  // Multi-channel images: map channels 5 and 4 to red and green, redraw.
+  await page.getByRole('button', { name: 'Channels…' }).click();
+  await page.getByLabel('Red').selectOption('4');
+  await page.getByLabel('Green').selectOption('3');
+  await page.getByLabel('Blue').selectOption('');
+  await shot('08a-channels');
+  await page.getByRole('button', { name: 'Apply and redraw thumbnails' }).click();
+  await page.waitForFunction(() => /Redraw thumbnails/.test(document.querySelector('footer')?.textContent ?? ''));
+  const ds = host.project.db.prepare('SELECT settings FROM datasets').get() as { settings: string };
+  assert.deepEqual(JSON.parse(ds.settings).display.channelMap, [4, 3, null]);
 
   // The jobs panel shows the finished import.
   await page.getByLabel('Search file names').fill('');
   await page.getByRole('button', { name: /Jobs/ }).click();
   await page.getByText('done', { exact: true }).first().waitFor();
-  await shot('08-jobs');
+  await shot('08b-jobs');
+});
+
+test('a new user starts from the one-click demo dataset', { timeout: 180_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  const demoDir = path.join(tempDir('e2e-demo'), 'Demo project');
+  await page.goto(served.launchUrl);
+  await page.getByRole('button', { name: /Project/ }).click();
+  await page.getByLabel('Project folder').fill(demoDir);
+  await page.getByRole('button', { name: 'Create or open' }).click();
+  await page.getByRole('heading', { name: 'Bring your images' }).waitFor();
+  await page.getByRole('button', { name: /Try the demo/ }).click();
+  await page.getByText(/Emoji \(demo\)/).first().waitFor();
+  await page.waitForFunction(() => /[1-9][\d,]* images · 9 classes/.test(document.querySelector('aside')?.textContent ?? ''), undefined, { timeout: 150_000 });
+  const jobs = host.jobs.list();
+  assert.equal(jobs[0]!.state === 'done' || jobs[0]!.state === 'running', true);
+  await host.jobs.waitFor(jobs[0]!.id);
+  await page.waitForFunction(() => /3,7\d\d images · 9 classes/.test(document.querySelector('aside')?.textContent ?? ''), undefined, { timeout: 30_000 });
+  await page.locator('[data-testid=cell] img').first().waitFor();
+  await page.getByLabel('Thumbnail size').fill('100');
+  await page.waitForTimeout(500);
+  await shot('09-demo-grid');
+  // Thumbnails belong to this project, not to the previous one's images with the same ids.
+  const firstSrc = await page.locator('[data-testid=cell] img').first().getAttribute('src');
+  const first = host.project.db.prepare("SELECT id, hash FROM images WHERE status = 'ok' ORDER BY rel_path LIMIT 1").get() as { id: number; hash: string };
+  assert.equal(firstSrc, `thumb/${first.id}?v=${first.hash.slice(0, 16)}`);
+  const classes = host.project.db.prepare('SELECT name FROM classes ORDER BY name').all() as { name: string }[];
+  assert.equal(classes.length, 9);
+  assert.ok(classes.some((c) => c.name === 'Animals & Nature'));
 });

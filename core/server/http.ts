@@ -153,10 +153,17 @@ export async function serve(host: Host, opts: { port?: number; staticDir: string
         if (media[1] === 'thumb') {
           const file = host.thumbnailFile(imageId);
           if (!file) return send(res, 404, { error: { code: 'not-found', message: 'No thumbnail.' } });
-          res.writeHead(200, { 'content-type': 'image/webp', 'cache-control': 'private, max-age=60', 'x-content-type-options': 'nosniff' });
+          // Revalidated each time (a redraw replaces the file under the same name); 304s are cheap on loopback.
+          const st = fs.statSync(file);
+          const etag = `"${st.size.toString(36)}-${Math.floor(st.mtimeMs).toString(36)}"`;
+          if (req.headers['if-none-match'] === etag) {
+            res.writeHead(304, { etag, 'cache-control': 'private, no-cache' });
+            return res.end();
+          }
+          res.writeHead(200, { 'content-type': 'image/webp', etag, 'cache-control': 'private, no-cache', 'x-content-type-options': 'nosniff' });
           return fs.createReadStream(file).pipe(res);
         }
-        return send(res, 200, await host.preview(imageId), { 'content-type': 'image/jpeg', 'cache-control': 'private, max-age=60' });
+        return send(res, 200, await host.preview(imageId), { 'content-type': 'image/jpeg', 'cache-control': 'private, no-cache' });
       }
       if (req.method !== 'GET') return send(res, 405, { error: { code: 'invalid-input', message: 'Method not allowed.' } });
       return serveStatic(res, url.pathname);

@@ -25,6 +25,8 @@ export interface DatasetRow {
   counts: { ok: number; duplicate: number; failed: number };
   classes: number;
   labeled: number;
+  /** Images that need a display mapping (16-bit, float, or not 1/3/4 channels), and their most channels. */
+  scientific: { images: number; maxChannels: number };
 }
 
 interface RawDataset {
@@ -47,7 +49,11 @@ export function listDatasets(db: Db): DatasetRow[] {
   const labeledStmt = db.prepare(
     'SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ?',
   );
+  const sciStmt = db.prepare(
+    "SELECT COUNT(*) AS n, COALESCE(MAX(channels), 0) AS c FROM images WHERE dataset_id = ? AND status = 'ok' AND (bit_depth > 8 OR channels NOT IN (1, 3, 4))",
+  );
   return rows.map((r) => {
+    const sci = sciStmt.get(r.id) as { n: number; c: number };
     const counts = { ok: 0, duplicate: 0, failed: 0 };
     for (const c of countStmt.all(r.id) as { status: keyof typeof counts; n: number }[]) counts[c.status] = c.n;
     return {
@@ -59,6 +65,7 @@ export function listDatasets(db: Db): DatasetRow[] {
       counts,
       classes: (classStmt.get(r.id) as { n: number }).n,
       labeled: (labeledStmt.get(r.id) as { n: number }).n,
+      scientific: { images: sci.n, maxChannels: sci.c },
     };
   });
 }

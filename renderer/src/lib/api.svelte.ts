@@ -67,10 +67,13 @@ export function onEvent(listener: Listener): () => void {
   return () => listeners.delete(listener);
 }
 
-export function thumbUrl(imageId: number): string {
-  return bridge ? `loupe-media://thumb/${imageId}` : `thumb/${imageId}`;
+/** Thumbnails are named by content hash too, so a cached one never shows for another project's image. */
+export function thumbUrl(imageId: number, hash: string | null): string {
+  const v = hash ? `?v=${hash.slice(0, 16)}` : '';
+  return bridge ? `loupe-media://thumb/${imageId}${v}` : `thumb/${imageId}${v}`;
 }
 
-export function previewUrl(imageId: number): string {
-  return bridge ? `loupe-media://preview/${imageId}` : `preview/${imageId}`;
+export function previewUrl(imageId: number, hash: string | null): string {
+  const v = hash ? `?v=${hash.slice(0, 16)}` : '';
+  return bridge ? `loupe-media://preview/${imageId}${v}` : `preview/${imageId}${v}`;
 }

@@ -34,7 +34,11 @@ onEvent((event) => {
     const i = app.jobs.findIndex((j) => j.id === event.job.id);
     if (i >= 0) app.jobs[i] = event.job;
     else app.jobs = [event.job, ...app.jobs];
-    if (event.job.kind === 'import' || event.job.kind === 'render-thumbnails') scheduleDatasetsRefresh();
+    if (event.job.kind === 'import' || event.job.kind === 'render-thumbnails') {
+      // Finished work shows at once; progress in between is coalesced.
+      if (['done', 'failed', 'cancelled', 'paused'].includes(event.job.state)) void refreshDatasets().catch(showError);
+      else scheduleDatasetsRefresh();
+    }
   } else if (event.type === 'datasets-changed') scheduleDatasetsRefresh();
   else if (event.type === 'project-changed') void refreshAll().catch(showError);
 });
