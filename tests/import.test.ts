@@ -124,3 +124,15 @@ test('changing the channel map redraws scientific thumbnails', async () => {
   assert.notDeepEqual(await sharp(host.thumbnailFile(id)!).raw().toBuffer(), before);
   host.close();
 });
+
+test('truncation is recognised from the bytes, whatever libvips reports', async () => {
+  const { lacksEndMarker, explainDecodeError } = await import('../core/images/decode.ts');
+  const jpeg = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#a33' } }).jpeg().toBuffer();
+  const png = await sharp({ create: { width: 32, height: 32, channels: 3, background: '#a33' } }).png().toBuffer();
+  assert.equal(lacksEndMarker(jpeg), false);
+  assert.equal(lacksEndMarker(png), false);
+  assert.equal(lacksEndMarker(jpeg.subarray(0, jpeg.length - 10)), true);
+  assert.equal(lacksEndMarker(png.subarray(0, png.length - 20)), true);
+  assert.match(explainDecodeError(new Error('Unknown error'), jpeg.subarray(0, 100)).message, /truncated/);
+  assert.match(explainDecodeError(new Error('Unknown error'), jpeg).message, /Could not decode/);
+});

@@ -23,13 +23,27 @@ export interface ImageInfo {
 export interface SourceImage {
   info: ImageInfo;
   pipeline(): sharp.Sharp;
+  /** The encoded bytes, kept to explain decode failures. */
+  data?: Buffer;
 }
 
 const sharpOptions = { failOn: 'error', limitInputPixels: MAX_PIXELS } as const;
 
-/** Rewrites libvips' messages into what a person can act on. */
-export function explainDecodeError(err: unknown): LoupeError {
+/** Whether a JPEG or PNG lacks its end marker: the usual sign of an interrupted copy or download. */
+export function lacksEndMarker(buf: Buffer): boolean {
+  const tail = buf.subarray(Math.max(0, buf.length - 64));
+  if (buf[0] === 0xff && buf[1] === 0xd8) return !tail.includes(Buffer.from([0xff, 0xd9]));
+  if (buf.subarray(1, 4).toString('latin1') === 'PNG') return !tail.includes(Buffer.from('IEND', 'latin1'));
+  return false;
+}
+
+/**
+ * Rewrites libvips' messages into what a person can act on. libvips' message can be lost under
+ * concurrency ("Unknown error"), so a missing end marker is checked on the bytes themselves.
+ */
+export function explainDecodeError(err: unknown, data?: Buffer): LoupeError {
   if (err instanceof LoupeError) return err;
+  if (data && lacksEndMarker(data)) return new LoupeError('invalid-input', 'The file is truncated (its end is missing): copy it again from the source.', { cause: err });
   const msg = err instanceof Error ? err.message : String(err);
   if (/unsupported image format/i.test(msg)) {
     return new LoupeError('invalid-input', 'Not a readable image: the content matches no known image format (wrong extension or corrupt file).', { cause: err });
@@ -54,7 +68,7 @@ export async function openImage(buf: Buffer): Promise<SourceImage> {
   try {
     meta = await sharp(buf, { ...sharpOptions, limitInputPixels: false }).metadata();
   } catch (err) {
-    throw explainDecodeError(err);
+    throw explainDecodeError(err, buf);
   }
   const { width = 0, height = 0 } = meta;
   if (!width || !height) throw new LoupeError('invalid-input', 'Not a readable image: no size in its header.');
@@ -76,6 +90,7 @@ export async function openImage(buf: Buffer): Promise<SourceImage> {
       scientific: bitDepth > 8 || ![1, 3, 4].includes(channels),
     },
     pipeline: () => sharp(buf, sharpOptions),
+    data: buf,
   };
 }
 
@@ -135,6 +150,6 @@ export async function renderDisplay(src: SourceImage, maxSize: number, display: 
       : src.pipeline().rotate().resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true });
     return format === 'webp' ? await img.webp({ quality: 80, effort: 2 }).toBuffer() : await img.jpeg({ quality: 88 }).toBuffer();
   } catch (err) {
-    throw explainDecodeError(err);
+    throw explainDecodeError(err, src.data);
   }
 }
