@@ -81,6 +81,12 @@ test('image queries page, filter, search and sort', () => {
   assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 50, classId: cat }).total, 5);
   assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 50, classId: 'unlabeled' }).total, 240);
   assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 1 }).items[0]!.label, 'dog');
+  // The trigger-kept label count agrees with the labels table after inserts, replaces and deletes.
+  setLabels(p.db, ids.slice(0, 3), null);
+  const drift = p.db.prepare('SELECT COUNT(*) AS n FROM images i WHERE label_count <> (SELECT COUNT(*) FROM labels l WHERE l.image_id = i.id)').get() as { n: number };
+  assert.equal(drift.n, 0);
+  assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 50, classId: 'unlabeled' }).total, 243);
+  setLabels(p.db, ids.slice(0, 3), 'dog');
   const [row] = listDatasets(p.db);
   assert.deepEqual(row!.counts, { ok: 245, duplicate: 0, failed: 5 });
   assert.equal(row!.labeled, 10);

@@ -149,7 +149,9 @@ export async function runImport(project: Project, importers: Map<string, Importe
     RETURNING id`);
   const findOriginal = db.prepare("SELECT id FROM images WHERE dataset_id = ? AND hash = ? AND status = 'ok' AND rel_path <> ? ORDER BY id LIMIT 1");
   const idOf = db.prepare('SELECT id FROM images WHERE dataset_id = ? AND rel_path = ?');
-  const setImportLabel = db.prepare("INSERT OR REPLACE INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, 'import', 1)");
+  // Plain INSERT after a delete (not INSERT OR REPLACE): REPLACE's implicit delete skips the
+  // label-count triggers.
+  const setImportLabel = db.prepare("INSERT INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, 'import', 1)");
   const clearImportLabel = db.prepare("DELETE FROM labels WHERE image_id = ? AND source = 'import'");
 
   const applyLabel = (imageId: number, label: string | undefined) => {

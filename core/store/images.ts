@@ -74,7 +74,7 @@ export function queryImages(db: Db, q: ImageQuery & { count?: boolean }): { tota
     where.push('i.status = @status');
     params.status = q.status;
   }
-  if (q.classId === 'unlabeled') where.push('i.id NOT IN (SELECT l.image_id FROM labels l)');
+  if (q.classId === 'unlabeled') where.push('i.label_count = 0');
   else if (q.classId !== undefined) {
     where.push('i.id IN (SELECT l.image_id FROM labels l WHERE l.class_id = @classId)');
     params.classId = q.classId;

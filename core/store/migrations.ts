@@ -108,6 +108,27 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX images_by_status_height ON images(dataset_id, status, height);
     `,
   },
+  {
+    version: 3,
+    name: 'label count per image, kept by triggers, so "unlabelled" is an index range',
+    sql: `
+      ALTER TABLE images ADD COLUMN label_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE images SET label_count = (SELECT COUNT(*) FROM labels WHERE labels.image_id = images.id);
+      CREATE TRIGGER labels_count_insert AFTER INSERT ON labels BEGIN
+        UPDATE images SET label_count = label_count + 1 WHERE id = NEW.image_id;
+      END;
+      CREATE TRIGGER labels_count_delete AFTER DELETE ON labels BEGIN
+        UPDATE images SET label_count = label_count - 1 WHERE id = OLD.image_id;
+      END;
+      CREATE TRIGGER labels_count_move AFTER UPDATE OF image_id ON labels BEGIN
+        UPDATE images SET label_count = label_count - 1 WHERE id = OLD.image_id;
+        UPDATE images SET label_count = label_count + 1 WHERE id = NEW.image_id;
+      END;
+      CREATE INDEX images_by_status_labeled_name ON images(dataset_id, status, label_count, rel_path);
+      -- (dataset_id, rowid): import order of one dataset without reading table rows.
+      CREATE INDEX images_by_dataset ON images(dataset_id);
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;
