@@ -6,7 +6,7 @@ import { emojiPackageDir, prepareEmojiDemo } from '../demo.ts';
 import { LoupeError } from '../errors.ts';
 import { openImage, renderDisplay } from '../images/decode.ts';
 import { classify } from '../images/formats.ts';
-import { importJobKind, type ImportParams, makeThumbnail } from '../images/import.ts';
+import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import { builtinImporters } from '../plugins/registry.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
@@ -135,13 +135,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
       throw new LoupeError('not-found', `Folder not found: ${folder}`, { hint: 'Check the path and try again.' });
     }
-    const { db } = this.project;
-    let datasetId = params.datasetId;
-    if (datasetId === undefined) {
-      const name = (params.datasetName ?? path.basename(folder)).trim();
-      const row = db.prepare('SELECT id FROM datasets WHERE name = ?').get(name) as { id: number } | undefined;
-      datasetId = row?.id ?? Number(db.prepare('INSERT INTO datasets (name, root) VALUES (?, ?)').run(name, folder).lastInsertRowid);
-    }
+    const datasetId = resolveDataset(this.project, { ...params, folder });
     const jobId = this.jobs.start<ImportParams>('import', { ...params, folder, datasetId });
     this.emit('event', { type: 'datasets-changed' });
     return { jobId, datasetId };

@@ -100,7 +100,8 @@ export function importJobKind(project: Project, importers: Map<string, Importer>
   };
 }
 
-function resolveDataset(project: Project, p: ImportParams): number {
+/** The dataset an import writes to: the given id, else the one named like the folder (created on first import). */
+export function resolveDataset(project: Project, p: ImportParams): number {
   const { db } = project;
   if (p.datasetId !== undefined) return getDataset(db, p.datasetId).id;
   const root = path.resolve(p.folder);
