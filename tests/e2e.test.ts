@@ -114,6 +114,28 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
   assert.deepEqual(labels.map((l) => l.name), ['cats'], 'the key press replaced the typed label');
   assert.ok(host.project.db.prepare("SELECT 1 FROM classes WHERE name = 'rust spots'").get(), 'the typed class was created');
 
+  // Select several (Ctrl-click, then Shift-click extends from the last one) and label them at once.
+  await page.getByLabel('Search file names').fill('field_00');
+  await page.getByTestId('grid-total').filter({ hasText: /^100 shown/ }).waitFor();
+  const cells = page.getByTestId('cell');
+  await cells.nth(0).click({ modifiers: ['Control'] });
+  await cells.nth(2).click({ modifiers: ['Control'] });
+  await cells.nth(5).click({ modifiers: ['Shift'] });
+  await page.getByText('5 selected').waitFor();
+  await shot('08-multi-select');
+  await page.getByLabel('Label selected images as').fill('batch');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByText('5 selected').waitFor({ state: 'detached' });
+  const batch = host.project.db.prepare("SELECT i.rel_path FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE c.name = 'batch' ORDER BY i.rel_path").all() as { rel_path: string }[];
+  assert.equal(batch.length, 5);
+  await page.getByLabel('Search file names').fill('');
+
+  // Rename the dataset.
+  await page.getByRole('button', { name: 'Rename' }).click();
+  await page.getByLabel('Name', { exact: true }).fill('Leaf fields 2026');
+  await page.getByRole('button', { name: 'Rename', exact: true }).last().click();
+  await page.getByRole('heading', { name: 'Leaf fields 2026' }).waitFor();
+
   // Multi-channel images: map channels 5 and 4 to red and green, redraw.
   await page.getByRole('button', { name: 'Channels…' }).click();
   await page.getByLabel('Red').selectOption('4');
