@@ -182,3 +182,29 @@ test('a new user starts from the one-click demo dataset', { timeout: 180_000 }, 
   assert.equal(classes.length, 9);
   assert.ok(classes.some((c) => c.name === 'Animals & Nature'));
 });
+
+test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  const db = host.project.db;
+  const sample = db.prepare("SELECT hash FROM images WHERE status = 'ok' AND hash IS NOT NULL LIMIT 1").get() as { hash: string };
+  const ds = Number(db.prepare("INSERT INTO datasets (name, root) VALUES ('Plate scan 100k', '/data/plates')").run().lastInsertRowid);
+  const insert = db.prepare("INSERT INTO images (dataset_id, path, rel_path, hash, format, width, height, channels, bit_depth, bytes, mtime_ms, status) VALUES (?, ?, ?, ?, 'jpeg', 160, 120, 3, 8, 1000, 0, 'ok')");
+  db.transaction(() => {
+    for (let i = 0; i < 100_000; i++) insert.run(ds, `/data/plates/tile_${String(i).padStart(6, '0')}.jpg`, `tile_${String(i).padStart(6, '0')}.jpg`, sample.hash);
+  })();
+  await page.goto(served.launchUrl);
+  await page.getByRole('button', { name: /Plate scan 100k/ }).click();
+  await page.getByTestId('grid-total').filter({ hasText: '100,000 shown' }).waitFor();
+  const grid = page.getByTestId('grid');
+  for (const fraction of [0.5, 1]) {
+    const t0 = Date.now();
+    await grid.evaluate((el, f) => (el.scrollTop = (el.scrollHeight - el.clientHeight) * f), fraction);
+    const expected = fraction === 1 ? 'tile_099999.jpg' : 'tile_05';
+    await page.waitForFunction((name) => Array.from(document.querySelectorAll('[data-testid=cell]')).some((c) => (c.getAttribute('title') ?? '').startsWith(name)), expected);
+    console.log(`  scrolled to ${fraction * 100}% of 100k: cells drawn in ${Date.now() - t0} ms`);
+    const inDom = await page.getByTestId('cell').count();
+    assert.ok(inDom < 250, `${inDom} cells in the DOM`);
+  }
+  await shot('10-grid-100k-end');
+});
