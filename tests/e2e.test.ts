@@ -206,5 +206,9 @@ test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 
     const inDom = await page.getByTestId('cell').count();
     assert.ok(inDom < 250, `${inDom} cells in the DOM`);
   }
+  await page.waitForFunction(() => {
+    const imgs = Array.from(document.querySelectorAll('[data-testid=cell] img')) as HTMLImageElement[];
+    return imgs.length > 0 && imgs.slice(-5).every((i) => i.complete && i.naturalWidth > 0);
+  });
   await shot('10-grid-100k-end');
 });
