@@ -29,6 +29,7 @@ const projectDir = argProject > 0 && process.argv[argProject + 1] ? process.argv
 
 app.whenReady().then(async () => {
   const host = new Host({ projectDir, userDir: userDataDir(), transport: 'electron' });
+  await host.loadUserPlugins();
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
 

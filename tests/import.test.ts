@@ -136,3 +136,18 @@ test('truncation is recognised from the bytes, whatever libvips reports', async 
   assert.match(explainDecodeError(new Error('Unknown error'), jpeg.subarray(0, 100)).message, /truncated/);
   assert.match(explainDecodeError(new Error('Unknown error'), jpeg).message, /Could not decode/);
 });
+
+test('a large 16-bit image is drawn from a streamed resize with its contrast stretched', async () => {
+  const { writeTiff } = await import('./helpers/corpus.ts');
+  const { openImage, renderDisplay } = await import('../core/images/decode.ts');
+  const w = 3000;
+  const h = 2000;
+  const data = new Uint16Array(w * h).map((_, i) => 1000 + ((i % w) * 3000) / w); // 12-bit ramp, left to right
+  const image = await openImage(writeTiff(w, h, 1, 16, data));
+  assert.deepEqual([image.info.bitDepth, image.info.channels, image.info.scientific], [16, 1, true]);
+  const out = await renderDisplay(image, 256, { channelMap: [0, 1, 2], percentiles: [1, 99.5] }, 'jpeg');
+  const { data: px, info } = await sharp(out).greyscale().raw().toBuffer({ resolveWithObject: true });
+  assert.equal(Math.max(info.width, info.height), 256);
+  const row = Math.floor(info.height / 2) * info.width;
+  assert.ok(px[row + 2]! < 20 && px[row + info.width - 3]! > 235, `ramp stretched to full range: ${px[row + 2]}..${px[row + info.width - 3]}`);
+});

@@ -33,3 +33,19 @@ test('user plugins: good ones load, broken ones are reported with their reason a
   const importers = builtinImporters(loaded.map((l) => l.plugin));
   assert.deepEqual([...importers.keys()], ['folder', 'csv-list']);
 });
+
+test('the host loads user plugins from the user data folder and reports the broken ones', async () => {
+  const { Host } = await import('../core/host/host.ts');
+  const userDir = tempDir('plugin-user');
+  const dir = path.join(userDir, 'plugins');
+  const manifest = JSON.stringify({ id: 'one-file', kind: 'importer', version: '1.0.0', apiVersion: API_VERSION, name: 'One file' });
+  plugin(dir, 'one-file', `export default { manifest: ${manifest}, activate: () => ({ list: async (source) => ({ images: [], unsupported: [], ignored: 1, unreadable: [] }) }) };`);
+  plugin(dir, 'broken', 'export default 42;');
+  const host = new Host({ projectDir: tempDir('plugin-proj'), userDir, transport: 'http' });
+  await host.loadUserPlugins();
+  const info = (await host.call('app.info', {})) as { plugins: { id: string }[]; pluginProblems: { reason: string }[] };
+  assert.deepEqual(info.plugins.map((p) => p.id), ['one-file']);
+  assert.equal(info.pluginProblems.length, 1);
+  assert.match(info.pluginProblems[0]!.reason, /no plugin object/);
+  host.close();
+});

@@ -49,6 +49,8 @@ export const inputs = {
     datasetId: id.optional(),
     datasetName: z.string().trim().min(1).max(200).optional(),
     labels: labelSpec.default({ kind: 'none' }),
+    /** Importer plugin id; the built-in folder importer by default. */
+    importer: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional(),
   }),
   'demo.create': z.object({}),
   'jobs.list': z.object({}),
@@ -69,6 +71,9 @@ export interface AppInfo {
   recentProjects: string[];
   demoAvailable: boolean;
   canPickFolders: boolean;
+  /** Third-party plugins loaded from the user data folder, and those skipped with the reason. */
+  plugins: { id: string; name: string; kind: string; source: string }[];
+  pluginProblems: { source: string; reason: string }[];
 }
 
 export interface BrowseResult {

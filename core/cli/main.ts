@@ -54,6 +54,7 @@ async function runImport(args: string[]): Promise<number> {
   const labels: LabelSpec = values.labels ? { kind: 'csv', file: path.resolve(values.labels) } : values['labels-from-folders'] ? { kind: 'folders' } : { kind: 'none' };
   const host = new Host({ projectDir, userDir: userDataDir(), transport: 'http', create: false, autoResume: false });
   try {
+    await host.loadUserPlugins();
     // A killed earlier run of the same import is resumed rather than started anew.
     const interrupted = host.jobs
       .list(200)
@@ -145,6 +146,7 @@ async function runServe(args: string[], isStart: boolean): Promise<number> {
     console.error('Electron is not installed: opening Loupe in your browser instead.');
   }
   const host = new Host({ projectDir, userDir: userDataDir(), transport: 'http', create: isStart || Project.exists(projectDir) });
+  await host.loadUserPlugins();
   const served = await serve(host, { staticDir: rendererDist, ...(values.port ? { port: Number(values.port) } : {}) });
   console.log(`Loupe is running for project ${host.project.dir}`);
   console.log(`Open: ${served.launchUrl}`);

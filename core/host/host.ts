@@ -8,7 +8,8 @@ import { openImage, renderDisplay } from '../images/decode.ts';
 import { classify } from '../images/formats.ts';
 import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
 import { JobRunner } from '../jobs/runner.ts';
-import { builtinImporters } from '../plugins/registry.ts';
+import type { Importer, Plugin } from '../plugins/contract.ts';
+import { builtinImporters, loadUserPlugins, type PluginProblem } from '../plugins/registry.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
@@ -37,6 +38,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
   project!: Project;
   jobs!: JobRunner;
   private readonly importers = builtinImporters();
+  private userPlugins: { id: string; name: string; kind: string; source: string }[] = [];
+  private pluginProblems: PluginProblem[] = [];
 
   constructor(private readonly opts: HostOptions) {
     super();
@@ -52,6 +55,32 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     }
     const handler = this.handlers[method] as (input: unknown) => unknown;
     return handler(parsed.data);
+  }
+
+  /**
+   * Loads third-party plugins from `<user data>/plugins`. A broken plugin is reported (in
+   * app.info and on stderr) and skipped; it never stops the app.
+   */
+  async loadUserPlugins(dir = path.join(this.opts.userDir, 'plugins')): Promise<void> {
+    const { loaded, problems } = await loadUserPlugins(dir);
+    this.pluginProblems = problems;
+    for (const p of problems) console.error(`Plugin skipped: ${p.source}: ${p.reason}`);
+    for (const { plugin, source } of loaded) {
+      const m = plugin.manifest;
+      if (m.kind === 'importer') {
+        if (this.importers.has(m.id)) {
+          this.pluginProblems.push({ source, reason: `an importer with id "${m.id}" is already loaded` });
+          continue;
+        }
+        try {
+          this.importers.set(m.id, (plugin as Plugin<Importer>).activate({ apiVersion: m.apiVersion, log: (msg) => console.error(`[plugin ${m.id}] ${msg}`) }));
+        } catch (err) {
+          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
+          continue;
+        }
+      }
+      this.userPlugins.push({ id: m.id, name: m.name, kind: m.kind, source });
+    }
   }
 
   /** Path of an image's thumbnail file, or undefined when it has none (failed import). */
@@ -107,6 +136,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       recentProjects: readRecent(this.opts.userDir),
       demoAvailable: emojiPackageDir() !== undefined,
       canPickFolders: this.opts.canPickFolders ?? false,
+      plugins: this.userPlugins,
+      pluginProblems: this.pluginProblems,
     };
   }
 

@@ -109,7 +109,11 @@ function percentile(sorted: Float32Array, p: number): number {
  */
 async function renderScientific(src: SourceImage, maxSize: number, display: DisplaySettings): Promise<sharp.Sharp> {
   const space = src.info.channels <= 2 ? 'grey16' : 'rgb16';
-  const { data, info } = await src.pipeline().pipelineColourspace(space).toColourspace(space).raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
+  let pipeline = src.pipeline().pipelineColourspace(space).toColourspace(space);
+  // Up to 4 bands libvips resizes while streaming (memory stays small); beyond 4 it would treat
+  // band 4 as alpha, so those images are read whole and box-filtered below.
+  if (src.info.channels <= 4) pipeline = pipeline.rotate().resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true });
+  const { data, info } = await pipeline.raw({ depth: 'float' }).toBuffer({ resolveWithObject: true });
   const px = new Float32Array(data.buffer, data.byteOffset, data.byteLength / 4);
   const { width: w, height: h, channels } = info;
   const map: (number | null)[] = channels === 1 ? [0, 0, 0] : channels === 2 ? [0, 1, null] : display.channelMap.map((c) => (c !== null && c < channels ? c : null));
