@@ -151,3 +151,21 @@ test('a large 16-bit image is drawn from a streamed resize with its contrast str
   const row = Math.floor(info.height / 2) * info.width;
   assert.ok(px[row + 2]! < 20 && px[row + info.width - 3]! > 235, `ramp stretched to full range: ${px[row + 2]}..${px[row + info.width - 3]}`);
 });
+
+test('deleting a dataset removes its rows and the thumbnails no other dataset uses', async () => {
+  const host = newHost();
+  const a = await importInto(host, corpus.root);
+  const other = tempDir('shared-one');
+  fs.copyFileSync(path.join(corpus.root, 'cats/b.png'), path.join(other, 'b.png'));
+  await importInto(host, other, { kind: 'none' });
+  const hashOf = (rel: string) => (host.project.db.prepare('SELECT hash FROM images WHERE rel_path = ? AND dataset_id = ?').get(rel, a.datasetId) as { hash: string }).hash;
+  const shared = host.project.thumbPath(hashOf('cats/b.png'));
+  const own = host.project.thumbPath(hashOf('cats/a.jpg'));
+  assert.ok(fs.existsSync(shared) && fs.existsSync(own));
+  await host.call('datasets.delete', { id: a.datasetId });
+  assert.equal((host.project.db.prepare('SELECT COUNT(*) AS n FROM images WHERE dataset_id = ?').get(a.datasetId) as { n: number }).n, 0);
+  assert.ok(!fs.existsSync(own), 'an unshared thumbnail is removed');
+  assert.ok(fs.existsSync(shared), 'a thumbnail another dataset uses stays');
+  assert.ok(fs.existsSync(path.join(corpus.root, 'cats/a.jpg')), 'the original file is untouched');
+  host.close();
+});

@@ -161,6 +161,18 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     return { redrawn: done };
   }
 
+  /** Deletes a dataset and the thumbnails no other dataset shares (they are named by content). */
+  private removeDataset(id: number): void {
+    const { db } = this.project;
+    const running = this.jobs.list(200).find((j) => ['running', 'queued'].includes(j.state) && (j.params as { datasetId?: number }).datasetId === id);
+    if (running) throw new LoupeError('conflict', 'This dataset is being imported.', { hint: 'Cancel the import in the jobs panel first.' });
+    const hashes = (db.prepare('SELECT DISTINCT hash FROM images WHERE dataset_id = ? AND hash IS NOT NULL').all(id) as { hash: string }[]).map((r) => r.hash);
+    deleteDataset(db, id);
+    const stillUsed = db.prepare('SELECT 1 FROM images WHERE hash = ? LIMIT 1');
+    for (const hash of hashes) if (!stillUsed.get(hash)) fs.rmSync(this.project.thumbPath(hash), { force: true });
+    this.emit('event', { type: 'datasets-changed' });
+  }
+
   private startImport(params: ImportParams): { jobId: number; datasetId: number } {
     const folder = path.resolve(params.folder);
     if (!fs.existsSync(folder) || !fs.statSync(folder).isDirectory()) {
@@ -185,8 +197,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       return null;
     },
     'datasets.delete': ({ id }) => {
-      deleteDataset(this.project.db, id);
-      this.emit('event', { type: 'datasets-changed' });
+      this.removeDataset(id);
       return null;
     },
     'datasets.setDisplay': ({ id, channelMap, percentiles }) => {
