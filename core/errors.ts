@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+
 /**
  * Errors that help: every error Loupe shows a person carries a message written for them
  * and, where one exists, the next step. The technical cause stays attached for the log.
@@ -28,10 +30,29 @@ export class LoupeError extends Error {
   }
 }
 
-/** Turns any thrown value into a LoupeError, recognising the OS errors a person can act on. */
-export function asLoupeError(err: unknown): LoupeError {
+/** Bytes free on the file system holding `dir`, or undefined when it cannot be asked. */
+function freeBytes(dir: string): number | undefined {
+  try {
+    const st = fs.statfsSync(dir);
+    return st.bavail * st.bsize;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Turns any thrown value into a LoupeError, recognising the OS errors a person can act on.
+ * SQLite reports a full disk as SQLITE_FULL only for some writes (growing its shared-memory file
+ * gives an I/O error), so given the folder written to, a generic I/O error on a nearly full disk
+ * is reported as what it is.
+ */
+export function asLoupeError(err: unknown, writingTo?: string): LoupeError {
   if (err instanceof LoupeError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  let code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (writingTo && code !== undefined && /^(SQLITE_IOERR|EIO)/.test(code)) {
+    const free = freeBytes(writingTo);
+    if (free !== undefined && free < 8 * 2 ** 20) code = 'ENOSPC';
+  }
   const detail = err instanceof Error ? err.message : String(err);
   switch (code) {
     case 'ENOSPC':

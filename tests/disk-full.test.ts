@@ -32,7 +32,7 @@ test('disk full during import: clear error, consistent store, resumes after spac
     const { jobId } = (await host.call('import.start', { folder: src, labels: { kind: 'none' } })) as { jobId: number };
     const failed = await host.jobs.waitFor(jobId);
     assert.equal(failed.state, 'failed');
-    assert.equal(failed.error?.message, 'The disk is full.');
+    assert.equal(failed.error?.message, 'The disk is full.', JSON.stringify(failed.error));
     assert.match(failed.error?.hint ?? '', /Free some space.*resume/);
 
     const db = host.project.db;

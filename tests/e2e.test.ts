@@ -109,7 +109,13 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
   // Keyboard: "1" labels with the first class, arrows move to the next image.
   await page.keyboard.press('1');
   await detail.locator('.chip', { hasText: 'cats' }).waitFor();
+  await detail.getByLabel('New tag').fill('out of focus');
+  await detail.getByRole('button', { name: 'Tag', exact: true }).click();
+  await detail.getByText('out of focus').waitFor();
   await shot('07-detail-labelled');
+  await page.getByLabel('Filter by tag').selectOption('out of focus');
+  await page.getByTestId('grid-total').filter({ hasText: /^1 shown/ }).waitFor();
+  await page.getByLabel('Filter by tag').selectOption('');
   const labels = host.project.db.prepare("SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.source = 'human'").all() as { name: string }[];
   assert.deepEqual(labels.map((l) => l.name), ['cats'], 'the key press replaced the typed label');
   assert.ok(host.project.db.prepare("SELECT 1 FROM classes WHERE name = 'rust spots'").get(), 'the typed class was created');

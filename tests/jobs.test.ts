@@ -149,3 +149,28 @@ test('kill -9 in the middle of an import, then import again: completes without d
   for (const { hash } of hashes) assert.ok(fs.existsSync(path.join(projectDir, 'thumbs', hash.slice(0, 2), `${hash}.webp`)));
   after.close();
 });
+
+test('when the store cannot record a job\'s end, waiters still learn it and the job can be resumed', async () => {
+  const p = Project.open(tempDir('jobs4'), { create: true });
+  const runner = new JobRunner(p.db, 0);
+  let attempts = 0;
+  runner.register({
+    kind: 'flaky', resumable: true, title: () => 'Flaky',
+    run: async () => {
+      attempts++;
+      if (attempts === 1) throw new LoupeError('disk-full', 'The disk is full.', { hint: 'Free some space.' });
+      return { ok: true };
+    },
+  });
+  // A real SQLite failure on the final write, as a full disk would cause.
+  p.db.exec("CREATE TRIGGER refuse_failed BEFORE UPDATE OF state ON jobs WHEN NEW.state = 'failed' BEGIN SELECT RAISE(FAIL, 'database or disk is full'); END;");
+  const id = runner.start('flaky', {});
+  const first = await runner.waitFor(id);
+  assert.equal(first.state, 'failed');
+  assert.equal(first.error?.message, 'The disk is full.');
+  assert.equal((p.db.prepare('SELECT state FROM jobs WHERE id = ?').get(id) as { state: string }).state, 'running', 'the row could not be updated');
+  p.db.exec('DROP TRIGGER refuse_failed');
+  runner.resume(id);
+  assert.equal((await runner.waitFor(id)).state, 'done');
+  p.close();
+});

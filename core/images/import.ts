@@ -76,7 +76,7 @@ async function processEntry(project: Project, entry: ImportEntry, knownHashes: S
     }
     return { entry, kind: 'ok', hash, info: image.info };
   } catch (err) {
-    const e = asLoupeError(err);
+    const e = asLoupeError(err, project.dir);
     if (e.code === 'disk-full') throw e;
     return { entry, kind: 'failed', reason: e.message, hash };
   }
@@ -191,7 +191,7 @@ export async function runImport(project: Project, importers: Map<string, Importe
     try {
       flush(batch);
     } catch (err) {
-      throw asLoupeError(err);
+      throw asLoupeError(err, project.dir);
     }
   };
 

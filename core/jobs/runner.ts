@@ -143,7 +143,9 @@ export class JobRunner extends EventEmitter<{ job: [JobInfo] }> {
   /** Runs a paused or interrupted job again from where its handler finds it left off. */
   resume(id: number): void {
     const job = this.get(id);
-    if (!['paused', 'interrupted', 'failed'].includes(job.state)) throw new LoupeError('conflict', `Job ${id} is ${job.state}; only paused, interrupted or failed jobs resume.`);
+    if (!['paused', 'interrupted', 'failed'].includes(job.state) && !this.isOrphaned(id)) {
+      throw new LoupeError('conflict', `Job ${id} is ${job.state}; only paused, interrupted or failed jobs resume.`);
+    }
     if (!this.kindOf(job.kind).resumable) throw new LoupeError('unsupported', `A ${job.kind} job cannot be resumed; start it again.`);
     this.db.prepare("UPDATE jobs SET state = 'queued', error = NULL, finished_at = NULL WHERE id = ?").run(id);
     this.enqueue(id);
@@ -187,6 +189,13 @@ export class JobRunner extends EventEmitter<{ job: [JobInfo] }> {
     for (const c of this.controllers.values()) c.ctrl.abort(new LoupeError('cancelled', 'Loupe is closing.'));
   }
 
+  /** A row left 'running' although no process runs it (its final state could not be written). */
+  private isOrphaned(id: number): boolean {
+    const row = this.db.prepare('SELECT state, pid FROM jobs WHERE id = ?').get(id) as { state: JobState; pid: number | null } | undefined;
+    if (row?.state !== 'running' || this.active === id || this.controllers.has(id)) return false;
+    return row.pid === null || row.pid === process.pid || !isAlive(row.pid);
+  }
+
   private kindOf(kind: string): JobKind<unknown, unknown> {
     const k = this.kinds.get(kind);
     if (!k) throw new LoupeError('unsupported', `Unknown job kind "${kind}".`);
@@ -228,8 +237,13 @@ export class JobRunner extends EventEmitter<{ job: [JobInfo] }> {
 
     let lastWrite = 0;
     let last = { done: row.done, total: row.total, metrics: JSON.parse(row.metrics) as Metrics };
+    // Progress is best effort: a write that fails (disk full) must not hide the job's own outcome.
     const write = () => {
-      this.db.prepare('UPDATE jobs SET done = ?, total = ?, metrics = ?, updated_at = ? WHERE id = ?').run(last.done, last.total, JSON.stringify(last.metrics), now(), id);
+      try {
+        this.db.prepare('UPDATE jobs SET done = ?, total = ?, metrics = ?, updated_at = ? WHERE id = ?').run(last.done, last.total, JSON.stringify(last.metrics), now(), id);
+      } catch {
+        // The final state below reports what happened.
+      }
     };
     const ctx: JobContext<unknown> = {
       jobId: id,
@@ -269,14 +283,25 @@ export class JobRunner extends EventEmitter<{ job: [JobInfo] }> {
   private finish(id: number, state: JobState, result?: unknown, error?: LoupeError): void {
     if (state === 'running') return; // closing: leave it for recovery at the next start
     const final = state === 'done' || state === 'failed' || state === 'cancelled';
-    this.db
-      .prepare('UPDATE jobs SET state = ?, result = COALESCE(?, result), error = ?, updated_at = ?, finished_at = ? WHERE id = ?')
-      .run(state, result === undefined ? null : JSON.stringify(result), error ? JSON.stringify(error.toJSON()) : null, now(), final ? now() : null, id);
-    const info = this.get(id);
+    let info: JobInfo;
+    try {
+      this.db
+        .prepare('UPDATE jobs SET state = ?, result = COALESCE(?, result), error = ?, updated_at = ?, finished_at = ? WHERE id = ?')
+        .run(state, result === undefined ? null : JSON.stringify(result), error ? JSON.stringify(error.toJSON()) : null, now(), final ? now() : null, id);
+      info = this.get(id);
+    } catch (err) {
+      // The store cannot record it (disk full): tell the UI anyway. The row stays 'running', so the
+      // next start marks it interrupted and it can be resumed.
+      const cause = error ?? asLoupeError(err);
+      info = { ...this.get(id), state: 'failed', error: cause.toJSON(), finishedAt: now() };
+    }
     this.emit('job', info);
     const waiters = this.waiters.get(id) ?? [];
     this.waiters.delete(id);
-    for (const w of waiters) w(info);
+    // After the runner's own clean-up for this job, so a waiter may resume it at once.
+    setImmediate(() => {
+      for (const w of waiters) w(info);
+    });
   }
 
   private toInfo(r: RawJob): JobInfo {

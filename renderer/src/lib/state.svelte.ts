@@ -28,6 +28,12 @@ export async function refreshAll(): Promise<void> {
   await refreshDatasets();
 }
 
+/** After the user changed labels or tags: refetch the grid now, and the dataset counts soon. */
+export function dataChanged(): void {
+  app.revision++;
+  scheduleDatasetsRefresh();
+}
+
 let datasetsTimer: ReturnType<typeof setTimeout> | undefined;
 onEvent((event) => {
   if (event.type === 'job') {
