@@ -135,6 +135,7 @@ test('truncation is recognised from the bytes, whatever libvips reports', async 
   assert.equal(lacksEndMarker(png.subarray(0, png.length - 20)), true);
   assert.match(explainDecodeError(new Error('Unknown error'), jpeg.subarray(0, 100)).message, /truncated/);
   assert.match(explainDecodeError(new Error('Unknown error'), jpeg).message, /Could not decode/);
+  assert.match(explainDecodeError(new Error('heif: Error while loading plugin: Support for this compression format has not been built in (unsupported codec)')).message, /HEIC .* HEVC/);
 });
 
 test('a large 16-bit image is drawn from a streamed resize with its contrast stretched', async () => {

@@ -48,6 +48,9 @@ export function explainDecodeError(err: unknown, data?: Buffer): LoupeError {
   if (/unsupported image format/i.test(msg)) {
     return new LoupeError('invalid-input', 'Not a readable image: the content matches no known image format (wrong extension or corrupt file).', { cause: err });
   }
+  if (/hevc|unsupported codec|compression format has not been built/i.test(msg)) {
+    return new LoupeError('unsupported', 'HEIC photos compressed with HEVC cannot be decoded by this build.', { hint: 'Export them as JPEG or PNG (e.g. from Photos or Preview), then import again.', cause: err });
+  }
   if (/pixel limit/i.test(msg)) return new LoupeError('invalid-input', 'Image too large to decode safely (over 268 megapixels).', { cause: err });
   if (/premature end|truncated|unexpected end|read error|not enough data|short read|incomplete|eof/i.test(msg)) {
     return new LoupeError('invalid-input', `The file is truncated or corrupt (${msg.split('\n')[0]}).`, { cause: err });
