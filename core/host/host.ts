@@ -9,7 +9,7 @@ import { classify } from '../images/formats.ts';
 import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import type { Importer, Plugin } from '../plugins/contract.ts';
-import { builtinImporters, loadUserPlugins, type PluginProblem } from '../plugins/registry.ts';
+import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem } from '../plugins/registry.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
@@ -73,7 +73,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
           continue;
         }
         try {
-          this.importers.set(m.id, (plugin as Plugin<Importer>).activate({ apiVersion: m.apiVersion, log: (msg) => console.error(`[plugin ${m.id}] ${msg}`) }));
+          this.importers.set(m.id, (plugin as Plugin<Importer>).activate(pluginContext(m.id)));
         } catch (err) {
           this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
           continue;

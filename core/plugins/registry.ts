@@ -16,7 +16,8 @@ export interface PluginProblem {
 
 const builtins: Plugin[] = [folderImporter as Plugin];
 
-const context = (id: string): PluginContext => ({ apiVersion: API_VERSION, log: (m) => console.error(`[plugin ${id}] ${m}`) });
+/** What every plugin's activate() receives, built-in or third-party. */
+export const pluginContext = (id: string): PluginContext => ({ apiVersion: API_VERSION, log: (m) => console.error(`[plugin ${id}] ${m}`) });
 
 /** Checks a plugin object against the contract; returns the reason it is refused, if any. */
 export function validatePlugin(candidate: unknown): string | undefined {
@@ -61,7 +62,7 @@ export function builtinImporters(extra: Plugin[] = []): Map<string, Importer> {
   const out = new Map<string, Importer>();
   for (const p of [...builtins, ...extra]) {
     if (p.manifest.kind !== 'importer') continue;
-    out.set(p.manifest.id, p.activate(context(p.manifest.id)) as Importer);
+    out.set(p.manifest.id, p.activate(pluginContext(p.manifest.id)) as Importer);
   }
   return out;
 }
