@@ -1,6 +1,9 @@
 // Builds what the app runs: the renderer (Vite) and the Electron main + preload bundles (esbuild).
 import { build as vite } from 'vite';
 import { build as esbuild } from 'esbuild';
+import { buildNative } from './build-native.mjs';
+
+buildNative();
 
 await vite({ configFile: 'vite.config.ts', logLevel: 'warn' });
 const common = { bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning', sourcemap: true };

@@ -110,7 +110,7 @@ function percentile(sorted: Float32Array, p: number): number {
  * chosen channels are box-averaged down to `maxSize`, stretched between per-channel percentiles
  * and packed into 8-bit RGB. The original file stays untouched for training.
  */
-async function renderScientific(src: SourceImage, maxSize: number, display: DisplaySettings): Promise<sharp.Sharp> {
+export async function renderScientific(src: SourceImage, maxSize: number, display: DisplaySettings): Promise<sharp.Sharp> {
   const space = src.info.channels <= 2 ? 'grey16' : 'rgb16';
   let pipeline = src.pipeline().pipelineColourspace(space).toColourspace(space);
   // Up to 4 bands libvips resizes while streaming (memory stays small); beyond 4 it would treat

@@ -1,0 +1,69 @@
+// Loads Loupe's native kernel library (native/, N-API, so one binary serves Node and Electron).
+// A prebuilt binary for the platform is preferred; a local build (npm ci compiles it when a C++
+// toolchain is present) comes next. When neither loads, callers get the reason, not an exception.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeKernels {
+  conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, sizes: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, sizes: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dfilter: Float32Array, sizes: Int32Array): void;
+  matmul(a: Float32Array, b: Float32Array, c: Float32Array, sizes: Int32Array): void;
+  batchNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array,
+    variance: Float32Array, sizes: Int32Array, epsilon: number, relu: boolean): void;
+  batchNormGrad(dy: Float32Array, x: Float32Array, y: Float32Array, gamma: Float32Array, mean: Float32Array,
+    variance: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, sizes: Int32Array,
+    epsilon: number, relu: boolean): void;
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  addRelu(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  reluGrad(dy: Float32Array, y: Float32Array, out: Float32Array): void;
+  avgPool(x: Float32Array, y: Float32Array, sizes: Int32Array): void;
+  avgPoolGrad(dy: Float32Array, dx: Float32Array, sizes: Int32Array): void;
+  adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array,
+    vOut: Float32Array, hyper: Float32Array): void;
+  info(): NativeInfo;
+  /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
+  configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;
+}
+
+export interface NativeInfo {
+  isa: 'generic' | 'avx2' | 'avx512';
+  threads: number;
+}
+
+export type NativeLoad = { ok: true; kernels: NativeKernels; file: string } | { ok: false; reason: string };
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native');
+
+export function nativeKernelCandidates(): string[] {
+  return [
+    path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'loupe_kernels.node'),
+    path.join(root, 'build', 'Release', 'loupe_kernels.node'),
+  ];
+}
+
+let cached: NativeLoad | undefined;
+
+export function loadNativeKernels(): NativeLoad {
+  if (cached) return cached;
+  const require = createRequire(import.meta.url);
+  const problems: string[] = [];
+  for (const file of nativeKernelCandidates()) {
+    if (!existsSync(file)) continue;
+    try {
+      cached = { ok: true, kernels: require(file) as NativeKernels, file };
+      return cached;
+    } catch (err) {
+      problems.push(`${path.relative(root, file)}: ${(err as Error).message}`);
+    }
+  }
+  cached = {
+    ok: false,
+    reason: problems.length
+      ? `the native kernel library did not load (${problems.join('; ')})`
+      : `no native kernel library for ${process.platform}-${process.arch} (run "npm run build:native" with a C++ compiler installed)`,
+  };
+  return cached;
+}

@@ -1,0 +1,55 @@
+// WebGPU in Node through Dawn (the optional `webgpu` npm package). Electron and Chromium have
+// navigator.gpu natively and skip this file.
+import os from 'node:os';
+
+export interface AdapterSummary {
+  description: string;
+  /** A CPU implementation of WebGPU (SwiftShader, lavapipe): correct, far slower than the CPU path. */
+  software: boolean;
+}
+
+interface GpuAdapterLike {
+  info?: { vendor?: string; architecture?: string; device?: string; description?: string };
+  isFallbackAdapter?: boolean;
+}
+
+/** Where Debian's chromium keeps its SwiftShader Vulkan driver (used only by tests and when asked). */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+export function describeAdapter(adapter: GpuAdapterLike): AdapterSummary {
+  const info = adapter.info ?? {};
+  const text = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ').trim();
+  const software = Boolean(adapter.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|software/i.test(text);
+  return { description: text || 'unnamed WebGPU adapter', software };
+}
+
+let installed: Promise<{ ok: true } | { ok: false; reason: string }> | undefined;
+
+/** Gives this Node process a navigator.gpu backed by Dawn. */
+export function installNodeWebGpu(): Promise<{ ok: true } | { ok: false; reason: string }> {
+  installed ??= (async () => {
+    const g = globalThis as unknown as { navigator?: { gpu?: unknown } };
+    if (g.navigator?.gpu) return { ok: true as const };
+    let mod: { create: (flags: string[]) => unknown; globals: Record<string, unknown> };
+    try {
+      mod = (await import('webgpu')) as unknown as typeof mod;
+    } catch (err) {
+      return { ok: false as const, reason: `the optional "webgpu" package did not load (${(err as Error).message.split('\n')[0]})` };
+    }
+    Object.assign(globalThis, mod.globals);
+    const gpu = mod.create([]);
+    if (g.navigator) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
+    else Object.defineProperty(globalThis, 'navigator', { value: { gpu, userAgent: `Node.js ${process.version} (${os.platform()})` }, configurable: true });
+    return { ok: true as const };
+  })();
+  return installed;
+}
+
+export async function probeAdapter(): Promise<{ ok: true; adapter: AdapterSummary } | { ok: false; reason: string }> {
+  const setup = await installNodeWebGpu();
+  if (!setup.ok) return setup;
+  const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } } }).navigator.gpu;
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+  if (!adapter) return { ok: false, reason: 'no WebGPU adapter: no GPU with a Vulkan, Metal or Direct3D 12 driver was found' };
+  return { ok: true, adapter: describeAdapter(adapter) };
+}

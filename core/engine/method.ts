@@ -1,0 +1,102 @@
+// The contract between the training engine and a self-supervised method plugin (DESIGN §3). The
+// engine owns data, augmentation, the loop, optimiser, schedule, checkpoints and metrics; a method
+// declares its hyper-parameters and views, builds its heads (and teacher, if any) in the shared
+// Params, and computes the loss of one step. Hyper-parameters are declared once: the Train form,
+// the CLI flags and the checkpoint metadata all come from `hyperparameters`.
+import type * as tf from '@tensorflow/tfjs';
+import type { ViewSpec } from './augment.ts';
+import type { Encoder, EncoderConfig } from './nn/resnet.ts';
+import type { ForwardMode, Params } from './nn/params.ts';
+import type { OptimizerName } from './optim.ts';
+import type { Rng } from './rng.ts';
+
+export type HyperValue = number | boolean | string;
+
+export interface HyperparameterSpec {
+  key: string;
+  label: string;
+  type: 'number' | 'integer' | 'boolean' | 'choice';
+  default: HyperValue;
+  min?: number;
+  max?: number;
+  choices?: string[];
+  help: string;
+}
+
+/** Engine settings a method recommends for itself (the user can still change them). */
+export interface MethodDefaults {
+  optimizer: OptimizerName;
+  learningRate: number;
+  weightDecay: number;
+  batchSize: number;
+  epochs: number;
+  warmupEpochs: number;
+}
+
+export interface MethodBuildContext {
+  params: Params;
+  rng: Rng;
+  encoder: Encoder;
+  hp: Record<string, HyperValue>;
+  /** A second encoder with the same architecture under another prefix (EMA teachers, momentum encoders). */
+  createEncoder(prefix: string, trainable: boolean): Encoder;
+  encoderConfig: EncoderConfig;
+}
+
+export interface StepContext {
+  /** One batch per view, same images in the same order, normalised. */
+  views: tf.Tensor4D[];
+  mode: ForwardMode;
+  step: number;
+  totalSteps: number;
+}
+
+export interface MethodInstance {
+  /** The scalar to minimise for this step; runs under the gradient tape. */
+  loss(step: StepContext): tf.Scalar;
+  /** After the optimiser step: EMA teachers, queues, centring. Outside the tape. */
+  afterStep?(step: StepContext): void;
+  /** Extra named tensors that are not Params but must survive a resume (MoCo's queue…). */
+  stateTensors?(): [string, tf.Variable][];
+}
+
+export interface SslMethod {
+  id: string;
+  name: string;
+  /** One sentence for the method picker. */
+  summary: string;
+  /** The paper, for the curious and for the docs. */
+  reference: string;
+  hyperparameters: HyperparameterSpec[];
+  defaults: MethodDefaults;
+  views(size: number, hp: Record<string, HyperValue>): ViewSpec[];
+  build(ctx: MethodBuildContext): MethodInstance;
+}
+
+/** Declared defaults overlaid with the given values, validated against the declarations. */
+export function resolveHyperparameters(method: SslMethod, given: Record<string, unknown> = {}): Record<string, HyperValue> {
+  const out: Record<string, HyperValue> = {};
+  for (const spec of method.hyperparameters) {
+    const raw = given[spec.key];
+    if (raw === undefined) {
+      out[spec.key] = spec.default;
+      continue;
+    }
+    let value: HyperValue;
+    if (spec.type === 'boolean') value = raw === true || raw === 'true';
+    else if (spec.type === 'choice') {
+      value = String(raw);
+      if (!spec.choices?.includes(value)) throw new Error(`${spec.label} must be one of ${spec.choices?.join(', ')}`);
+    } else {
+      value = Number(raw);
+      if (!Number.isFinite(value)) throw new Error(`${spec.label} must be a number`);
+      if (spec.type === 'integer' && !Number.isInteger(value)) throw new Error(`${spec.label} must be a whole number`);
+      if (spec.min !== undefined && value < spec.min) throw new Error(`${spec.label} must be at least ${spec.min}`);
+      if (spec.max !== undefined && value > spec.max) throw new Error(`${spec.label} must be at most ${spec.max}`);
+    }
+    out[spec.key] = value;
+  }
+  const unknown = Object.keys(given).filter((k) => !method.hyperparameters.some((s) => s.key === k));
+  if (unknown.length) throw new Error(`${method.name} has no hyper-parameter ${unknown.map((k) => `"${k}"`).join(', ')}`);
+  return out;
+}

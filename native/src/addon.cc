@@ -1,0 +1,316 @@
+// N-API surface of the kernel library. Every entry point takes Float32Arrays (tfjs cpu-backend
+// storage, so nothing is copied) and an Int32Array of sizes, checks every length against the
+// sizes before touching memory, and runs synchronously on the calling thread plus the pool.
+#include <node_api.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "thread_pool.h"
+
+namespace {
+
+using namespace loupe;
+
+struct Args {
+  napi_env env;
+  std::vector<napi_value> values;
+  bool failed = false;
+
+  Args(napi_env e, napi_callback_info info, size_t expected) : env(e), values(expected) {
+    size_t argc = expected;
+    napi_get_cb_info(env, info, &argc, values.data(), nullptr, nullptr);
+    if (argc < expected) fail("expected " + std::to_string(expected) + " arguments");
+  }
+
+  void fail(const std::string& message) {
+    if (!failed) napi_throw_error(env, "LOUPE_KERNEL_ARGS", message.c_str());
+    failed = true;
+  }
+
+  template <typename T>
+  T* typed(size_t index, napi_typedarray_type want, size_t length, const char* name) {
+    if (failed) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env, values[index], &is_typed);
+    if (!is_typed) return fail(std::string(name) + " must be a typed array"), nullptr;
+    napi_typedarray_type type;
+    size_t len;
+    void* data;
+    napi_get_typedarray_info(env, values[index], &type, &len, &data, nullptr, nullptr);
+    if (type != want) return fail(std::string(name) + " has the wrong element type"), nullptr;
+    if (len != length)
+      return fail(std::string(name) + " has " + std::to_string(len) + " elements, expected " + std::to_string(length)),
+             nullptr;
+    return static_cast<T*>(data);
+  }
+
+  float* f32(size_t index, long length, const char* name) {
+    return typed<float>(index, napi_float32_array, static_cast<size_t>(length), name);
+  }
+
+  std::vector<long> ints(size_t index, size_t count) {
+    const int32_t* p = typed<int32_t>(index, napi_int32_array, count, "sizes");
+    std::vector<long> out(count, 0);
+    if (p)
+      for (size_t i = 0; i < count; ++i) {
+        if (p[i] < 0) fail("sizes must not be negative");
+        out[i] = p[i];
+      }
+    return out;
+  }
+
+  double number(size_t index) {
+    double v = 0;
+    if (!failed && napi_get_value_double(env, values[index], &v) != napi_ok) fail("expected a number");
+    return v;
+  }
+
+  bool boolean(size_t index) {
+    bool v = false;
+    if (!failed && napi_get_value_bool(env, values[index], &v) != napi_ok) fail("expected a boolean");
+    return v;
+  }
+};
+
+napi_value undefined(napi_env env) {
+  napi_value v;
+  napi_get_undefined(env, &v);
+  return v;
+}
+
+ConvShape conv_shape(const std::vector<long>& p) {
+  return ConvShape{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
+}
+
+bool valid(Args& args, const ConvShape& s) {
+  if (args.failed) return false;
+  if (s.sh < 1 || s.sw < 1 || s.dh < 1 || s.dw < 1 || s.kh < 1 || s.kw < 1) {
+    args.fail("strides, dilations and filter sizes must be at least 1");
+    return false;
+  }
+  return true;
+}
+
+// conv2d(x, filter, y, sizes[15])
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  ConvShape s = conv_shape(args.ints(3, 15));
+  if (!valid(args, s)) return nullptr;
+  const float* x = args.f32(0, s.n * s.h * s.w * s.ci, "x");
+  const float* f = args.f32(1, s.depth() * s.co, "filter");
+  float* y = args.f32(2, s.rows() * s.co, "y");
+  if (args.failed) return nullptr;
+  conv2d_forward(s, x, f, y);
+  return undefined(env);
+}
+
+// conv2dBackpropInput(dy, filter, dx, sizes[15])
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  ConvShape s = conv_shape(args.ints(3, 15));
+  if (!valid(args, s)) return nullptr;
+  const float* dy = args.f32(0, s.rows() * s.co, "dy");
+  const float* f = args.f32(1, s.depth() * s.co, "filter");
+  float* dx = args.f32(2, s.n * s.h * s.w * s.ci, "dx");
+  if (args.failed) return nullptr;
+  conv2d_backprop_input(s, dy, f, dx);
+  return undefined(env);
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, sizes[15])
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  ConvShape s = conv_shape(args.ints(3, 15));
+  if (!valid(args, s)) return nullptr;
+  const float* x = args.f32(0, s.n * s.h * s.w * s.ci, "x");
+  const float* dy = args.f32(1, s.rows() * s.co, "dy");
+  float* df = args.f32(2, s.depth() * s.co, "dfilter");
+  if (args.failed) return nullptr;
+  conv2d_backprop_filter(s, x, dy, df);
+  return undefined(env);
+}
+
+// matmul(a, b, c, sizes[batchA, batchB, m, n, k, transposeA, transposeB]); c has max(batchA, batchB)
+// matrices, and a batch of 1 broadcasts.
+napi_value Matmul(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 7);
+  const long batch_a = p[0], batch_b = p[1], m = p[2], n = p[3], k = p[4];
+  const bool ta = p[5] != 0, tb = p[6] != 0;
+  const long batch = std::max(batch_a, batch_b);
+  if (!args.failed && batch_a != batch_b && batch_a != 1 && batch_b != 1) args.fail("batch sizes do not broadcast");
+  const float* a = args.f32(0, batch_a * m * k, "a");
+  const float* b = args.f32(1, batch_b * k * n, "b");
+  float* c = args.f32(2, batch * m * n, "c");
+  if (args.failed) return nullptr;
+  constexpr long kRows = 48;
+  const long row_blocks = (m + kRows - 1) / kRows;
+  ThreadPool::instance().parallel_for(batch * row_blocks, [&](long t0, long t1, int) {
+    for (long t = t0; t < t1; ++t) {
+      const long bi = t / row_blocks, i0 = (t % row_blocks) * kRows, rows = std::min(kRows, m - i0);
+      const float* ab = a + (batch_a == 1 ? 0 : bi) * m * k;
+      const float* bb = b + (batch_b == 1 ? 0 : bi) * k * n;
+      const float* a0 = ta ? ab + i0 : ab + i0 * k;
+      gemm(rows, n, k, a0, ta ? 1 : k, ta ? m : 1, bb, tb ? k : n, tb, c + bi * m * n + i0 * n, n, false);
+    }
+  });
+  return undefined(env);
+}
+
+// batchNorm(x, gamma, beta, y, mean, variance, sizes[rows, channels], eps, relu)
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9);
+  std::vector<long> p = args.ints(6, 2);
+  const long rows = p[0], c = p[1];
+  const float* x = args.f32(0, rows * c, "x");
+  const float* gamma = args.f32(1, c, "gamma");
+  const float* beta = args.f32(2, c, "beta");
+  float* y = args.f32(3, rows * c, "y");
+  float* mean = args.f32(4, c, "mean");
+  float* var = args.f32(5, c, "variance");
+  const double eps = args.number(7);
+  const bool relu = args.boolean(8);
+  if (args.failed) return nullptr;
+  if (rows == 0) return args.fail("batch norm needs at least one row"), nullptr;
+  batch_norm_forward(rows, c, x, gamma, beta, static_cast<float>(eps), relu, y, mean, var);
+  return undefined(env);
+}
+
+// batchNormGrad(dy, x, y, gamma, mean, variance, dx, dgamma, dbeta, sizes[rows, channels], eps, relu)
+napi_value BatchNormGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 12);
+  std::vector<long> p = args.ints(9, 2);
+  const long rows = p[0], c = p[1];
+  const float* dy = args.f32(0, rows * c, "dy");
+  const float* x = args.f32(1, rows * c, "x");
+  const float* y = args.f32(2, rows * c, "y");
+  const float* gamma = args.f32(3, c, "gamma");
+  const float* mean = args.f32(4, c, "mean");
+  const float* var = args.f32(5, c, "variance");
+  float* dx = args.f32(6, rows * c, "dx");
+  float* dgamma = args.f32(7, c, "dgamma");
+  float* dbeta = args.f32(8, c, "dbeta");
+  const double eps = args.number(10);
+  const bool relu = args.boolean(11);
+  if (args.failed) return nullptr;
+  batch_norm_backward(rows, c, dy, x, y, gamma, mean, var, static_cast<float>(eps), relu, dx, dgamma, dbeta);
+  return undefined(env);
+}
+
+// Element-wise ops on equal-length arrays: op(a, b, out).
+template <void (*Op)(long, const float*, const float*, float*)>
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  size_t len = 0;
+  if (!args.failed) {
+    bool ok = false;
+    napi_is_typedarray(env, args.values[0], &ok);
+    if (ok) napi_get_typedarray_info(env, args.values[0], nullptr, &len, nullptr, nullptr, nullptr);
+  }
+  const float* a = args.f32(0, len, "a");
+  const float* b = args.f32(1, len, "b");
+  float* out = args.f32(2, len, "out");
+  if (args.failed) return nullptr;
+  Op(static_cast<long>(len), a, b, out);
+  return undefined(env);
+}
+
+// avgPool(x, y, sizes[n, hw, c]) and avgPoolGrad(dy, dx, sizes[n, hw, c])
+napi_value AvgPool(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  std::vector<long> p = args.ints(2, 3);
+  const float* x = args.f32(0, p[0] * p[1] * p[2], "x");
+  float* y = args.f32(1, p[0] * p[2], "y");
+  if (args.failed) return nullptr;
+  global_avg_pool(p[0], p[1], p[2], x, y);
+  return undefined(env);
+}
+
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 3);
+  std::vector<long> p = args.ints(2, 3);
+  const float* dy = args.f32(0, p[0] * p[2], "dy");
+  float* dx = args.f32(1, p[0] * p[1] * p[2], "dx");
+  if (args.failed) return nullptr;
+  global_avg_pool_grad(p[0], p[1], p[2], dy, dx);
+  return undefined(env);
+}
+
+// adam(w, g, m, v, wOut, mOut, vOut, [beta1, beta2, stepSize, epsHat, l2, decoupled])
+napi_value Adam(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  size_t len = 0;
+  if (!args.failed) {
+    bool ok = false;
+    napi_is_typedarray(env, args.values[0], &ok);
+    if (ok) napi_get_typedarray_info(env, args.values[0], nullptr, &len, nullptr, nullptr, nullptr);
+  }
+  const long n = static_cast<long>(len);
+  const float* w = args.f32(0, n, "w");
+  const float* g = args.f32(1, n, "g");
+  const float* m = args.f32(2, n, "m");
+  const float* v = args.f32(3, n, "v");
+  float* wo = args.f32(4, n, "wOut");
+  float* mo = args.f32(5, n, "mOut");
+  float* vo = args.f32(6, n, "vOut");
+  const float* h = args.f32(7, 6, "hyperparameters");
+  if (args.failed) return nullptr;
+  adam_update(n, w, g, m, v, h[0], h[1], h[2], h[3], h[4], h[5], wo, mo, vo);
+  return undefined(env);
+}
+
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value out, isa, threads;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, isa_name(detected_isa()), NAPI_AUTO_LENGTH, &isa);
+  napi_create_int32(env, ThreadPool::instance().threads(), &threads);
+  napi_set_named_property(env, out, "isa", isa);
+  napi_set_named_property(env, out, "threads", threads);
+  return out;
+}
+
+// configure(threads, isa): 0 threads keeps the current count; isa "" keeps the current one.
+napi_value Configure(napi_env env, napi_callback_info info) {
+  Args args(env, info, 2);
+  const double threads = args.number(0);
+  char isa[16] = {0};
+  size_t len = 0;
+  if (!args.failed && napi_get_value_string_utf8(env, args.values[1], isa, sizeof isa, &len) != napi_ok)
+    args.fail("isa must be a string");
+  if (args.failed) return nullptr;
+  if (threads >= 1) ThreadPool::instance().set_threads(static_cast<int>(threads));
+  if (!std::strcmp(isa, "generic")) force_isa(Isa::Generic);
+  if (!std::strcmp(isa, "avx2")) force_isa(Isa::Avx2);
+  if (!std::strcmp(isa, "avx512")) force_isa(Isa::Avx512);
+  return Info(env, info);
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"matmul", nullptr, Matmul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNormGrad", nullptr, BatchNormGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"add", nullptr, Binary<add>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addRelu", nullptr, Binary<add_relu>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reluGrad", nullptr, Binary<relu_grad>, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
