@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { loadNativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
-import { addRelu, batchNormTrain, globalAvgPool } from '../core/engine/ops.ts';
+import { augmentBatch, simclrView } from '../core/engine/augment.ts';
+import { addRelu, batchNormTrain, colorAffine, cropResizeEach, gaussianBlur, globalAvgPool, solarizeNormalize } from '../core/engine/ops.ts';
 import { Optimizer, defaultOptimizer } from '../core/engine/optim.ts';
 import { Rng } from '../core/engine/rng.ts';
 
@@ -75,7 +76,7 @@ function convOutputs(c: ConvCase, seed: number, withGrads: boolean) {
     const y = conv(x, f);
     if (!withGrads) return [y];
     const weights = tf.tensor(values(rng, y.size), y.shape);
-    const [dx, df] = tf.grads((a: tf.Tensor4D, b: tf.Tensor4D) => tf.sum(tf.mul(conv(a, b), weights)))([x, f]);
+    const [dx, df] = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(conv(a as tf.Tensor4D, b as tf.Tensor4D), weights)))([x, f]);
     return [y, dx!, df!];
   };
 }
@@ -182,8 +183,35 @@ test('the wasm backend gains a Conv2DBackpropFilter that matches cpu', async () 
       const x = tf.tensor4d(values(rng, c.n * c.h * c.w * c.ci), [c.n, c.h, c.w, c.ci]);
       const pad = typeof c.pad === 'number' ? ([[0, 0], [c.pad, c.pad], [c.pad, c.pad], [0, 0]] as [number, number][]) : c.pad;
       const f = tf.tensor4d(values(rng, c.k * c.kw * c.ci * c.co), [c.k, c.kw, c.ci, c.co]);
-      return [tf.grad((b: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, b, c.stride, pad as 'same'))))(f)];
+      return [tf.grad((b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, b as tf.Tensor4D, c.stride, pad as 'same'))))(f)];
     };
     assertClose((await on('wasm', f))[0]!, (await on('cpu', f))[0]!, `wasm case ${i} ${JSON.stringify(c)}`, 1e-4);
   }
+});
+
+test('native augmentation ops match their composite forms, and a whole augmented batch matches across backends', { skip: skipNative }, async () => {
+  const rng = new Rng(5);
+  for (const [n, h, w, c] of [[3, 9, 7, 3], [2, 16, 16, 1], [4, 12, 10, 5]] as const) {
+    const xv = Float32Array.from({ length: n * h * w * c }, () => rng.next());
+    const boxes = Array.from({ length: n }, () => [rng.uniform(-0.1, 0.4), rng.uniform(0.6, 1.1), rng.uniform(0.5, 1), rng.uniform(0, 0.4)]).flat();
+    const a = Float32Array.from({ length: n * c * c }, () => rng.uniform(-0.5, 1.5)), t = Float32Array.from({ length: n * c }, () => rng.uniform(-0.2, 0.2));
+    const sigma = Float32Array.from({ length: n }, (_, i) => (i === 0 ? 0 : rng.uniform(0.1, 2)));
+    const flags = Float32Array.from({ length: n }, (_, i) => i % 2);
+    const mean = Array.from({ length: c }, () => rng.uniform(0.3, 0.6)), std = Array.from({ length: c }, () => rng.uniform(0.1, 0.3));
+    const f = () => {
+      const x = tf.tensor4d(xv, [n, h, w, c]);
+      return [
+        cropResizeEach(x, tf.tensor2d(boxes, [n, 4]), [5, 6]),
+        colorAffine(x, tf.tensor3d(a, [n, c, c]), tf.tensor2d(t, [n, c])),
+        gaussianBlur(x, tf.tensor1d(sigma), 2),
+        solarizeNormalize(x, tf.tensor1d(flags), mean, std),
+      ];
+    };
+    const want = await on('cpu', f), got = await on('native', f);
+    ['cropAndResize', 'colorAffine', 'gaussianBlur', 'solarizeNormalize'].forEach((name, i) => assertClose(got[i]!, want[i]!, `${name} ${[n, h, w, c]}`, 1e-5));
+  }
+  const images = Float32Array.from({ length: 6 * 20 * 20 * 3 }, () => rng.next());
+  const view = { ...simclrView(16), blur: 0.5, solarize: 0.3 };
+  const f = () => [augmentBatch(tf.tensor4d(images, [6, 20, 20, 3]), view, new Rng(42), { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] })];
+  assertClose((await on('native', f))[0]!, (await on('cpu', f))[0]!, 'augmented batch, same seed', 1e-4);
 });

@@ -15,6 +15,7 @@ import { listDatasets } from '../store/datasets.ts';
 import { Project } from '../store/project.ts';
 import { VERSION } from '../version.ts';
 import { progressLine } from './output.ts';
+import { runBackends, runEmbed, runEval, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const rendererDist = path.join(repoRoot, 'renderer', 'dist');
@@ -27,8 +28,15 @@ Usage:
   loupe import <project> <folder> [--labels file.csv | --labels-from-folders] [--dataset NAME] [--json]
   loupe info <project> [--json]                  datasets, image counts and jobs
   loupe serve <project> [--port N] [--no-open]   serve the UI on 127.0.0.1 only
+  loupe train [project] [--method simclr] [--epochs N] [--batch B] [--size S] [--width W] [--lr X]
+              [--backend webgpu|tensorflow|native|wasm|cpu] [--dataset NAME] [--hp key=value] [--new] [--json]
+                                                 pretrain an encoder (resumes a paused run; Ctrl+C pauses)
+  loupe embed [project] [--run R] [--json]       embed every image with a finished run's encoder
+  loupe eval knn [project] [--run R] [--k 20] [--json]   kNN accuracy of a run on the labelled images
+  loupe runs [project] [--json]                  training runs
+  loupe backends [--json]                        compute backends on this machine, and why not
 
-Without a project, start uses the default project in ${defaultProjectDir()}.
+Without a project, start, train, embed and eval use the default project in ${defaultProjectDir()}.
 `;
 
 class UsageError extends Error {}
@@ -178,6 +186,16 @@ export async function main(argv: string[]): Promise<number> {
         return runInfo(rest);
       case 'serve':
         return await runServe(rest, false);
+      case 'train':
+        return await runTrain(rest);
+      case 'embed':
+        return await runEmbed(rest);
+      case 'eval':
+        return await runEval(rest);
+      case 'runs':
+        return runRuns(rest);
+      case 'backends':
+        return await runBackends(rest);
       case 'start':
       case undefined:
         return await runServe(rest, true);

@@ -5,6 +5,7 @@
 // (saturation and hue as a scale and a rotation in YIQ space), then blur and solarise are blended
 // in by per-image masks. Following SimCLR (Chen et al., 2020, appendix A) for the defaults.
 import * as tf from '@tensorflow/tfjs';
+import { colorAffine, cropResizeEach, gaussianBlur, globalAvgPool, solarizeNormalize } from './ops.ts';
 import type { Rng } from './rng.ts';
 
 export interface ViewSpec {
@@ -70,69 +71,68 @@ function cropBox(rng: Rng, spec: ViewSpec): [number, number, number, number] {
   return [0, 0, 1, 1];
 }
 
-/** images: float32 in [0, 1], [n, h, w, c]. Returns [n, size, size, c] in [0, 1]. */
-export function augmentBatch(images: tf.Tensor4D, spec: ViewSpec, rng: Rng): tf.Tensor4D {
+export interface Normalization {
+  mean: number[];
+  std: number[];
+}
+
+/**
+ * images: float32 in [0, 1], [n, h, w, c]. Returns [n, size, size, c], normalised per channel.
+ * Brightness b, contrast k (around the image's grey mean μ) and the colour matrix M combine into
+ * one affine map per image: M·(k·(b·x − μ) + μ) = k·b·M·x + (1 − k)·μ·M·1.
+ */
+export function augmentBatch(images: tf.Tensor4D, spec: ViewSpec, rng: Rng, norm: Normalization): tf.Tensor4D {
   return tf.tidy(() => {
     const [n, , , channels] = images.shape;
     const boxes: number[] = [];
-    const brightness: number[] = [], contrast: number[] = [], matrices: number[] = [];
-    const jitterOn: boolean[] = [], blurOn: number[] = [], solarizeOn: number[] = [];
+    const draws: { jitter: boolean; b: number; k: number; m: number[] | null }[] = [];
+    const sigma = new Float32Array(n), solarize = new Float32Array(n);
     const st = spec.colorJitter.strength;
     for (let i = 0; i < n; i++) {
       const [y1, x1, y2, x2] = cropBox(rng, spec);
       const flip = rng.chance(spec.flip);
       boxes.push(y1, flip ? x2 : x1, y2, flip ? x1 : x2);
       const jitter = rng.chance(spec.colorJitter.p);
-      jitterOn.push(jitter);
-      brightness.push(jitter ? rng.uniform(1 - 0.8 * st, 1 + 0.8 * st) : 1);
-      contrast.push(jitter ? rng.uniform(1 - 0.8 * st, 1 + 0.8 * st) : 1);
+      const b = jitter ? rng.uniform(1 - 0.8 * st, 1 + 0.8 * st) : 1;
+      const k = jitter ? rng.uniform(1 - 0.8 * st, 1 + 0.8 * st) : 1;
       const saturation = jitter ? rng.uniform(1 - 0.8 * st, 1 + 0.8 * st) : 1;
       const hue = jitter ? rng.uniform(-0.2 * st, 0.2 * st) : 0;
       const gray = rng.chance(spec.grayscale);
-      matrices.push(...colourMatrix(saturation, hue, gray));
-      blurOn.push(rng.chance(spec.blur) ? 1 : 0);
-      solarizeOn.push(rng.chance(spec.solarize) ? 1 : 0);
+      draws.push({ jitter: jitter || gray, b, k, m: channels === 3 && (jitter || gray) ? colourMatrix(saturation, hue, gray) : null });
+      const blurSigma = rng.uniform(0.1, 2.0);
+      sigma[i] = rng.chance(spec.blur) ? blurSigma : 0;
+      solarize[i] = rng.chance(spec.solarize) ? 1 : 0;
     }
-    const sigma = rng.uniform(0.1, 2.0);
 
-    let x = tf.image.cropAndResize(images, tf.tensor2d(boxes, [n, 4]), tf.range(0, n, 1, 'int32') as tf.Tensor1D,
-      [spec.size, spec.size], 'bilinear') as tf.Tensor4D;
+    let x = cropResizeEach(images, tf.tensor2d(boxes, [n, 4]), [spec.size, spec.size]);
 
-    if (jitterOn.some(Boolean)) {
-      x = tf.mul(x, tf.tensor4d(brightness, [n, 1, 1, 1]));
-      const gray = channels === 3 ? tf.sum(tf.mul(x, tf.tensor1d([0.299, 0.587, 0.114])), -1, true) : x;
-      const mean = tf.mean(gray, [1, 2, 3], true);
-      x = tf.add(tf.mul(tf.sub(x, mean), tf.tensor4d(contrast, [n, 1, 1, 1])), mean);
+    if (draws.some((d) => d.jitter)) {
+      const channelMeans = globalAvgPool(x).dataSync();
+      const a = new Float32Array(n * channels * channels), t = new Float32Array(n * channels);
+      draws.forEach((d, i) => {
+        const means = channelMeans.subarray(i * channels, (i + 1) * channels);
+        let grey = 0;
+        if (channels === 3) grey = 0.299 * means[0]! + 0.587 * means[1]! + 0.114 * means[2]!;
+        else for (let c = 0; c < channels; c++) grey += means[c]! / channels;
+        const mu = d.b * grey;
+        for (let r = 0; r < channels; r++) {
+          let rowSum = 0;
+          for (let c = 0; c < channels; c++) {
+            const mrc = d.m ? d.m[r * 3 + c]! : r === c ? 1 : 0;
+            a[i * channels * channels + r * channels + c] = d.k * d.b * mrc;
+            rowSum += mrc;
+          }
+          t[i * channels + r] = (1 - d.k) * mu * rowSum;
+        }
+      });
+      x = colorAffine(x, tf.tensor3d(a, [n, channels, channels]), tf.tensor2d(t, [n, channels]));
     }
-    if (channels === 3 && (jitterOn.some(Boolean) || spec.grayscale > 0)) {
-      // [n, hw, 3] · Mᵀ per image.
-      const flat = tf.reshape(x, [n, spec.size * spec.size, 3]);
-      const m = tf.tensor3d(matrices, [n, 3, 3]);
-      x = tf.reshape(tf.matMul(flat, m, false, true), [n, spec.size, spec.size, 3]);
-    }
-    x = tf.clipByValue(x, 0, 1);
-
-    if (blurOn.some(Boolean)) {
-      const radius = Math.max(1, Math.round(spec.size * 0.05));
-      const taps = Array.from({ length: 2 * radius + 1 }, (_, i) => Math.exp(-((i - radius) ** 2) / (2 * sigma * sigma)));
-      const total = taps.reduce((a, b) => a + b, 0);
-      const k = tf.tensor1d(taps.map((t) => t / total));
-      const horizontal = tf.tile(tf.reshape(k, [1, 2 * radius + 1, 1, 1]), [1, 1, channels, 1]) as tf.Tensor4D;
-      const vertical = tf.tile(tf.reshape(k, [2 * radius + 1, 1, 1, 1]), [1, 1, channels, 1]) as tf.Tensor4D;
-      const blurred = tf.depthwiseConv2d(tf.depthwiseConv2d(x, horizontal, 1, 'same'), vertical, 1, 'same');
-      const mask = tf.tensor4d(blurOn, [n, 1, 1, 1]);
-      x = tf.add(tf.mul(blurred, mask), tf.mul(x, tf.sub(1, mask)));
-    }
-    if (solarizeOn.some(Boolean)) {
-      const solarized = tf.where(tf.greaterEqual(x, 0.5), tf.sub(1, x), x);
-      const mask = tf.tensor4d(solarizeOn, [n, 1, 1, 1]);
-      x = tf.add(tf.mul(solarized, mask), tf.mul(x, tf.sub(1, mask)));
-    }
-    return x;
+    if (sigma.some((s) => s > 0)) x = gaussianBlur(x, tf.tensor1d(sigma), Math.max(1, Math.min(Math.round(spec.size * 0.05), Math.floor((spec.size - 1) / 2))));
+    return solarizeNormalize(x, tf.tensor1d(solarize), norm.mean, norm.std);
   });
 }
 
 /** (x − mean) / std per channel. */
-export function normalize(x: tf.Tensor4D, mean: number[], std: number[]): tf.Tensor4D {
-  return tf.tidy(() => tf.div(tf.sub(x, tf.tensor1d(mean)), tf.tensor1d(std)));
+export function normalize(x: tf.Tensor4D, norm: Normalization): tf.Tensor4D {
+  return tf.tidy(() => solarizeNormalize(x, tf.zeros([x.shape[0]]) as tf.Tensor1D, norm.mean, norm.std));
 }

@@ -7,6 +7,8 @@ import { LoupeError } from '../errors.ts';
 import { openImage, renderDisplay } from '../images/decode.ts';
 import { classify } from '../images/formats.ts';
 import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
+import { embedJobKind, attachJob, trainJobKind } from '../engine/jobs.ts';
+import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import type { Importer, Plugin } from '../plugins/contract.ts';
 import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem } from '../plugins/registry.ts';
@@ -40,6 +42,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
   private readonly importers = builtinImporters();
   private userPlugins: { id: string; name: string; kind: string; source: string }[] = [];
   private pluginProblems: PluginProblem[] = [];
+  private userSslMethods: SslMethod[] = [];
 
   constructor(private readonly opts: HostOptions) {
     super();
@@ -83,6 +86,18 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     }
   }
 
+  /** SSL methods from user plugins (built-in ones are always available). */
+  sslMethods(): SslMethod[] {
+    return this.userSslMethods;
+  }
+
+  /** Queues the training job of a recorded run. */
+  startTraining(runId: number): number {
+    const jobId = this.jobs.start('train', { runId });
+    attachJob(this.project, runId, jobId);
+    return jobId;
+  }
+
   /** Path of an image's thumbnail file, or undefined when it has none (failed import). */
   thumbnailFile(imageId: number): string | undefined {
     const row = this.project.db.prepare('SELECT hash, status FROM images WHERE id = ?').get(imageId) as { hash: string | null; status: string } | undefined;
@@ -113,6 +128,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     this.project = next;
     this.jobs = new JobRunner(next.db);
     this.jobs.register(importJobKind(next, this.importers));
+    this.jobs.register(trainJobKind(next, () => this.sslMethods()));
+    this.jobs.register(embedJobKind(next));
     this.jobs.register({
       kind: 'render-thumbnails',
       resumable: true,

@@ -129,6 +129,51 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX images_by_dataset ON images(dataset_id);
     `,
   },
+  {
+    version: 4,
+    name: 'training runs, their metric series, and embedding matrices',
+    sql: `
+      CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        dataset_id  INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        job_id      INTEGER REFERENCES jobs(id) ON DELETE SET NULL,
+        name        TEXT NOT NULL,
+        method      TEXT NOT NULL,
+        config      TEXT NOT NULL,
+        backend     TEXT,
+        device      TEXT,
+        step        INTEGER NOT NULL DEFAULT 0,
+        total_steps INTEGER,
+        checkpoint  TEXT,
+        encoder     TEXT,
+        data_hash   TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        updated_at  TEXT
+      );
+      CREATE INDEX runs_by_dataset ON runs(dataset_id, id);
+
+      -- One row per (run, metric, step): loss every step, lr, images/s, kNN accuracy, …
+      CREATE TABLE run_metrics (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name   TEXT NOT NULL,
+        step   INTEGER NOT NULL,
+        value  REAL NOT NULL,
+        PRIMARY KEY (run_id, name, step)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE embeddings (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        file       TEXT NOT NULL,
+        dim        INTEGER NOT NULL,
+        count      INTEGER NOT NULL,
+        data_hash  TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+      CREATE INDEX embeddings_by_run ON embeddings(run_id, id);
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

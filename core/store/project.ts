@@ -33,7 +33,7 @@ export class Project {
     }
     const db = openDatabase(dbFile);
     const project = new Project(abs, db);
-    for (const sub of ['thumbs', 'checkpoints', 'embeddings', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    for (const sub of ['thumbs', 'checkpoints', 'embeddings', 'cache', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true });
     return project;
   }
 

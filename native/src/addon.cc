@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "augment_ops.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -264,6 +265,64 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// cropAndResize(x, boxes, out, sizes[n, h, w, c, oh, ow])
+napi_value CropAndResize(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 6);
+  const long n = p[0], h = p[1], w = p[2], c = p[3], oh = p[4], ow = p[5];
+  const float* x = args.f32(0, n * h * w * c, "x");
+  const float* boxes = args.f32(1, n * 4, "boxes");
+  float* out = args.f32(2, n * oh * ow * c, "out");
+  if (args.failed) return nullptr;
+  if (h < 1 || w < 1) return args.fail("images must not be empty"), nullptr;
+  crop_and_resize(n, h, w, c, x, boxes, oh, ow, out);
+  return undefined(env);
+}
+
+// colorAffine(x, a, t, out, sizes[n, hw, c], lo, hi)
+napi_value ColorAffine(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  std::vector<long> p = args.ints(4, 3);
+  const long n = p[0], hw = p[1], c = p[2];
+  const float* x = args.f32(0, n * hw * c, "x");
+  const float* a = args.f32(1, n * c * c, "matrices");
+  const float* t = args.f32(2, n * c, "offsets");
+  float* out = args.f32(3, n * hw * c, "out");
+  const double lo = args.number(5), hi = args.number(6);
+  if (args.failed) return nullptr;
+  color_affine(n, hw, c, x, a, t, static_cast<float>(lo), static_cast<float>(hi), out);
+  return undefined(env);
+}
+
+// gaussianBlur(x, sigma, out, sizes[n, h, w, c, radius])
+napi_value GaussianBlur(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 5);
+  const long n = p[0], h = p[1], w = p[2], c = p[3], radius = p[4];
+  const float* x = args.f32(0, n * h * w * c, "x");
+  const float* sigma = args.f32(1, n, "sigma");
+  float* out = args.f32(2, n * h * w * c, "out");
+  if (args.failed) return nullptr;
+  gaussian_blur(n, h, w, c, x, sigma, radius, out);
+  return undefined(env);
+}
+
+// solarizeNormalize(x, flags, mean, std, out, sizes[n, hw, c], threshold)
+napi_value SolarizeNormalize(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  std::vector<long> p = args.ints(5, 3);
+  const long n = p[0], hw = p[1], c = p[2];
+  const float* x = args.f32(0, n * hw * c, "x");
+  const float* flags = args.f32(1, n, "flags");
+  const float* mean = args.f32(2, c, "mean");
+  const float* sd = args.f32(3, c, "std");
+  float* out = args.f32(4, n * hw * c, "out");
+  const double threshold = args.number(6);
+  if (args.failed) return nullptr;
+  solarize_normalize(n, hw, c, x, flags, static_cast<float>(threshold), mean, sd, out);
+  return undefined(env);
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa, threads;
   napi_create_object(env, &out);
@@ -303,6 +362,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluGrad", nullptr, Binary<relu_grad>, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPool", nullptr, AvgPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"cropAndResize", nullptr, CropAndResize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"colorAffine", nullptr, ColorAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"gaussianBlur", nullptr, GaussianBlur, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"solarizeNormalize", nullptr, SolarizeNormalize, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -108,6 +108,10 @@ export const FusedKernel = {
   globalAvgPool: 'LoupeGlobalAvgPool',
   globalAvgPoolGrad: 'LoupeGlobalAvgPoolGrad',
   adam: 'LoupeAdam',
+  cropAndResize: 'LoupeCropAndResize',
+  colorAffine: 'LoupeColorAffine',
+  gaussianBlur: 'LoupeGaussianBlur',
+  solarizeNormalize: 'LoupeSolarizeNormalize',
 } as const;
 
 let registered = false;
@@ -295,5 +299,46 @@ export function registerNativeBackend(kernels: NativeKernels): void {
     kernels.adam(f32(b, w, 'w'), f32(b, g, 'g'), f32(b, m, 'm'), f32(b, v, 'v'), wo, mo, vo,
       Float32Array.from([h.beta1, h.beta2, h.stepSize, h.epsHat, h.l2, h.decoupled]));
     return [b.makeTensorInfo(w.shape, 'float32', wo), b.makeTensorInfo(w.shape, 'float32', mo), b.makeTensorInfo(w.shape, 'float32', vo)];
+  });
+
+  reg(FusedKernel.colorAffine, ({ inputs, attrs, backend }) => {
+    const { x, a, t } = inputs as Record<'x' | 'a' | 't', Info>;
+    const { lo, hi } = attrs as unknown as { lo: number; hi: number };
+    const b = backend as Backend;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const out = pool.take(n * h * w * c);
+    kernels.colorAffine(f32(b, x, 'x'), f32(b, a, 'a'), f32(b, t, 't'), out, Int32Array.from([n, h * w, c]), lo, hi);
+    return b.makeTensorInfo(x.shape, 'float32', out);
+  });
+
+  reg(FusedKernel.gaussianBlur, ({ inputs, attrs, backend }) => {
+    const { x, sigma } = inputs as Record<'x' | 'sigma', Info>;
+    const { radius } = attrs as unknown as { radius: number };
+    const b = backend as Backend;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const out = pool.take(n * h * w * c);
+    kernels.gaussianBlur(f32(b, x, 'x'), f32(b, sigma, 'sigma'), out, Int32Array.from([n, h, w, c, radius]));
+    return b.makeTensorInfo(x.shape, 'float32', out);
+  });
+
+  reg(FusedKernel.solarizeNormalize, ({ inputs, attrs, backend }) => {
+    const { x, flags, mean, std } = inputs as Record<'x' | 'flags' | 'mean' | 'std', Info>;
+    const { threshold } = attrs as unknown as { threshold: number };
+    const b = backend as Backend;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const out = pool.take(n * h * w * c);
+    kernels.solarizeNormalize(f32(b, x, 'x'), f32(b, flags, 'flags'), f32(b, mean, 'mean'), f32(b, std, 'std'), out,
+      Int32Array.from([n, h * w, c]), threshold);
+    return b.makeTensorInfo(x.shape, 'float32', out);
+  });
+
+  reg(FusedKernel.cropAndResize, ({ inputs, attrs, backend }) => {
+    const { x, boxes } = inputs as Record<'x' | 'boxes', Info>;
+    const { size } = attrs as unknown as { size: [number, number] };
+    const b = backend as Backend;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const out = pool.take(n * size[0] * size[1] * c);
+    kernels.cropAndResize(f32(b, x, 'x'), f32(b, boxes, 'boxes'), out, Int32Array.from([n, h, w, c, size[0], size[1]]));
+    return b.makeTensorInfo([n, size[0], size[1], c], 'float32', out);
   });
 }

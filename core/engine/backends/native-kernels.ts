@@ -23,6 +23,11 @@ export interface NativeKernels {
   avgPoolGrad(dy: Float32Array, dx: Float32Array, sizes: Int32Array): void;
   adam(w: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, wOut: Float32Array, mOut: Float32Array,
     vOut: Float32Array, hyper: Float32Array): void;
+  cropAndResize(x: Float32Array, boxes: Float32Array, out: Float32Array, sizes: Int32Array): void;
+  colorAffine(x: Float32Array, a: Float32Array, t: Float32Array, out: Float32Array, sizes: Int32Array, lo: number, hi: number): void;
+  gaussianBlur(x: Float32Array, sigma: Float32Array, out: Float32Array, sizes: Int32Array): void;
+  solarizeNormalize(x: Float32Array, flags: Float32Array, mean: Float32Array, std: Float32Array, out: Float32Array,
+    sizes: Int32Array, threshold: number): void;
   info(): NativeInfo;
   /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
   configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;

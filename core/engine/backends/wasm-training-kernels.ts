@@ -43,7 +43,7 @@ export function registerWasmTrainingKernels(): void {
       const [kh, kw, ci, co] = filterShape;
       const cut = run(slice, { x: full }, { begin: [0, 0, 0, 0], size: [ci, kh, kw, co] });
       const out = transpose({ inputs: { x: cut }, backend, attrs: { perm: [1, 2, 0, 3] } as unknown as tf.NamedAttrMap }) as Info;
-      for (const t of temps) backend.disposeData(t.dataId);
+      for (const t of temps) (backend as tf.KernelBackend).disposeData(t.dataId);
       return out;
     },
   });

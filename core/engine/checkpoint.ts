@@ -1,0 +1,90 @@
+// Checkpoints and exported encoders in TensorFlow.js's weights format: a model.json whose
+// weightsManifest names each tensor (name, shape, dtype) and one weights.bin of little-endian
+// float32 values, so tf.io can read them and other tools can too. Loupe's own facts (method,
+// hyper-parameters, step, backend, data hash) ride in `userDefinedMetadata`.
+//
+// Writes are atomic: a checkpoint is written into a temporary folder, fsync'd, then renamed, so
+// a crash or a full disk never leaves a checkpoint that looks complete but is not.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { asLoupeError, LoupeError } from '../errors.ts';
+
+export interface WeightsFile<M> {
+  tensors: Map<string, tf.Tensor>;
+  metadata: M;
+}
+
+interface ModelJson<M> {
+  format: string;
+  generatedBy: string;
+  convertedBy: null;
+  modelTopology: null;
+  weightsManifest: { paths: string[]; weights: { name: string; shape: number[]; dtype: 'float32' }[] }[];
+  userDefinedMetadata: M;
+}
+
+function fsyncFile(file: string): void {
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export function writeWeights<M>(dir: string, format: string, tensors: [string, tf.Tensor][], metadata: M): void {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  try {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    fs.mkdirSync(tmp, { recursive: true });
+    const total = tensors.reduce((s, [, t]) => s + t.size, 0);
+    const data = new Float32Array(total);
+    let offset = 0;
+    const weights = tensors.map(([name, t]) => {
+      data.set(t.dataSync() as Float32Array, offset);
+      offset += t.size;
+      return { name, shape: t.shape, dtype: 'float32' as const };
+    });
+    fs.writeFileSync(path.join(tmp, 'weights.bin'), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+    const json: ModelJson<M> = {
+      format, generatedBy: 'Loupe', convertedBy: null, modelTopology: null,
+      weightsManifest: [{ paths: ['weights.bin'], weights }], userDefinedMetadata: metadata,
+    };
+    fs.writeFileSync(path.join(tmp, 'model.json'), JSON.stringify(json, null, 1));
+    fsyncFile(path.join(tmp, 'weights.bin'));
+    fsyncFile(path.join(tmp, 'model.json'));
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw asLoupeError(err, path.dirname(dir));
+  }
+}
+
+export function readWeights<M>(dir: string): WeightsFile<M> {
+  let json: ModelJson<M>;
+  let bin: Buffer;
+  try {
+    json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8')) as ModelJson<M>;
+    bin = fs.readFileSync(path.join(dir, json.weightsManifest[0]!.paths[0]!));
+  } catch (err) {
+    throw new LoupeError('not-found', `Cannot read the model at ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+  const specs = json.weightsManifest[0]!.weights;
+  const expected = specs.reduce((s, w) => s + w.shape.reduce((a, b) => a * b, 1), 0);
+  if (bin.length !== expected * 4) {
+    throw new LoupeError('invalid-input', `The model at ${dir} is damaged (weights.bin has ${bin.length} bytes, expected ${expected * 4}).`, {
+      hint: 'Resume from an earlier checkpoint or start the run again.',
+    });
+  }
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
+  const tensors = new Map<string, tf.Tensor>();
+  let offset = 0;
+  for (const w of specs) {
+    const n = w.shape.reduce((a, b) => a * b, 1);
+    tensors.set(w.name, tf.tensor(all.slice(offset, offset + n), w.shape, 'float32'));
+    offset += n;
+  }
+  return { tensors, metadata: json.userDefinedMetadata };
+}

@@ -1,0 +1,316 @@
+// The training loop of a run, as the body of a resumable job. It owns the data, augmentation,
+// optimiser, schedule, checkpoints and metrics; the method only computes the loss (DESIGN §3).
+//
+// Reproducible and resumable: the batch order of epoch e is a permutation seeded by (seed, e), the
+// augmentations of step s are seeded by (seed, s) and the learning rate is a function of s, so a
+// run restored from its checkpoint at step s continues exactly as if it had never stopped.
+import fs from 'node:fs';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { LoupeError } from '../errors.ts';
+import type { Metrics } from '../jobs/runner.ts';
+import { addMetrics, getRun, truncateMetrics, updateRun, type MetricPoint } from '../store/runs.ts';
+import type { Project } from '../store/project.ts';
+import { augmentBatch } from './augment.ts';
+import { activateBackend } from './backends/select.ts';
+import { readWeights, writeWeights } from './checkpoint.ts';
+import { trainConfigSchema, type TrainConfig } from './config.ts';
+import { CacheReader, ensureTrainingCache, type TrainingCache } from './data/cache.ts';
+import { encodeRows } from './features.ts';
+import { knnAccuracy } from './knn.ts';
+import { loadLabels } from './labels.ts';
+import { resolveHyperparameters, type HyperValue, type SslMethod } from './method.ts';
+import { findSslMethod } from './methods.ts';
+import { buildModel, encoderTensors, loadInto, type BuiltModel } from './model.ts';
+import { BatchStatsLog } from './nn/params.ts';
+import type { EncoderConfig } from './nn/resnet.ts';
+import { defaultOptimizer, learningRateAt, Optimizer } from './optim.ts';
+import { Rng } from './rng.ts';
+
+export interface TrainIo {
+  signal: AbortSignal;
+  progress(done: number, total: number | null, metrics: Metrics): void;
+  /** Methods from user plugins, besides the built-in ones. */
+  methods?: SslMethod[];
+  /** Tests: write a checkpoint every this many steps, besides the timed ones. */
+  checkpointEverySteps?: number;
+  /** Tests: stop (as if killed) right after this step is done and checkpointed. */
+  onStep?(step: number): void;
+}
+
+export interface TrainResult {
+  runId: number;
+  steps: number;
+  epochs: number;
+  finalLoss: number | null;
+  knn: number | null;
+  imagesPerSecond: number | null;
+  backend: string;
+  device: string;
+  encoder: string | null;
+  stopped: boolean;
+}
+
+export interface CheckpointMetadata {
+  format: 'loupe-checkpoint';
+  version: 1;
+  runId: number;
+  step: number;
+  epoch: number;
+  totalSteps: number;
+  optimizerStep: number;
+  config: TrainConfig;
+  hyperparameters: Record<string, HyperValue>;
+  backend: string;
+  device: string;
+  dataHash: string;
+  savedAt: string;
+}
+
+export interface EncoderMetadata {
+  format: 'loupe-encoder';
+  version: 1;
+  runId: number;
+  method: string;
+  hyperparameters: Record<string, HyperValue>;
+  config: TrainConfig;
+  encoder: EncoderConfig;
+  featureDim: number;
+  normalization: { mean: number[]; std: number[] };
+  epochs: number;
+  steps: number;
+  backend: string;
+  device: string;
+  dataHash: string;
+  savedAt: string;
+}
+
+const runDir = (project: Project, runId: number) => path.join(project.dir, 'checkpoints', `run${runId}`);
+
+function permutation(seed: number, epoch: number, n: number): number[] {
+  return Rng.derive(seed, 'epoch', epoch).shuffle(Array.from({ length: n }, (_, i) => i));
+}
+
+/** Up to `limit` labelled cache rows for the kNN monitor, with their class index. */
+function knnRows(project: Project, cache: TrainingCache, seed: number, limit = 2000): { rows: number[]; labels: Int32Array } | null {
+  const labels = loadLabels(project.db, cache.datasetId);
+  if (labels.classNames.length < 2) return null;
+  const candidates: number[] = [];
+  cache.imageIds.forEach((id, row) => {
+    if (labels.byImage.has(id)) candidates.push(row);
+  });
+  if (candidates.length < 10) return null;
+  const rows = Rng.derive(seed, 'knn').shuffle(candidates).slice(0, limit).sort((a, b) => a - b);
+  return { rows, labels: Int32Array.from(rows, (r) => labels.byImage.get(cache.imageIds[r]!)!) };
+}
+
+/** Mean per-dimension std of L2-normalised features × √d: ≈1 for spread features, → 0 as they collapse. */
+function featureSpread(features: Float32Array, dim: number): number {
+  const n = features.length / dim;
+  const mean = new Float64Array(dim), sq = new Float64Array(dim);
+  for (let i = 0; i < n; i++) {
+    let norm = 0;
+    for (let j = 0; j < dim; j++) norm += features[i * dim + j]! ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let j = 0; j < dim; j++) {
+      const v = features[i * dim + j]! / norm;
+      mean[j]! += v;
+      sq[j]! += v * v;
+    }
+  }
+  let total = 0;
+  for (let j = 0; j < dim; j++) total += Math.sqrt(Math.max(0, sq[j]! / n - (mean[j]! / n) ** 2));
+  return (total / dim) * Math.sqrt(dim);
+}
+
+export async function trainRun(project: Project, runId: number, io: TrainIo): Promise<TrainResult> {
+  const run = getRun(project.db, runId);
+  const parsed = trainConfigSchema.safeParse(run.config);
+  if (!parsed.success) throw new LoupeError('invalid-input', `Run ${runId} has an invalid configuration: ${parsed.error.issues[0]?.message}.`);
+  const cfg = parsed.data;
+  const method = findSslMethod(cfg.method, io.methods);
+  const hp = resolveHyperparameters(method, cfg.hyperparameters);
+
+  const backend = await activateBackend(cfg.backend);
+  updateRun(project.db, runId, { backend: backend.name, device: backend.device });
+
+  const cache = await ensureTrainingCache(project, cfg.datasetId, cfg.imageSize, {
+    signal: io.signal,
+    onProgress: (p) => io.progress(0, null, { phase: 'Preparing images', prepared: p.done, toPrepare: p.total }),
+  });
+  const reader = new CacheReader(cache);
+  const n = reader.length;
+  const batch = Math.max(2, Math.min(cfg.batchSize, n));
+  if (n < 2) throw new LoupeError('invalid-input', 'Training needs at least 2 usable images.', { hint: 'Import more images into this dataset.' });
+  const stepsPerEpoch = Math.max(1, Math.floor(n / batch));
+  const totalSteps = cfg.epochs * stepsPerEpoch;
+  const warmupSteps = Math.round(cfg.warmupEpochs * stepsPerEpoch);
+  updateRun(project.db, runId, { totalSteps, dataHash: cache.dataHash });
+
+  const encoderConfig: EncoderConfig = { arch: 'resnet18', width: cfg.width, inputSize: cfg.imageSize, inChannels: cache.channels };
+  const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed);
+  const optimizer = new Optimizer({ ...defaultOptimizer, name: cfg.optimizer, weightDecay: cfg.weightDecay });
+  const stateTensors = () => model.method.stateTensors?.() ?? [];
+  const views = method.views(cfg.imageSize, hp);
+  const knn = knnRows(project, cache, cfg.seed);
+  const pending: MetricPoint[] = [];
+  const flush = () => {
+    if (pending.length) addMetrics(project.db, runId, pending.splice(0));
+  };
+
+  let step = 0;
+  let lastCheckpointStep = -1;
+  try {
+    if (run.checkpoint) {
+      const saved = readWeights<CheckpointMetadata>(path.join(project.dir, run.checkpoint));
+      try {
+        loadInto(model.params, saved.tensors);
+        const opt = new Map<string, tf.Tensor>();
+        for (const [name, t] of saved.tensors) if (name.startsWith('optimizer/')) opt.set(name.slice('optimizer/'.length), t);
+        optimizer.restore(opt, saved.metadata.optimizerStep);
+        for (const [name, v] of stateTensors()) {
+          const t = saved.tensors.get(`method-state/${name}`);
+          if (t) v.assign(t);
+        }
+      } finally {
+        tf.dispose([...saved.tensors.values()]);
+      }
+      step = saved.metadata.step;
+      lastCheckpointStep = step;
+      truncateMetrics(project.db, runId, step);
+    }
+
+    const checkpoint = () => {
+      if (step === lastCheckpointStep) return;
+      flush();
+      const dir = path.join(runDir(project, runId), `step-${String(step).padStart(8, '0')}`);
+      const tensors: [string, tf.Tensor][] = [
+        ...model.params.all(),
+        ...optimizer.tensors().map(([name, t]) => [`optimizer/${name}`, t] as [string, tf.Tensor]),
+        ...stateTensors().map(([name, t]) => [`method-state/${name}`, t] as [string, tf.Tensor]),
+      ];
+      const metadata: CheckpointMetadata = {
+        format: 'loupe-checkpoint', version: 1, runId, step, epoch: step / stepsPerEpoch, totalSteps, optimizerStep: optimizer.step,
+        config: cfg, hyperparameters: hp, backend: backend.name, device: backend.device, dataHash: cache.dataHash, savedAt: new Date().toISOString(),
+      };
+      writeWeights(dir, 'loupe-checkpoint', tensors, metadata);
+      updateRun(project.db, runId, { checkpoint: path.relative(project.dir, dir), step });
+      // Keep the newest two, in case the newest is on a disk that later turns out to be failing.
+      const all = fs.readdirSync(runDir(project, runId)).filter((d) => /^step-\d+$/.test(d)).sort();
+      for (const old of all.slice(0, -2)) fs.rmSync(path.join(runDir(project, runId), old), { recursive: true, force: true });
+      lastCheckpointStep = step;
+    };
+
+    const evaluate = async (atStep: number) => {
+      io.progress(atStep, totalSteps, { phase: 'Evaluating' });
+      if (knn) {
+        const features = await encodeRows(model.encoder, reader, knn.rows, { signal: io.signal });
+        const result = knnAccuracy(features, model.encoder.featureDim, knn.labels);
+        if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
+        return result.accuracy;
+      }
+      const sample = Rng.derive(cfg.seed, 'spread').shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, 512);
+      const features = await encodeRows(model.encoder, reader, sample, { signal: io.signal });
+      pending.push({ name: 'spread', step: atStep, value: featureSpread(features, model.encoder.featureDim) });
+      return null;
+    };
+
+    let order: number[] = [];
+    let orderEpoch = -1;
+    let lastLoss: number | null = null, lastKnn: number | null = null;
+    const recent: { t: number; step: number }[] = [];
+    let lastFlush = Date.now(), lastCheckpointAt = Date.now();
+    const trainable = [...model.params.trainable.values()];
+    const nameOf = new Map([...model.params.trainable].map(([name, v]) => [v.name, name]));
+
+    while (step < totalSteps) {
+      if (io.signal.aborted) break;
+      const epoch = Math.floor(step / stepsPerEpoch);
+      if (epoch !== orderEpoch) {
+        order = permutation(cfg.seed, epoch, n);
+        orderEpoch = epoch;
+      }
+      const within = step % stepsPerEpoch;
+      const rows = order.slice(within * batch, (within + 1) * batch).sort((a, b) => a - b);
+      const lr = learningRateAt(step, totalSteps, cfg.learningRate, warmupSteps);
+
+      const stats = new BatchStatsLog();
+      const images = reader.batch(rows);
+      const viewTensors = views.map((spec, v) => augmentBatch(images, spec, Rng.derive(cfg.seed, `view${v}`, step), cache));
+      images.dispose();
+      const stepContext = { views: viewTensors, mode: { training: true, stats }, step, totalSteps };
+      const { value, grads } = tf.variableGrads(() => model.method.loss(stepContext), trainable);
+      const named: Record<string, tf.Tensor> = {};
+      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
+      optimizer.apply(model.params.trainable, named, lr);
+      stats.apply(model.params);
+      model.method.afterStep?.({ ...stepContext, mode: { training: false } });
+      const loss = (await value.data())[0]!;
+      tf.dispose([value, ...Object.values(grads), ...viewTensors]);
+
+      if (!Number.isFinite(loss)) {
+        throw new LoupeError('internal', `Training diverged: the loss became ${loss} at step ${step + 1}.`, {
+          hint: 'Lower the learning rate (halve it) and start a new run, or resume: the last checkpoint is from before the divergence.',
+        });
+      }
+      step++;
+      lastLoss = loss;
+      const now = Date.now();
+      recent.push({ t: now, step });
+      while (recent.length > 20) recent.shift();
+      const ips = recent.length > 1 ? ((recent.at(-1)!.step - recent[0]!.step) * batch) / ((recent.at(-1)!.t - recent[0]!.t) / 1000) : null;
+      pending.push({ name: 'loss', step, value: loss }, { name: 'lr', step, value: lr });
+      if (ips !== null && step % 5 === 0) pending.push({ name: 'images_per_second', step, value: ips });
+
+      const endOfEpoch = step % stepsPerEpoch === 0;
+      if (endOfEpoch && (step === totalSteps || (cfg.knnEvery > 0 && (step / stepsPerEpoch) % cfg.knnEvery === 0))) {
+        const acc = await evaluate(step);
+        if (acc !== null) lastKnn = acc;
+      }
+      const metrics: Metrics = { phase: 'Training', epoch: Math.min(cfg.epochs, Math.floor((step - 1) / stepsPerEpoch) + 1), epochs: cfg.epochs, loss, lr };
+      if (ips !== null) metrics.imagesPerSecond = ips;
+      if (lastKnn !== null) metrics.knn = lastKnn;
+      io.progress(step, totalSteps, metrics);
+
+      if (now - lastFlush > 2000) {
+        flush();
+        lastFlush = now;
+      }
+      if (now - lastCheckpointAt > cfg.checkpointMinutes * 60_000 || (io.checkpointEverySteps && step % io.checkpointEverySteps === 0)) {
+        checkpoint();
+        lastCheckpointAt = Date.now();
+      }
+      io.onStep?.(step);
+      await new Promise((r) => setImmediate(r));
+    }
+
+    checkpoint();
+    flush();
+    let encoder: string | null = null;
+    if (step >= totalSteps) {
+      const dir = path.join(runDir(project, runId), 'encoder');
+      const meta: EncoderMetadata = {
+        format: 'loupe-encoder', version: 1, runId, method: method.id, hyperparameters: hp, config: cfg, encoder: encoderConfig,
+        featureDim: model.encoder.featureDim, normalization: { mean: cache.mean, std: cache.std }, epochs: cfg.epochs, steps: step,
+        backend: backend.name, device: backend.device, dataHash: cache.dataHash, savedAt: new Date().toISOString(),
+      };
+      writeWeights(dir, 'loupe-encoder', encoderTensors(model.params), meta);
+      encoder = path.relative(project.dir, dir);
+      updateRun(project.db, runId, { encoder });
+    }
+    const ipsFinal = recent.length > 1 ? ((recent.at(-1)!.step - recent[0]!.step) * batch) / ((recent.at(-1)!.t - recent[0]!.t) / 1000) : null;
+    return {
+      runId, steps: step, epochs: step / stepsPerEpoch, finalLoss: lastLoss, knn: lastKnn, imagesPerSecond: ipsFinal,
+      backend: backend.name, device: backend.device, encoder, stopped: step < totalSteps,
+    };
+  } finally {
+    try {
+      flush();
+    } catch {
+      // the job's own outcome is reported; metrics are best effort
+    }
+    optimizer.dispose();
+    model.dispose();
+    reader.close();
+  }
+}
