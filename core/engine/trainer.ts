@@ -22,10 +22,10 @@ import { loadLabels } from './labels.ts';
 import { resolveHyperparameters, type HyperValue, type SslMethod } from './method.ts';
 import { findSslMethod } from './methods.ts';
 import { buildModel, encoderTensors, loadInto, type BuiltModel } from './model.ts';
-import { BatchStatsLog } from './nn/params.ts';
 import type { EncoderConfig } from './nn/resnet.ts';
 import { defaultOptimizer, learningRateAt, Optimizer } from './optim.ts';
 import { Rng } from './rng.ts';
+import { trainStep } from './step.ts';
 
 export interface TrainIo {
   signal: AbortSignal;
@@ -220,8 +220,6 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
     let lastLoss: number | null = null, lastKnn: number | null = null;
     const recent: { t: number; step: number }[] = [];
     let lastFlush = Date.now(), lastCheckpointAt = Date.now();
-    const trainable = [...model.params.trainable.values()];
-    const nameOf = new Map([...model.params.trainable].map(([name, v]) => [v.name, name]));
 
     while (step < totalSteps) {
       if (io.signal.aborted) break;
@@ -234,19 +232,12 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       const rows = order.slice(within * batch, (within + 1) * batch).sort((a, b) => a - b);
       const lr = learningRateAt(step, totalSteps, cfg.learningRate, warmupSteps);
 
-      const stats = new BatchStatsLog();
       const images = reader.batch(rows);
       const viewTensors = views.map((spec, v) => augmentBatch(images, spec, Rng.derive(cfg.seed, `view${v}`, step), cache));
       images.dispose();
-      const stepContext = { views: viewTensors, mode: { training: true, stats }, step, totalSteps };
-      const { value, grads } = tf.variableGrads(() => model.method.loss(stepContext), trainable);
-      const named: Record<string, tf.Tensor> = {};
-      for (const [varName, g] of Object.entries(grads)) named[nameOf.get(varName)!] = g;
-      optimizer.apply(model.params.trainable, named, lr);
-      stats.apply(model.params);
-      model.method.afterStep?.({ ...stepContext, mode: { training: false } });
+      const value = trainStep(model, optimizer, viewTensors, step, totalSteps, lr);
       const loss = (await value.data())[0]!;
-      tf.dispose([value, ...Object.values(grads), ...viewTensors]);
+      tf.dispose([value, ...viewTensors]);
 
       if (!Number.isFinite(loss)) {
         throw new LoupeError('internal', `Training diverged: the loss became ${loss} at step ${step + 1}.`, {
