@@ -85,7 +85,8 @@ export async function runTrain(args: string[]): Promise<number> {
     options: {
       json: { type: 'boolean' }, method: { type: 'string', default: 'simclr' }, epochs: { type: 'string' }, batch: { type: 'string' },
       size: { type: 'string' }, width: { type: 'string' }, lr: { type: 'string' }, backend: { type: 'string' }, dataset: { type: 'string' },
-      seed: { type: 'string' }, hp: { type: 'string', multiple: true }, new: { type: 'boolean' },
+      seed: { type: 'string' }, hp: { type: 'string', multiple: true }, new: { type: 'boolean' }, 'checkpoint-minutes': { type: 'string' },
+      'knn-every': { type: 'string' },
     },
   });
   const json = !!values.json;
@@ -116,12 +117,13 @@ export async function runTrain(args: string[]): Promise<number> {
     if (resumable) {
       host.jobs.resume(resumable.id);
       jobId = resumable.id;
-      if (!json) console.error(`Resuming ${resumable.title} from its last checkpoint (use --new for a fresh run).`);
+      console.error(`Resuming ${resumable.title} from its last checkpoint (use --new for a fresh run).`);
     } else {
       const overrides: Partial<TrainConfig> = {
         epochs: num(values.epochs, 'epochs'), batchSize: num(values.batch, 'batch'), imageSize: num(values.size, 'size'),
         width: num(values.width, 'width'), learningRate: num(values.lr, 'lr'), seed: num(values.seed, 'seed'),
         backend: values.backend as BackendName | undefined, hyperparameters,
+        checkpointMinutes: num(values['checkpoint-minutes'], 'checkpoint-minutes'), knnEvery: num(values['knn-every'], 'knn-every'),
       };
       const runId = createTrainingRun(host.project, method, datasetId, overrides);
       jobId = host.startTraining(runId);

@@ -107,14 +107,10 @@ export function augmentBatch(images: tf.Tensor4D, spec: ViewSpec, rng: Rng, norm
     let x = cropResizeEach(images, tf.tensor2d(boxes, [n, 4]), [spec.size, spec.size]);
 
     if (draws.some((d) => d.jitter)) {
-      const channelMeans = globalAvgPool(x).dataSync();
-      const a = new Float32Array(n * channels * channels), t = new Float32Array(n * channels);
+      // The grey mean μ stays on the device (no read-back, so GPU backends keep their pipeline):
+      // t = (1 − k)·b·rowSum(M) · grey(mean pixel).
+      const a = new Float32Array(n * channels * channels), coef = new Float32Array(n * channels);
       draws.forEach((d, i) => {
-        const means = channelMeans.subarray(i * channels, (i + 1) * channels);
-        let grey = 0;
-        if (channels === 3) grey = 0.299 * means[0]! + 0.587 * means[1]! + 0.114 * means[2]!;
-        else for (let c = 0; c < channels; c++) grey += means[c]! / channels;
-        const mu = d.b * grey;
         for (let r = 0; r < channels; r++) {
           let rowSum = 0;
           for (let c = 0; c < channels; c++) {
@@ -122,10 +118,13 @@ export function augmentBatch(images: tf.Tensor4D, spec: ViewSpec, rng: Rng, norm
             a[i * channels * channels + r * channels + c] = d.k * d.b * mrc;
             rowSum += mrc;
           }
-          t[i * channels + r] = (1 - d.k) * mu * rowSum;
+          coef[i * channels + r] = (1 - d.k) * d.b * rowSum;
         }
       });
-      x = colorAffine(x, tf.tensor3d(a, [n, channels, channels]), tf.tensor2d(t, [n, channels]));
+      const luma = channels === 3 ? [0.299, 0.587, 0.114] : new Array<number>(channels).fill(1 / channels);
+      const grey = tf.matMul(globalAvgPool(x), tf.tensor2d(luma, [channels, 1])); // [n, 1]
+      const t = tf.mul(tf.tensor2d(coef, [n, channels]), grey) as tf.Tensor2D;
+      x = colorAffine(x, tf.tensor3d(a, [n, channels, channels]), t);
     }
     if (sigma.some((s) => s > 0)) x = gaussianBlur(x, tf.tensor1d(sigma), Math.max(1, Math.min(Math.round(spec.size * 0.05), Math.floor((spec.size - 1) / 2))));
     return solarizeNormalize(x, tf.tensor1d(solarize), norm.mean, norm.std);

@@ -33,7 +33,7 @@ function fsyncFile(file: string): void {
   }
 }
 
-export function writeWeights<M>(dir: string, format: string, tensors: [string, tf.Tensor][], metadata: M): void {
+export async function writeWeights<M>(dir: string, format: string, tensors: [string, tf.Tensor][], metadata: M): Promise<void> {
   const tmp = `${dir}.tmp-${process.pid}`;
   try {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -41,11 +41,12 @@ export function writeWeights<M>(dir: string, format: string, tensors: [string, t
     const total = tensors.reduce((s, [, t]) => s + t.size, 0);
     const data = new Float32Array(total);
     let offset = 0;
-    const weights = tensors.map(([name, t]) => {
-      data.set(t.dataSync() as Float32Array, offset);
+    const weights: { name: string; shape: number[]; dtype: 'float32' }[] = [];
+    for (const [name, t] of tensors) {
+      data.set((await t.data()) as Float32Array, offset);
       offset += t.size;
-      return { name, shape: t.shape, dtype: 'float32' as const };
-    });
+      weights.push({ name, shape: t.shape, dtype: 'float32' });
+    }
     fs.writeFileSync(path.join(tmp, 'weights.bin'), Buffer.from(data.buffer, data.byteOffset, data.byteLength));
     const json: ModelJson<M> = {
       format, generatedBy: 'Loupe', convertedBy: null, modelTopology: null,

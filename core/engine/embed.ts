@@ -128,6 +128,6 @@ export async function evaluateKnnForRun(project: Project, runId: number, options
   });
   const k = options.k ?? 20;
   const useSplit = train.length > 0 && held.length > 0;
-  const result = knnAccuracy(emb.features, emb.row.dim, classOf, useSplit ? { k, bank: train, queries: held } : { k });
+  const result = await knnAccuracy(emb.features, emb.row.dim, classOf, useSplit ? { k, bank: train, queries: held } : { k });
   return { runId, accuracy: result.accuracy, queries: result.queries, classes: result.classes, protocol: useSplit ? 'split' : 'leave-one-out', k };
 }

@@ -19,7 +19,7 @@ export interface KnnResult {
 }
 
 /** features: n×d (any scale, normalised here), labels: class index per row (−1: unlabelled, skipped). */
-export function knnAccuracy(features: Float32Array, dim: number, labels: Int32Array, options: KnnOptions = {}): KnnResult {
+export async function knnAccuracy(features: Float32Array, dim: number, labels: Int32Array, options: KnnOptions = {}): Promise<KnnResult> {
   const k = options.k ?? 20, temperature = options.temperature ?? 0.07;
   const labelled = [...labels.keys()].filter((i) => labels[i]! >= 0);
   const bank = (options.bank ?? labelled).filter((i) => labels[i]! >= 0);
@@ -42,12 +42,13 @@ export function knnAccuracy(features: Float32Array, dim: number, labels: Int32Ar
   const kk = Math.min(k + (leaveOneOut ? 1 : 0), bank.length);
   for (let start = 0; start < queries.length; start += 512) {
     const chunk = queries.slice(start, start + 512);
-    const { values, indices } = tf.tidy(() => {
+    const top = tf.tidy(() => {
       const q = tf.tensor2d(rows(chunk), [chunk.length, dim]);
       const qn = tf.div(q, tf.add(tf.norm(q, 'euclidean', 1, true), 1e-12));
-      const top = tf.topk(tf.matMul(qn, bankT), kk);
-      return { values: top.values.dataSync(), indices: top.indices.dataSync() };
+      return tf.topk(tf.matMul(qn, bankT), kk);
     });
+    const values = await top.values.data(), indices = await top.indices.data();
+    tf.dispose([top.values, top.indices]);
     chunk.forEach((row, qi) => {
       const votes = new Float64Array(numClasses);
       let used = 0;

@@ -3,7 +3,7 @@
 // the composite form dispatches); on every other backend (webgpu, wasm, cpu) they are plain tfjs
 // compositions and autodiff derives their gradients. Both forms are tested to agree.
 import * as tf from '@tensorflow/tfjs';
-import { FusedKernel, NATIVE_BACKEND } from './backends/native-backend.ts';
+import { FusedKernel, NATIVE_BACKEND } from './backends/kernel-names.ts';
 
 const onNative = () => tf.getBackend() === NATIVE_BACKEND;
 

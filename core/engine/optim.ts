@@ -4,7 +4,7 @@
 // LARS (You et al., 2017) scales each layer's step by its trust ratio ‖w‖/‖g + λw‖; biases and BN
 // parameters are exempt from decay and adaptation, as in the SimCLR/BYOL recipes.
 import * as tf from '@tensorflow/tfjs';
-import { FusedKernel, NATIVE_BACKEND } from './backends/native-backend.ts';
+import { FusedKernel, NATIVE_BACKEND } from './backends/kernel-names.ts';
 
 export type OptimizerName = 'adam' | 'adamw' | 'sgd' | 'lars';
 

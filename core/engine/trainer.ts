@@ -180,7 +180,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       truncateMetrics(project.db, runId, step);
     }
 
-    const checkpoint = () => {
+    const checkpoint = async () => {
       if (step === lastCheckpointStep) return;
       flush();
       const dir = path.join(runDir(project, runId), `step-${String(step).padStart(8, '0')}`);
@@ -193,7 +193,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
         format: 'loupe-checkpoint', version: 1, runId, step, epoch: step / stepsPerEpoch, totalSteps, optimizerStep: optimizer.step,
         config: cfg, hyperparameters: hp, backend: backend.name, device: backend.device, dataHash: cache.dataHash, savedAt: new Date().toISOString(),
       };
-      writeWeights(dir, 'loupe-checkpoint', tensors, metadata);
+      await writeWeights(dir, 'loupe-checkpoint', tensors, metadata);
       updateRun(project.db, runId, { checkpoint: path.relative(project.dir, dir), step });
       // Keep the newest two, in case the newest is on a disk that later turns out to be failing.
       const all = fs.readdirSync(runDir(project, runId)).filter((d) => /^step-\d+$/.test(d)).sort();
@@ -205,7 +205,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       io.progress(atStep, totalSteps, { phase: 'Evaluating' });
       if (knn) {
         const features = await encodeRows(model.encoder, reader, knn.rows, { signal: io.signal });
-        const result = knnAccuracy(features, model.encoder.featureDim, knn.labels);
+        const result = await knnAccuracy(features, model.encoder.featureDim, knn.labels);
         if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
         return result.accuracy;
       }
@@ -268,14 +268,14 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
         lastFlush = now;
       }
       if (now - lastCheckpointAt > cfg.checkpointMinutes * 60_000 || (io.checkpointEverySteps && step % io.checkpointEverySteps === 0)) {
-        checkpoint();
+        await checkpoint();
         lastCheckpointAt = Date.now();
       }
       io.onStep?.(step);
       await new Promise((r) => setImmediate(r));
     }
 
-    checkpoint();
+    await checkpoint();
     flush();
     let encoder: string | null = null;
     if (step >= totalSteps) {
@@ -285,7 +285,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
         featureDim: model.encoder.featureDim, normalization: { mean: cache.mean, std: cache.std }, epochs: cfg.epochs, steps: step,
         backend: backend.name, device: backend.device, dataHash: cache.dataHash, savedAt: new Date().toISOString(),
       };
-      writeWeights(dir, 'loupe-encoder', encoderTensors(model.params), meta);
+      await writeWeights(dir, 'loupe-encoder', encoderTensors(model.params), meta);
       encoder = path.relative(project.dir, dir);
       updateRun(project.db, runId, { encoder });
     }

@@ -13,9 +13,12 @@ namespace {
 
 constexpr long kBlockRows = 192;  // a multiple of every micro-kernel height (4, 6, 12)
 
-// Rows [r0, r0+count) of the im2col matrix (one per output pixel), K = kh·kw·ci columns.
+// Rows [r0, r0+count) of the im2col matrix (one per output pixel), K = kh·kw·ci columns. In NHWC
+// the kw taps of one filter row are adjacent pixels when the dilation is 1, so an in-bounds run is
+// a single copy of kw·ci floats.
 void im2col_rows(const ConvShape& s, const float* x, long r0, long count, float* col) {
   const long k = s.depth();
+  const long run = s.kw * s.ci;
   for (long r = 0; r < count; ++r) {
     long idx = r0 + r;
     const long ow = idx % s.ow;
@@ -23,14 +26,27 @@ void im2col_rows(const ConvShape& s, const float* x, long r0, long count, float*
     const long oh = idx % s.oh;
     const long n = idx / s.oh;
     float* out = col + r * k;
+    const long iw0 = ow * s.sw - s.pl;
+    const bool row_inside = s.dw == 1 && iw0 >= 0 && iw0 + s.kw <= s.w;
     for (long i = 0; i < s.kh; ++i) {
       const long ih = oh * s.sh - s.pt + i * s.dh;
+      if (ih < 0 || ih >= s.h) {
+        std::memset(out, 0, run * sizeof(float));
+        out += run;
+        continue;
+      }
+      const float* src = x + ((n * s.h + ih) * s.w) * s.ci;
+      if (row_inside) {
+        std::memcpy(out, src + iw0 * s.ci, run * sizeof(float));
+        out += run;
+        continue;
+      }
       for (long j = 0; j < s.kw; ++j, out += s.ci) {
-        const long iw = ow * s.sw - s.pl + j * s.dw;
-        if (ih < 0 || ih >= s.h || iw < 0 || iw >= s.w)
+        const long iw = iw0 + j * s.dw;
+        if (iw < 0 || iw >= s.w)
           std::memset(out, 0, s.ci * sizeof(float));
         else
-          std::memcpy(out, x + ((n * s.h + ih) * s.w + iw) * s.ci, s.ci * sizeof(float));
+          std::memcpy(out, src + iw * s.ci, s.ci * sizeof(float));
       }
     }
   }
@@ -85,6 +101,26 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* filter, flo
 
 void conv2d_backprop_input(const ConvShape& s, const float* dy, const float* filter, float* dx) {
   const long k = s.depth();
+  // Stride 1: dx is the "full" correlation of dy with the filter rotated 180° and its channel
+  // axes swapped, i.e. a forward conv, which avoids the scatter-add of col2im.
+  if (s.sh == 1 && s.sw == 1 && s.dh == 1 && s.dw == 1 && !s.is_pointwise()) {
+    const long pt = s.kh - 1 - s.pt, pl = s.kw - 1 - s.pl;
+    const long oh = s.h, ow = s.w;
+    // The forward conv over dy must produce exactly h×w outputs from oh×ow inputs.
+    const long pb = (oh - 1) + s.kh - s.oh - pt, pr = (ow - 1) + s.kw - s.ow - pl;
+    if (pt >= 0 && pl >= 0 && pb >= 0 && pr >= 0) {
+      std::vector<float> rotated(k * s.co);
+      for (long i = 0; i < s.kh; ++i)
+        for (long j = 0; j < s.kw; ++j)
+          for (long ci = 0; ci < s.ci; ++ci)
+            for (long co = 0; co < s.co; ++co)
+              rotated[((i * s.kw + j) * s.co + co) * s.ci + ci] =
+                  filter[(((s.kh - 1 - i) * s.kw + (s.kw - 1 - j)) * s.ci + ci) * s.co + co];
+      ConvShape t{s.n, s.oh, s.ow, s.co, s.kh, s.kw, s.ci, oh, ow, 1, 1, pt, pl, 1, 1};
+      conv2d_forward(t, dy, rotated.data(), dx);
+      return;
+    }
+  }
   // Wᵀ (co × k) once, so every block's gemm reads B row-major without repacking.
   std::vector<float> wt(s.co * k);
   for (long r = 0; r < k; ++r)

@@ -118,15 +118,17 @@ static void batch_norm_backward_impl(long rows, long c, const float* dy, const f
   for (long j = 0; j < c; ++j) {
     dbeta[j] = static_cast<float>(sums[j]);
     dgamma[j] = static_cast<float>(sums[c + j] * invstd[j]);
-    // dx = γ·σ⁻¹·(g − Σg/M − x̂·Σ(g·x̂)/M), written as a·g + b·x + d per channel.
+    // dx = γ·σ⁻¹·(g − Σg/M − x̂·Σ(g·x̂)/M), written as a·g + b·(x − μ) + d per channel
+    // (centring x before scaling avoids cancellation when |μ| ≫ σ).
     a[j] = gamma[j] * invstd[j];
     b[j] = -a[j] * dgamma[j] * invstd[j] / rows;
-    d[j] = -a[j] * dbeta[j] / rows - b[j] * mean[j];
+    d[j] = -a[j] * dbeta[j] / rows;
   }
   pool.parallel_for(rows, [&](long r0, long r1, int) {
     const float* __restrict pa = a.data();
     const float* __restrict pb = b.data();
     const float* __restrict pd = d.data();
+    const float* __restrict mu = mean;
     for (long r = r0; r < r1; ++r) {
       const float* __restrict xr = x + r * c;
       const float* __restrict dyr = dy + r * c;
@@ -135,7 +137,7 @@ static void batch_norm_backward_impl(long rows, long c, const float* dy, const f
       for (long j = 0; j < c; ++j) {
         const float dv = dyr[j];
         const float g = RELU ? (yr[j] > 0.f ? dv : 0.f) : dv;
-        dxr[j] = pa[j] * g + pb[j] * xr[j] + pd[j];
+        dxr[j] = pa[j] * g + pb[j] * (xr[j] - mu[j]) + pd[j];
       }
     }
   }, min_rows);

@@ -1,8 +1,20 @@
 #include "thread_pool.h"
 
+#include <chrono>
 #include <cstdlib>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+static inline void cpu_relax() { _mm_pause(); }
+#else
+static inline void cpu_relax() { std::this_thread::yield(); }
+#endif
+
 namespace loupe {
+
+namespace {
+constexpr auto kSpin = std::chrono::microseconds(200);
+}
 
 ThreadPool& ThreadPool::instance() {
   static ThreadPool pool;
@@ -41,25 +53,23 @@ static void run_chunk(const std::function<void(long, long, int)>& fn, long n, in
 }
 
 void ThreadPool::worker_loop(int index) {
-  long seen = 0;
+  long seen = generation_.load();
   for (;;) {
-    const std::function<void(long, long, int)>* task;
-    long n;
-    int chunks;
-    {
+    // Spin a little: the next kernel usually follows within microseconds.
+    const auto until = std::chrono::steady_clock::now() + kSpin;
+    while (generation_.load() == seen && !stopping_.load() && std::chrono::steady_clock::now() < until) {
+      for (int i = 0; i < 64; ++i) cpu_relax();
+    }
+    if (generation_.load() == seen && !stopping_.load()) {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
-      task = task_;
-      n = n_;
-      chunks = chunks_;
+      sleeping_.fetch_add(1);
+      wake_.wait(lock, [&] { return stopping_.load() || generation_.load() != seen; });
+      sleeping_.fetch_sub(1);
     }
-    if (index < chunks) run_chunk(*task, n, chunks, index);
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (--pending_ == 0) done_.notify_one();
-    }
+    if (stopping_.load()) return;
+    seen = generation_.load();
+    if (index < chunks_) run_chunk(*task_, n_, chunks_, index);
+    pending_.fetch_sub(1);
   }
 }
 
@@ -70,18 +80,17 @@ void ThreadPool::parallel_for(long n, const std::function<void(long, long, int)>
     fn(0, n, 0);
     return;
   }
-  {
+  task_ = &fn;
+  n_ = n;
+  chunks_ = chunks;
+  pending_.store(static_cast<int>(workers_.size()));
+  generation_.fetch_add(1);  // publishes task_, n_, chunks_ (seq_cst)
+  if (sleeping_.load() > 0) {
     std::lock_guard<std::mutex> lock(mutex_);
-    task_ = &fn;
-    n_ = n;
-    chunks_ = chunks;
-    pending_ = static_cast<int>(workers_.size());
-    ++generation_;
+    wake_.notify_all();
   }
-  wake_.notify_all();
   run_chunk(fn, n, chunks, 0);
-  std::unique_lock<std::mutex> lock(mutex_);
-  done_.wait(lock, [&] { return pending_ == 0; });
+  while (pending_.load() != 0) cpu_relax();
 }
 
 }  // namespace loupe

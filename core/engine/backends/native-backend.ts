@@ -3,11 +3,14 @@
 // Everything not overridden (small element-wise ops, optimiser updates, reshapes) keeps running
 // in the cpu backend's JS kernels, which is cheap because the encoders route their big tensors
 // through the fused ops in ../ops.ts.
+import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeKernels } from './native-kernels.ts';
 
-export const NATIVE_BACKEND = 'native';
+import { FusedKernel, NATIVE_BACKEND } from './kernel-names.ts';
+
+export { FusedKernel, NATIVE_BACKEND };
 
 /**
  * Recycles the output arrays of native kernels. A fresh 8 MB Float32Array costs ~2.5 ms of page
@@ -22,7 +25,8 @@ class BufferPool {
   private readonly owned = new WeakSet<Float32Array>();
   private pooledBytes = 0;
 
-  constructor(private readonly limitBytes = 512 * 2 ** 20) {}
+  // A step's activations return to the pool together, so the pool must hold a whole step's worth.
+  constructor(private readonly limitBytes = Math.min(4 * 2 ** 30, Math.max(512 * 2 ** 20, os.totalmem() / 8))) {}
 
   take(length: number): Float32Array {
     const a = this.free.get(length)?.pop();
@@ -99,20 +103,6 @@ function convSizes(c: tf.backend_util.Conv2DInfo): Int32Array {
   ]);
 }
 
-/** Kernel names of the fused ops that only this backend implements (see ../ops.ts). */
-export const FusedKernel = {
-  batchNorm: 'LoupeBatchNorm',
-  batchNormGrad: 'LoupeBatchNormGrad',
-  addRelu: 'LoupeAddRelu',
-  reluGrad: 'LoupeReluGrad',
-  globalAvgPool: 'LoupeGlobalAvgPool',
-  globalAvgPoolGrad: 'LoupeGlobalAvgPoolGrad',
-  adam: 'LoupeAdam',
-  cropAndResize: 'LoupeCropAndResize',
-  colorAffine: 'LoupeColorAffine',
-  gaussianBlur: 'LoupeGaussianBlur',
-  solarizeNormalize: 'LoupeSolarizeNormalize',
-} as const;
 
 let registered = false;
 

@@ -43,6 +43,8 @@ export type NativeLoad = { ok: true; kernels: NativeKernels; file: string } | { 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native');
 
 export function nativeKernelCandidates(): string[] {
+  // LOUPE_NATIVE_LIBRARY points at another build (development, or a test of a broken binary).
+  if (process.env.LOUPE_NATIVE_LIBRARY) return [path.resolve(process.env.LOUPE_NATIVE_LIBRARY)];
   return [
     path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'loupe_kernels.node'),
     path.join(root, 'build', 'Release', 'loupe_kernels.node'),
@@ -51,6 +53,27 @@ export function nativeKernelCandidates(): string[] {
 
 let cached: NativeLoad | undefined;
 
+/** Milliseconds spent per kernel (and per conv shape), collected when LOUPE_KERNEL_PROFILE=1. */
+export const kernelProfile = new Map<string, { ms: number; calls: number }>();
+
+function profiled(kernels: NativeKernels): NativeKernels {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of Object.getOwnPropertyNames(kernels)) {
+    const f = (kernels as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!;
+    wrapped[name] = (...args: unknown[]) => {
+      const start = performance.now();
+      const out = f(...args);
+      const sizes = name.startsWith('conv') && args[3] instanceof Int32Array ? ` ${Array.from(args[3]).join(',')}` : '';
+      const entry = kernelProfile.get(name + sizes) ?? { ms: 0, calls: 0 };
+      entry.ms += performance.now() - start;
+      entry.calls++;
+      kernelProfile.set(name + sizes, entry);
+      return out;
+    };
+  }
+  return wrapped as unknown as NativeKernels;
+}
+
 export function loadNativeKernels(): NativeLoad {
   if (cached) return cached;
   const require = createRequire(import.meta.url);
@@ -58,10 +81,11 @@ export function loadNativeKernels(): NativeLoad {
   for (const file of nativeKernelCandidates()) {
     if (!existsSync(file)) continue;
     try {
-      cached = { ok: true, kernels: require(file) as NativeKernels, file };
+      const kernels = require(file) as NativeKernels;
+      cached = { ok: true, kernels: process.env.LOUPE_KERNEL_PROFILE === '1' ? profiled(kernels) : kernels, file };
       return cached;
     } catch (err) {
-      problems.push(`${path.relative(root, file)}: ${(err as Error).message}`);
+      problems.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
     }
   }
   cached = {

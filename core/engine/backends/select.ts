@@ -157,7 +157,14 @@ export async function activateBackend(requested?: BackendName, options: { strict
     ? [requested, ...BACKEND_NAMES.filter((n) => n !== requested && n !== 'cpu')]
     : BACKEND_NAMES.filter((n) => n !== 'cpu');
   const skipped: ActiveBackend['skipped'] = [];
+  // LOUPE_DISABLE_BACKENDS=webgpu,native: a way around a misbehaving driver or build.
+  const disabled = new Set((process.env.LOUPE_DISABLE_BACKENDS ?? '').split(',').map((s) => s.trim()).filter(Boolean));
   for (const name of order) {
+    if (disabled.has(name)) {
+      skipped.push({ name, reason: 'disabled by LOUPE_DISABLE_BACKENDS' });
+      if (name === requested && options.strict) throw new LoupeError('unsupported', `The ${name} backend is disabled by LOUPE_DISABLE_BACKENDS.`);
+      continue;
+    }
     try {
       const device = await candidates[name].activate(name === requested);
       active = { name, device, skipped };

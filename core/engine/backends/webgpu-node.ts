@@ -1,6 +1,8 @@
 // WebGPU in Node through Dawn (the optional `webgpu` npm package). Electron and Chromium have
 // navigator.gpu natively and skip this file.
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 
 export interface AdapterSummary {
   description: string;
@@ -13,8 +15,19 @@ interface GpuAdapterLike {
   isFallbackAdapter?: boolean;
 }
 
-/** Where Debian's chromium keeps its SwiftShader Vulkan driver (used only by tests and when asked). */
-export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+/** Where Debian's chromium keeps its SwiftShader Vulkan driver and Vulkan loader. */
+export const CHROMIUM_LIB = '/usr/lib/chromium';
+
+/**
+ * Environment for a child process that should see chromium's SwiftShader as its Vulkan device
+ * (a CPU implementation of WebGPU: for correctness tests on machines without a GPU). The loader
+ * path must be set before the process starts, hence a child. Undefined when chromium is absent.
+ */
+export function softwareWebGpuEnv(): Record<string, string> | undefined {
+  const icd = path.join(CHROMIUM_LIB, 'vk_swiftshader_icd.json');
+  if (!fs.existsSync(icd) || !fs.existsSync(path.join(CHROMIUM_LIB, 'libvulkan.so.1'))) return undefined;
+  return { VK_ICD_FILENAMES: icd, LD_LIBRARY_PATH: [CHROMIUM_LIB, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':') };
+}
 
 export function describeAdapter(adapter: GpuAdapterLike): AdapterSummary {
   const info = adapter.info ?? {};

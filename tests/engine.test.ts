@@ -1,0 +1,229 @@
+// The training engine end to end on real images: a short run whose loss falls, resume from a
+// checkpoint that lands on exactly the same weights as an uninterrupted run, no tensor leaks,
+// backend fallback, WebGPU numerics against the CPU path, and `kill -9` in the middle of
+// `loupe train` followed by a resume from the last checkpoint.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { prepareEmojiDemo } from '../core/demo.ts';
+import { activateBackend, useBackendForTest } from '../core/engine/backends/select.ts';
+import { softwareWebGpuEnv } from '../core/engine/backends/webgpu-node.ts';
+import { readWeights } from '../core/engine/checkpoint.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { resolveHyperparameters } from '../core/engine/method.ts';
+import { findSslMethod } from '../core/engine/methods.ts';
+import { buildModel } from '../core/engine/model.ts';
+import { defaultOptimizer, Optimizer } from '../core/engine/optim.ts';
+import { trainStep } from '../core/engine/step.ts';
+import { trainRun, type TrainResult } from '../core/engine/trainer.ts';
+import { Host } from '../core/host/host.ts';
+import { getMetrics, getRun } from '../core/store/runs.ts';
+import { tempDir } from './helpers/corpus.ts';
+
+const bin = path.resolve('bin/loupe.mjs');
+const tiny = { epochs: 6, batchSize: 32, imageSize: 24, width: 0.125, learningRate: 3e-3, warmupEpochs: 0, knnEvery: 3, hyperparameters: { hiddenDim: 64, projectionDim: 32 } };
+
+/** A project holding 9 emoji classes × `perClass` real PNGs, imported with folder labels. */
+async function emojiProject(perClass: number): Promise<{ host: Host; dir: string; datasetId: number }> {
+  const dir = tempDir('loupe-engine');
+  const userDir = tempDir('loupe-user');
+  const folder = prepareEmojiDemo(dir, perClass);
+  const host = new Host({ projectDir: dir, userDir, transport: 'http', create: true, autoResume: false });
+  const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
+  const done = await host.jobs.waitFor(jobId);
+  assert.equal(done.state, 'done');
+  return { host, dir, datasetId };
+}
+
+async function train(host: Host, runId: number, extra: Partial<Parameters<typeof trainRun>[2]> = {}): Promise<TrainResult> {
+  const ctrl = new AbortController();
+  return trainRun(host.project, runId, { signal: ctrl.signal, progress: () => {}, ...extra });
+}
+
+test('a short run on real images: the loss falls, kNN is measured, an encoder is saved', async () => {
+  const { host, dir, datasetId } = await emojiProject(16);
+  try {
+    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, tiny);
+    const result = await train(host, runId);
+    assert.equal(result.stopped, false);
+    assert.equal(result.backend, 'native');
+    const loss = getMetrics(host.project.db, runId).loss!.map(([, v]) => v);
+    const stepsPerEpoch = loss.length / tiny.epochs;
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    const first = mean(loss.slice(0, stepsPerEpoch)), last = mean(loss.slice(-stepsPerEpoch));
+    assert.ok(last < first - 0.05, `loss should fall: first epoch ${first.toFixed(3)}, last ${last.toFixed(3)}`);
+    const knn = getMetrics(host.project.db, runId).knn!;
+    assert.equal(knn.length, 2, 'kNN after epochs 3 and 6');
+    assert.ok(knn.every(([, v]) => v > 1 / 9), `kNN accuracy above chance: ${knn.map(([, v]) => v)}`);
+    const saved = readWeights<{ method: string; epochs: number; backend: string; dataHash: string }>(path.join(dir, getRun(host.project.db, runId).encoder!));
+    assert.equal(saved.metadata.method, 'simclr');
+    assert.equal(saved.metadata.epochs, tiny.epochs);
+    assert.equal(saved.metadata.backend, 'native');
+    assert.match(saved.metadata.dataHash, /^[0-9a-f]{64}$/);
+    assert.ok([...saved.tensors.keys()].every((k) => k.startsWith('encoder/')));
+    tf.dispose([...saved.tensors.values()]);
+  } finally {
+    host.close();
+  }
+});
+
+test('resuming from a checkpoint continues exactly where an uninterrupted run would be', async () => {
+  const { host, dir, datasetId } = await emojiProject(8);
+  try {
+    const config = { ...tiny, epochs: 3, knnEvery: 0 };
+    const straight = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, config);
+    const a = await train(host, straight);
+
+    const interrupted = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, config);
+    const ctrl = new AbortController();
+    const partial = await trainRun(host.project, interrupted, {
+      signal: ctrl.signal, progress: () => {}, checkpointEverySteps: 2,
+      onStep: (step) => { if (step === 3) ctrl.abort(); }, // a pause: checkpoint at step 3, then stop
+    });
+    assert.equal(partial.stopped, true);
+    assert.equal(getRun(host.project.db, interrupted).step, 3);
+    const b = await train(host, interrupted);
+    assert.equal(b.steps, a.steps);
+
+    const wa = readWeights(path.join(dir, getRun(host.project.db, straight).encoder!));
+    const wb = readWeights(path.join(dir, getRun(host.project.db, interrupted).encoder!));
+    for (const [name, t] of wa.tensors) {
+      const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(t, wb.tensors.get(name)!))).dataSync()[0]!);
+      assert.ok(diff <= 1e-6, `${name} differs by ${diff}`);
+    }
+    const lossA = getMetrics(host.project.db, straight).loss!, lossB = getMetrics(host.project.db, interrupted).loss!;
+    assert.deepEqual(lossB.map(([s]) => s), lossA.map(([s]) => s), 'one loss point per step, none repeated');
+    tf.dispose([...wa.tensors.values(), ...wb.tensors.values()]);
+  } finally {
+    host.close();
+  }
+});
+
+test('training steps do not leak tensors', async () => {
+  await useBackendForTest('native');
+  const method = findSslMethod('simclr');
+  const model = buildModel(method, { arch: 'resnet18', width: 0.125, inputSize: 16, inChannels: 3 }, resolveHyperparameters(method, {}), 1);
+  const optimizer = new Optimizer(defaultOptimizer);
+  const views = [tf.randomUniform([8, 16, 16, 3]), tf.randomUniform([8, 16, 16, 3])] as tf.Tensor4D[];
+  trainStep(model, optimizer, views, 0, 10, 1e-3).dispose(); // creates the optimiser's slots
+  const before = tf.memory().numTensors;
+  for (let s = 1; s < 6; s++) trainStep(model, optimizer, views, s, 10, 1e-3).dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose(views);
+  optimizer.dispose();
+  model.dispose();
+});
+
+function childStep(backend: string, env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'tests/helpers/one-step.ts', backend], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { backend: string; device: string; losses: number[]; fingerprint: Record<string, number[]> };
+}
+
+function assertSameTraining(a: ReturnType<typeof childStep>, b: ReturnType<typeof childStep>, tol: number): void {
+  a.losses.forEach((l, i) => assert.ok(Math.abs(l - b.losses[i]!) <= tol * Math.max(1, Math.abs(l)), `loss ${i}: ${l} vs ${b.losses[i]}`));
+  for (const [name, values] of Object.entries(a.fingerprint)) {
+    values.forEach((v, i) => assert.ok(Math.abs(v - b.fingerprint[name]![i]!) <= tol * Math.max(1, Math.abs(v)), `${name}[${i}]: ${v} vs ${b.fingerprint[name]![i]}`));
+  }
+}
+
+test('the native and wasm paths train like the reference cpu backend (same seed, two steps)', () => {
+  const reference = childStep('cpu');
+  assertSameTraining(childStep('native'), reference, 1e-4);
+  assertSameTraining(childStep('wasm'), reference, 1e-4);
+});
+
+const swiftshader = softwareWebGpuEnv();
+test('WebGPU (Dawn on SwiftShader) trains like the cpu backend', { skip: swiftshader ? false : 'no WebGPU adapter here: Debian chromium\'s SwiftShader is not installed' }, () => {
+  const gpu = childStep('webgpu', swiftshader!);
+  assert.equal(gpu.backend, 'webgpu');
+  assert.match(gpu.device, /swiftshader/i);
+  assertSameTraining(gpu, childStep('cpu'), 1e-4);
+});
+
+test('a backend that fails to start is reported and the next one is used', async () => {
+  const garbage = path.join(tempDir('loupe-bad-native'), 'loupe_kernels.node');
+  fs.writeFileSync(garbage, 'not a shared library');
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+    const { activateBackend, probeBackends } = await import('./core/engine/backends/select.ts');
+    const report = (await probeBackends()).find((b) => b.name === 'native');
+    const active = await activateBackend();
+    let strict = null;
+    try { await activateBackend('native', { strict: true }); } catch (e) { strict = e.message; }
+    console.log(JSON.stringify({ report, active, strict }));`], {
+    encoding: 'utf8', env: { ...process.env, LOUPE_NATIVE_LIBRARY: garbage, LOUPE_DISABLE_BACKENDS: 'webgpu' },
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  assert.equal(out.report.available, false);
+  assert.match(out.report.note, /did not load/);
+  assert.equal(out.active.name, 'wasm');
+  assert.deepEqual(out.active.skipped.map((s: { name: string }) => s.name), ['webgpu', 'tensorflow', 'native']);
+  assert.match(out.active.skipped[2].reason, /did not load/);
+  assert.match(out.strict, /native backend is not available here/);
+  await activateBackend('native');
+});
+
+test('loupe train survives kill -9 and resumes from its last checkpoint; embed and eval knn work on the result', async () => {
+  const { host, dir } = await emojiProject(12);
+  host.close();
+  const args = [bin, 'train', dir, '--epochs', '8', '--batch', '32', '--size', '24', '--width', '0.125', '--knn-every', '0',
+    '--checkpoint-minutes', '0.002', '--hp', 'hiddenDim=64', '--hp', 'projectionDim=32', '--json'];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Kill it once a checkpoint past the first one is on disk.
+  const db = (await import('better-sqlite3')).default;
+  const deadline = Date.now() + 120_000;
+  let checkpointStep = 0;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 150));
+    try {
+      const conn = new db(path.join(dir, 'loupe.db'), { readonly: true });
+      const row = conn.prepare('SELECT step, total_steps AS total FROM runs ORDER BY id DESC LIMIT 1').get() as { step: number; total: number } | undefined;
+      conn.close();
+      if (row && row.step >= 4) {
+        checkpointStep = row.step;
+        assert.ok(row.step < row.total, 'killed before the end');
+        break;
+      }
+    } catch {
+      // the database may be mid-migration
+    }
+  }
+  assert.ok(checkpointStep > 0, 'a checkpoint was written');
+  child.kill('SIGKILL');
+  await new Promise((r) => child.on('exit', r));
+
+  const resumed = spawnSync(process.execPath, [bin, 'train', dir, '--json'], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(resumed.status, 0, resumed.stderr + resumed.stdout);
+  assert.match(resumed.stderr, /Resuming/);
+  const result = JSON.parse(resumed.stdout.trim().split('\n').at(-1)!);
+  assert.equal(result.ok, true);
+  assert.equal(result.stopped, false);
+
+  const check = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: false, autoResume: false });
+  let usable = 0;
+  try {
+    usable = (check.project.db.prepare("SELECT COUNT(*) AS n FROM images WHERE status = 'ok'").get() as { n: number }).n;
+    const loss = getMetrics(check.project.db, result.runId).loss!;
+    assert.equal(loss.length, result.steps, 'every step has exactly one loss point');
+    assert.deepEqual(loss.map(([s]) => s), Array.from({ length: result.steps }, (_, i) => i + 1));
+  } finally {
+    check.close();
+  }
+
+  const embed = spawnSync(process.execPath, [bin, 'embed', dir, '--json'], { encoding: 'utf8' });
+  assert.equal(embed.status, 0, embed.stderr);
+  const e = JSON.parse(embed.stdout.trim().split('\n').at(-1)!);
+  assert.equal(e.count, usable);
+  assert.equal(fs.statSync(path.join(dir, e.file)).size, e.count * e.dim * 4);
+
+  const knn = spawnSync(process.execPath, [bin, 'eval', 'knn', dir, '--json'], { encoding: 'utf8' });
+  assert.equal(knn.status, 0, knn.stderr);
+  const k = JSON.parse(knn.stdout.trim().split('\n').at(-1)!);
+  assert.equal(k.protocol, 'leave-one-out');
+  assert.equal(k.classes, 9);
+  assert.ok(k.accuracy > 1 / 9 && k.accuracy <= 1, `kNN accuracy ${k.accuracy}`);
+});
