@@ -189,6 +189,40 @@ test('a new user starts from the one-click demo dataset', { timeout: 180_000 }, 
   assert.ok(classes.some((c) => c.name === 'Animals & Nature'));
 });
 
+test('train an encoder on the demo from the Train view: live progress, curves, then embed', { timeout: 240_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await page.getByRole('heading', { name: 'New run' }).waitFor();
+  await page.getByRole('heading', { name: 'No training runs yet' }).waitFor();
+  await page.getByText(/Runs on .*threads/).waitFor({ timeout: 60_000 });
+  await shot('10-train-form');
+  await page.getByLabel('Epochs').fill('2');
+  await page.getByLabel('Batch size').fill('256');
+  await page.getByLabel('Image size').selectOption('32');
+  await page.getByRole('button', { name: /^Train on 3,7\d\d images$/ }).click();
+  await page.locator('.badge', { hasText: /training|preparing images/i }).first().waitFor({ timeout: 60_000 });
+  await page.locator('.badge', { hasText: /^training$/i }).first().waitFor({ timeout: 90_000 });
+  await page.waitForFunction(() => /\d/.test(document.querySelector('.stats dd')?.textContent ?? ''), undefined, { timeout: 60_000 });
+  await shot('11-train-running');
+  await page.locator('.badge', { hasText: 'finished' }).waitFor({ timeout: 180_000 });
+  await page.waitForFunction(() => /%/.test(document.querySelectorAll('.stats dd')[1]?.textContent ?? ''), undefined, { timeout: 30_000 });
+  const run = host.project.db.prepare('SELECT step, total_steps AS total, backend, encoder FROM runs ORDER BY id DESC LIMIT 1').get() as { step: number; total: number; backend: string; encoder: string | null };
+  assert.equal(run.step, run.total);
+  assert.equal(run.backend, 'native');
+  assert.ok(run.encoder);
+  const chartCanvases = await page.locator('.chart canvas').count();
+  assert.ok(chartCanvases >= 4, `${chartCanvases} charts drawn`);
+  await shot('12-train-finished');
+  await page.getByRole('button', { name: 'Embed all images' }).click();
+  await page.getByRole('button', { name: 'Embed again' }).waitFor({ timeout: 120_000 });
+  const emb = host.project.db.prepare('SELECT count, dim FROM embeddings ORDER BY id DESC LIMIT 1').get() as { count: number; dim: number };
+  assert.ok(emb.count > 3700);
+  assert.equal(emb.dim, 128);
+  await page.getByRole('button', { name: 'Images', exact: true }).click();
+  await page.getByTestId('grid').waitFor();
+});
+
 test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 }, async (t) => {
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');

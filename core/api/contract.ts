@@ -58,6 +58,21 @@ export const inputs = {
   'jobs.pause': z.object({ id }),
   'jobs.resume': z.object({ id }),
   'fs.browse': z.object({ path: z.string().optional() }),
+  'train.options': z.object({}),
+  'train.start': z.object({
+    datasetId: id,
+    method: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    epochs: z.number().int().min(1).max(10_000).optional(),
+    batchSize: z.number().int().min(2).max(4096).optional(),
+    imageSize: z.number().int().min(16).max(512).optional(),
+    width: z.number().min(0.125).max(2).optional(),
+    learningRate: z.number().positive().max(10).optional(),
+    backend: z.enum(['webgpu', 'tensorflow', 'native', 'wasm', 'cpu']).optional(),
+    hyperparameters: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+  }),
+  'train.runs': z.object({ datasetId: id }),
+  'train.metrics': z.object({ runId: id, sinceStep: z.number().int().min(-1).default(-1) }),
+  'embed.start': z.object({ runId: id }),
 } as const;
 
 export type Method = keyof typeof inputs;
@@ -103,6 +118,42 @@ export interface Outputs {
   'jobs.pause': null;
   'jobs.resume': null;
   'fs.browse': BrowseResult;
+  'train.options': TrainOptions;
+  'train.start': { runId: number; jobId: number };
+  'train.runs': RunSummary[];
+  'train.metrics': Record<string, [number, number][]>;
+  'embed.start': { jobId: number };
+}
+
+/** What the Train form is generated from: methods with their declared hyper-parameters, and backends. */
+export interface TrainOptions {
+  methods: {
+    id: string;
+    name: string;
+    summary: string;
+    reference: string;
+    hyperparameters: { key: string; label: string; type: 'number' | 'integer' | 'boolean' | 'choice'; default: number | boolean | string; min?: number; max?: number; choices?: string[]; help: string }[];
+    defaults: { optimizer: string; learningRate: number; weightDecay: number; batchSize: number; epochs: number; warmupEpochs: number };
+  }[];
+  settings: { key: string; label: string; help: string }[];
+  defaults: { imageSize: number; width: number };
+  backends: { name: string; available: boolean; automatic: boolean; device?: string; note?: string }[];
+}
+
+export interface RunSummary {
+  id: number;
+  name: string;
+  method: string;
+  datasetId: number;
+  config: { epochs: number; batchSize: number; imageSize: number; width: number; learningRate: number; optimizer: string; backend?: string; hyperparameters: Record<string, number | boolean | string> };
+  backend: string | null;
+  device: string | null;
+  step: number;
+  totalSteps: number | null;
+  finished: boolean;
+  createdAt: string;
+  job: JobInfo | null;
+  embeddings: number;
 }
 
 export type Output<M extends Method> = Outputs[M];

@@ -257,6 +257,8 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       if (endOfEpoch && (step === totalSteps || (cfg.knnEvery > 0 && (step / stepsPerEpoch) % cfg.knnEvery === 0))) {
         const acc = await evaluate(step);
         if (acc !== null) lastKnn = acc;
+        recent.splice(0, recent.length - 1); // the speed is of training, not of evaluation
+        recent[0] = { t: Date.now(), step };
       }
       const metrics: Metrics = { phase: 'Training', epoch: Math.min(cfg.epochs, Math.floor((step - 1) / stepsPerEpoch) + 1), epochs: cfg.epochs, loss, lr };
       if (ips !== null) metrics.imagesPerSecond = ips;

@@ -1,13 +1,18 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type AppInfo, type HostEvent, inputs, isMethod, type Method, type Output, type ParsedInput } from '../api/contract.ts';
+import { type AppInfo, type HostEvent, inputs, isMethod, type Method, type Output, type ParsedInput, type RunSummary, type TrainOptions } from '../api/contract.ts';
 import { emojiPackageDir, prepareEmojiDemo } from '../demo.ts';
 import { LoupeError } from '../errors.ts';
 import { openImage, renderDisplay } from '../images/decode.ts';
 import { classify } from '../images/formats.ts';
 import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
-import { embedJobKind, attachJob, trainJobKind } from '../engine/jobs.ts';
+import { probeBackends } from '../engine/backends/select.ts';
+import { trainSettingHelp, type TrainConfig } from '../engine/config.ts';
+import { attachJob, createTrainingRun, embedJobKind, trainJobKind } from '../engine/jobs.ts';
+import { resolveHyperparameters } from '../engine/method.ts';
+import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
+import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import type { Importer, Plugin } from '../plugins/contract.ts';
@@ -241,7 +246,50 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'jobs.pause': ({ id }) => (this.jobs.pause(id), null),
     'jobs.resume': ({ id }) => (this.jobs.resume(id), null),
     'fs.browse': ({ path: p }) => browse(p),
+    'train.options': () => this.trainOptions(),
+    'train.start': ({ datasetId, method, hyperparameters, ...overrides }) => {
+      getDataset(this.project.db, datasetId);
+      const m = findSslMethod(method, this.userSslMethods);
+      const config: Partial<TrainConfig> = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+      let runId: number;
+      try {
+        resolveHyperparameters(m, hyperparameters);
+        runId = createTrainingRun(this.project, m, datasetId, { ...config, hyperparameters });
+      } catch (err) {
+        throw err instanceof LoupeError ? err : new LoupeError('invalid-input', (err as Error).message);
+      }
+      return { runId, jobId: this.startTraining(runId) };
+    },
+    'train.runs': ({ datasetId }) => {
+      const { db } = this.project;
+      const embeddingCount = db.prepare('SELECT COUNT(*) AS n FROM embeddings WHERE run_id = ?');
+      return listRuns<RunSummary['config']>(db, datasetId).map((r) => ({
+        id: r.id, name: r.name, method: r.method, datasetId: r.datasetId, config: r.config, backend: r.backend, device: r.device,
+        step: r.step, totalSteps: r.totalSteps, finished: r.encoder !== null, createdAt: r.createdAt,
+        job: r.jobId ? this.jobs.get(r.jobId) : null, embeddings: (embeddingCount.get(r.id) as { n: number }).n,
+      }));
+    },
+    'train.metrics': ({ runId, sinceStep }) => getMetrics(this.project.db, runId, sinceStep),
+    'embed.start': ({ runId }) => {
+      const run = getRun(this.project.db, runId);
+      if (!run.encoder) throw new LoupeError('conflict', 'This run has not finished training yet.', { hint: 'Wait for it to finish, or resume it.' });
+      return { jobId: this.jobs.start('embed', { runId }) };
+    },
   };
+
+  private backendReports: TrainOptions['backends'] | undefined;
+
+  private async trainOptions(): Promise<TrainOptions> {
+    this.backendReports ??= await probeBackends();
+    return {
+      methods: [...builtinSslMethods, ...this.userSslMethods].map((m) => ({
+        id: m.id, name: m.name, summary: m.summary, reference: m.reference, hyperparameters: m.hyperparameters, defaults: m.defaults,
+      })),
+      settings: trainSettingHelp,
+      defaults: { imageSize: 64, width: 0.25 },
+      backends: this.backendReports,
+    };
+  }
 }
 
 /** Lists sub-folders for the folder chooser of the served UI (the browser has no native picker). */
