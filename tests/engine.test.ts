@@ -102,6 +102,35 @@ test('resuming from a checkpoint continues exactly where an uninterrupted run wo
   }
 });
 
+test('a training job (in its worker thread) pauses with a checkpoint and resumes through the job runner', async () => {
+  const { host, datasetId } = await emojiProject(8);
+  try {
+    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { ...tiny, epochs: 4, knnEvery: 0 });
+    const jobId = host.startTraining(runId);
+    await new Promise<void>((resolve) => {
+      const onJob = (job: { id: number; done: number; state: string }) => {
+        if (job.id === jobId && job.state === 'running' && job.done >= 2) {
+          host.jobs.off('job', onJob);
+          resolve();
+        }
+      };
+      host.jobs.on('job', onJob);
+    });
+    host.jobs.pause(jobId);
+    const paused = await host.jobs.waitFor(jobId);
+    assert.equal(paused.state, 'paused');
+    const at = getRun(host.project.db, runId).step;
+    assert.ok(at >= 2 && at < paused.total!, `checkpoint at step ${at}`);
+    host.jobs.resume(jobId);
+    const done = await host.jobs.waitFor(jobId);
+    assert.equal(done.state, 'done', JSON.stringify(done.error));
+    assert.equal((done.result as TrainResult).steps, done.total);
+    assert.ok(getRun(host.project.db, runId).encoder);
+  } finally {
+    host.close();
+  }
+});
+
 test('training steps do not leak tensors', async () => {
   await useBackendForTest('native');
   const method = findSslMethod('simclr');

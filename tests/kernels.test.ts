@@ -215,3 +215,11 @@ test('native augmentation ops match their composite forms, and a whole augmented
   const f = () => [augmentBatch(tf.tensor4d(images, [6, 20, 20, 3]), view, new Rng(42), { mean: [0.5, 0.4, 0.3], std: [0.2, 0.25, 0.3] })];
   assertClose((await on('native', f))[0]!, (await on('cpu', f))[0]!, 'augmented batch, same seed', 1e-4);
 });
+
+test('native element-wise add (gradient accumulation) matches cpu, and broadcasting adds fall back', { skip: skipNative }, async () => {
+  const rng = new Rng(13);
+  const a = values(rng, 40_000), b = values(rng, 40_000), c = values(rng, 200);
+  const f = () => [tf.add(tf.tensor2d(a, [200, 200]), tf.tensor2d(b, [200, 200])), tf.add(tf.tensor2d(a, [200, 200]), tf.tensor1d(c)), tf.addN([tf.tensor1d(a), tf.tensor1d(b), tf.tensor1d(a)])];
+  const want = await on('cpu', f), got = await on('native', f);
+  ['same shape', 'broadcast', 'addN'].forEach((name, i) => assertClose(got[i]!, want[i]!, name, 1e-6));
+});

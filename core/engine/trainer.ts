@@ -217,7 +217,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
 
     let order: number[] = [];
     let orderEpoch = -1;
-    let lastLoss: number | null = null, lastKnn: number | null = null;
+    let lastLoss: number | null = null, lastKnn: number | null = null, lastIps: number | null = null;
     const recent: { t: number; step: number }[] = [];
     let lastFlush = Date.now(), lastCheckpointAt = Date.now();
 
@@ -251,6 +251,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       while (recent.length > 20) recent.shift();
       const ips = recent.length > 1 ? ((recent.at(-1)!.step - recent[0]!.step) * batch) / ((recent.at(-1)!.t - recent[0]!.t) / 1000) : null;
       pending.push({ name: 'loss', step, value: loss }, { name: 'lr', step, value: lr });
+      if (ips !== null) lastIps = ips;
       if (ips !== null && step % 5 === 0) pending.push({ name: 'images_per_second', step, value: ips });
 
       const endOfEpoch = step % stepsPerEpoch === 0;
@@ -291,9 +292,8 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       encoder = path.relative(project.dir, dir);
       updateRun(project.db, runId, { encoder });
     }
-    const ipsFinal = recent.length > 1 ? ((recent.at(-1)!.step - recent[0]!.step) * batch) / ((recent.at(-1)!.t - recent[0]!.t) / 1000) : null;
     return {
-      runId, steps: step, epochs: step / stepsPerEpoch, finalLoss: lastLoss, knn: lastKnn, imagesPerSecond: ipsFinal,
+      runId, steps: step, epochs: step / stepsPerEpoch, finalLoss: lastLoss, knn: lastKnn, imagesPerSecond: lastIps,
       backend: backend.name, device: backend.device, encoder, stopped: step < totalSteps,
     };
   } finally {

@@ -80,6 +80,7 @@ void ThreadPool::parallel_for(long n, const std::function<void(long, long, int)>
     fn(0, n, 0);
     return;
   }
+  std::lock_guard<std::mutex> serial(call_mutex_);
   task_ = &fn;
   n_ = n;
   chunks_ = chunks;

@@ -29,6 +29,7 @@ class ThreadPool {
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;
+  std::mutex call_mutex_;  // one parallel_for at a time (kernels may be called from several JS threads)
   std::condition_variable wake_;
   const std::function<void(long, long, int)>* task_ = nullptr;
   long n_ = 0;
