@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { augmentBatch, simclrView } from '../core/engine/augment.ts';
-import { addRelu, batchNormTrain, colorAffine, cropResizeEach, gaussianBlur, globalAvgPool, solarizeNormalize } from '../core/engine/ops.ts';
+import { addRelu, batchNormTrain, colorAffine, cropResizeEach, gaussianBlur, globalAvgPool, maxPool, solarizeNormalize } from '../core/engine/ops.ts';
 import { Optimizer, defaultOptimizer } from '../core/engine/optim.ts';
 import { Rng } from '../core/engine/rng.ts';
 
@@ -222,4 +222,20 @@ test('native element-wise add (gradient accumulation) matches cpu, and broadcast
   const f = () => [tf.add(tf.tensor2d(a, [200, 200]), tf.tensor2d(b, [200, 200])), tf.add(tf.tensor2d(a, [200, 200]), tf.tensor1d(c)), tf.addN([tf.tensor1d(a), tf.tensor1d(b), tf.tensor1d(a)])];
   const want = await on('cpu', f), got = await on('native', f);
   ['same shape', 'broadcast', 'addN'].forEach((name, i) => assertClose(got[i]!, want[i]!, name, 1e-6));
+});
+
+test('native max pooling with saved argmax matches cpu, forward and gradient', { skip: skipNative }, async () => {
+  const rng = new Rng(17);
+  for (const [shape, size, stride, pad] of [[[2, 9, 9, 5], 3, 2, 1], [[3, 8, 7, 4], 2, 2, 'valid'], [[1, 10, 10, 16], 3, 2, 'same'], [[2, 6, 6, 3], 3, 1, 'same']] as const) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const xv = values(rng, n);
+    const f = () => {
+      const x = tf.tensor4d(xv, [...shape]);
+      const loss = (t: tf.Tensor) => tf.sum(tf.square(maxPool(t as tf.Tensor4D, size, stride, pad)));
+      return [maxPool(x, size, stride, pad), tf.grad(loss)(x)];
+    };
+    const want = await on('cpu', f), got = await on('native', f);
+    assertClose(got[0]!, want[0]!, `maxPool ${shape} k${size} s${stride} ${pad}`, 1e-6);
+    assertClose(got[1]!, want[1]!, `maxPool grad ${shape} k${size} s${stride} ${pad}`, 1e-6);
+  }
 });

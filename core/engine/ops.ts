@@ -35,6 +35,16 @@ function registerFusedGradients(): void {
     },
   });
   tf.registerGradient({
+    kernelName: FusedKernel.maxPool,
+    inputsToSave: ['x'],
+    outputsToSave: [false, true],
+    gradFunc: (dys, saved) => {
+      const dy = (Array.isArray(dys) ? dys[0] : dys) as tf.Tensor;
+      const [x, argmax] = saved as tf.Tensor[];
+      return { x: () => tf.engine().runKernel(FusedKernel.maxPoolGrad, { dy, argmax: argmax! }, { inputShape: x!.shape }) as tf.Tensor };
+    },
+  });
+  tf.registerGradient({
     kernelName: FusedKernel.globalAvgPool,
     inputsToSave: ['x'],
     gradFunc: (dy, saved) => {
@@ -152,4 +162,14 @@ export function solarizeNormalize(x: tf.Tensor4D, flags: tf.Tensor1D, mean: numb
 export function cropResizeEach(x: tf.Tensor4D, boxes: tf.Tensor2D, size: [number, number]): tf.Tensor4D {
   if (onNative()) return tf.engine().runKernel(FusedKernel.cropAndResize, { x, boxes }, { size } as unknown as tf.NamedAttrMap) as tf.Tensor4D;
   return tf.image.cropAndResize(x, boxes, tf.range(0, x.shape[0], 1, 'int32') as tf.Tensor1D, size, 'bilinear');
+}
+
+/** Max pooling; on the native backend with saved argmax indices (tfjs's cpu MaxPoolGrad takes seconds per step). */
+export function maxPool(x: tf.Tensor4D, size: number, stride: number, pad: 'same' | 'valid' | number): tf.Tensor4D {
+  if (onNative()) {
+    registerFusedGradients();
+    const [y] = tf.engine().runKernel(FusedKernel.maxPool, { x }, { filterSize: [size, size], strides: [stride, stride], pad } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+    return y as tf.Tensor4D;
+  }
+  return tf.maxPool(x, size, stride, pad as 'same');
 }

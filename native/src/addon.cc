@@ -242,6 +242,34 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// maxPool(x, y, argmax, sizes[n, h, w, c, kh, kw, sh, sw, pt, pl, oh, ow])
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 12);
+  const long n = p[0], h = p[1], w = p[2], c = p[3], oh = p[10], ow = p[11];
+  const float* x = args.f32(0, n * h * w * c, "x");
+  float* y = args.f32(1, n * oh * ow * c, "y");
+  int32_t* arg = args.typed<int32_t>(2, napi_int32_array, static_cast<size_t>(n * oh * ow * c), "argmax");
+  if (args.failed) return nullptr;
+  if (p[4] < 1 || p[5] < 1 || p[6] < 1 || p[7] < 1) return args.fail("pool sizes and strides must be at least 1"), nullptr;
+  max_pool(n, h, w, c, p[4], p[5], p[6], p[7], p[8], p[9], oh, ow, x, y, arg);
+  return undefined(env);
+}
+
+// maxPoolGrad(dy, argmax, dx, sizes[n, inPerImage, outPerImage])
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 3);
+  const float* dy = args.f32(0, p[0] * p[2], "dy");
+  const int32_t* arg = args.typed<int32_t>(1, napi_int32_array, static_cast<size_t>(p[0] * p[2]), "argmax");
+  float* dx = args.f32(2, p[0] * p[1], "dx");
+  if (args.failed) return nullptr;
+  for (long i = 0; i < p[0] * p[2]; ++i)
+    if (arg[i] >= p[1]) return args.fail("argmax index out of range"), nullptr;
+  max_pool_grad(p[0], p[1], p[2], dy, arg, dx);
+  return undefined(env);
+}
+
 // adam(w, g, m, v, wOut, mOut, vOut, [beta1, beta2, stepSize, epsHat, l2, decoupled])
 napi_value Adam(napi_env env, napi_callback_info info) {
   Args args(env, info, 8);
@@ -366,6 +394,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"colorAffine", nullptr, ColorAffine, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"gaussianBlur", nullptr, GaussianBlur, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"solarizeNormalize", nullptr, SolarizeNormalize, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},

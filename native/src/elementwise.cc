@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "thread_pool.h"
@@ -206,5 +207,54 @@ void adam_update(long size, const float* w, const float* g, const float* m, cons
       w_out[i] = w[i] - step_size * mi / (std::sqrt(vi) + eps_hat) - decoupled * w[i];
     }
   }, 1 << 15);
+}
+}  // namespace loupe
+
+namespace loupe {
+void max_pool(long n, long h, long w, long c, long kh, long kw, long sh, long sw, long pt, long pl, long oh, long ow,
+              const float* x, float* y, int* argmax) {
+  ThreadPool::instance().parallel_for(n, [&](long n0, long n1, int) {
+    for (long i = n0; i < n1; ++i) {
+      const float* xi = x + i * h * w * c;
+      for (long yy = 0; yy < oh; ++yy)
+        for (long xx = 0; xx < ow; ++xx) {
+          float* out = y + ((i * oh + yy) * ow + xx) * c;
+          int* arg = argmax + ((i * oh + yy) * ow + xx) * c;
+          for (long k = 0; k < c; ++k) {
+            out[k] = -std::numeric_limits<float>::infinity();
+            arg[k] = -1;
+          }
+          for (long a = 0; a < kh; ++a) {
+            const long iy = yy * sh - pt + a;
+            if (iy < 0 || iy >= h) continue;
+            for (long b = 0; b < kw; ++b) {
+              const long ix = xx * sw - pl + b;
+              if (ix < 0 || ix >= w) continue;
+              const long base = (iy * w + ix) * c;
+              for (long k = 0; k < c; ++k) {
+                const float v = xi[base + k];
+                if (v > out[k] || arg[k] < 0) {
+                  out[k] = v;
+                  arg[k] = static_cast<int>(base + k);
+                }
+              }
+            }
+          }
+        }
+    }
+  });
+}
+
+void max_pool_grad(long n, long in_per_image, long out_per_image, const float* dy, const int* argmax, float* dx) {
+  ThreadPool::instance().parallel_for(n, [&](long n0, long n1, int) {
+    for (long i = n0; i < n1; ++i) {
+      float* dxi = dx + i * in_per_image;
+      std::fill(dxi, dxi + in_per_image, 0.f);
+      const float* dyi = dy + i * out_per_image;
+      const int* ai = argmax + i * out_per_image;
+      for (long o = 0; o < out_per_image; ++o)
+        if (ai[o] >= 0) dxi[ai[o]] += dyi[o];
+    }
+  });
 }
 }  // namespace loupe

@@ -26,3 +26,11 @@ namespace loupe {
 void adam_update(long size, const float* w, const float* g, const float* m, const float* v, float beta1, float beta2,
                  float step_size, float eps_hat, float l2, float decoupled, float* w_out, float* m_out, float* v_out);
 }  // namespace loupe
+
+namespace loupe {
+// Max pooling (NHWC, padding cells never win) with the flat input index of each maximum, and its
+// gradient: each output's dy goes to the input that won (threads own whole images).
+void max_pool(long n, long h, long w, long c, long kh, long kw, long sh, long sw, long pt, long pl, long oh, long ow,
+              const float* x, float* y, int* argmax);
+void max_pool_grad(long n, long in_per_image, long out_per_image, const float* dy, const int* argmax, float* dx);
+}  // namespace loupe

@@ -12,6 +12,8 @@ export const FusedKernel = {
   globalAvgPool: 'LoupeGlobalAvgPool',
   globalAvgPoolGrad: 'LoupeGlobalAvgPoolGrad',
   adam: 'LoupeAdam',
+  maxPool: 'LoupeMaxPool',
+  maxPoolGrad: 'LoupeMaxPoolGrad',
   cropAndResize: 'LoupeCropAndResize',
   colorAffine: 'LoupeColorAffine',
   gaussianBlur: 'LoupeGaussianBlur',

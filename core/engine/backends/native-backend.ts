@@ -331,4 +331,29 @@ export function registerNativeBackend(kernels: NativeKernels): void {
     kernels.cropAndResize(f32(b, x, 'x'), f32(b, boxes, 'boxes'), out, Int32Array.from([n, h, w, c, size[0], size[1]]));
     return b.makeTensorInfo([n, size[0], size[1], c], 'float32', out);
   });
+
+  reg(FusedKernel.maxPool, ({ inputs, attrs, backend }) => {
+    const { x } = inputs as { x: Info };
+    const { filterSize, strides, pad } = attrs as unknown as { filterSize: [number, number]; strides: [number, number]; pad: 'same' | 'valid' | number };
+    const b = backend as Backend;
+    const info = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], filterSize, strides, 1, pad);
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const y = pool.take(n * info.outHeight * info.outWidth * c);
+    const argmax = new Int32Array(y.length);
+    kernels.maxPool(f32(b, x, 'x'), y, argmax, Int32Array.from([n, h, w, c, info.filterHeight, info.filterWidth, info.strideHeight,
+      info.strideWidth, info.padInfo.top, info.padInfo.left, info.outHeight, info.outWidth]));
+    const shape = [n, info.outHeight, info.outWidth, c];
+    return [b.makeTensorInfo(shape, 'float32', y), b.makeTensorInfo(shape, 'int32', argmax)];
+  });
+
+  reg(FusedKernel.maxPoolGrad, ({ inputs, attrs, backend }) => {
+    const { dy, argmax } = inputs as { dy: Info; argmax: Info };
+    const { inputShape } = attrs as unknown as { inputShape: [number, number, number, number] };
+    const b = backend as Backend;
+    const [n, h, w, c] = inputShape;
+    const dx = pool.take(n * h * w * c);
+    const arg = b.data.get(argmax.dataId).values as Int32Array;
+    kernels.maxPoolGrad(f32(b, dy, 'dy'), arg, dx, Int32Array.from([n, h * w * c, tf.util.sizeFromShape(dy.shape) / n]));
+    return b.makeTensorInfo(inputShape, 'float32', dx);
+  });
 }

@@ -28,6 +28,8 @@ export interface NativeKernels {
   gaussianBlur(x: Float32Array, sigma: Float32Array, out: Float32Array, sizes: Int32Array): void;
   solarizeNormalize(x: Float32Array, flags: Float32Array, mean: Float32Array, std: Float32Array, out: Float32Array,
     sizes: Int32Array, threshold: number): void;
+  maxPool(x: Float32Array, y: Float32Array, argmax: Int32Array, sizes: Int32Array): void;
+  maxPoolGrad(dy: Float32Array, argmax: Int32Array, dx: Float32Array, sizes: Int32Array): void;
   info(): NativeInfo;
   /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
   configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;
@@ -40,7 +42,17 @@ export interface NativeInfo {
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; file: string } | { ok: false; reason: string };
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native');
+/** native/ of the Loupe package, found upwards from this module (sources or a bundle in electron/dist). */
+function nativeRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(path.join(dir, 'native', 'binding.gyp'))) return path.join(dir, 'native');
+    const parent = path.dirname(dir);
+    if (parent === dir) return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native');
+    dir = parent;
+  }
+}
+const root = nativeRoot();
 
 export function nativeKernelCandidates(): string[] {
   // LOUPE_NATIVE_LIBRARY points at another build (development, or a test of a broken binary).

@@ -3,7 +3,7 @@
 // ImageNet stem (7×7 conv, stride 2, 3×3 max-pool). width 1 is torchvision's ResNet-18 (512-d
 // features); width 0.25 is the narrow variant that trains at interactive speed on a CPU.
 import * as tf from '@tensorflow/tfjs';
-import { addRelu, globalAvgPool } from '../ops.ts';
+import { addRelu, globalAvgPool, maxPool } from '../ops.ts';
 import type { Rng } from '../rng.ts';
 import { batchNorm, conv2d } from './layers.ts';
 import type { ForwardMode, Params } from './params.ts';
@@ -67,7 +67,7 @@ export function createResNet(params: Params, rng: Rng, config: EncoderConfig, pr
     featureDim: cin,
     apply(x, mode) {
       let h = stemBn(stemConv(x), mode, true);
-      if (stem === 'imagenet') h = tf.maxPool(h, 3, 2, 'same');
+      if (stem === 'imagenet') h = maxPool(h, 3, 2, 1);
       for (const block of blocks) h = block(h, mode);
       return globalAvgPool(h);
     },
