@@ -227,7 +227,7 @@ test('native element-wise add (gradient accumulation) matches cpu, and broadcast
 test('native max pooling with saved argmax matches cpu, forward and gradient', { skip: skipNative }, async () => {
   const rng = new Rng(17);
   for (const [shape, size, stride, pad] of [[[2, 9, 9, 5], 3, 2, 1], [[3, 8, 7, 4], 2, 2, 'valid'], [[1, 10, 10, 16], 3, 2, 'same'], [[2, 6, 6, 3], 3, 1, 'same']] as const) {
-    const n = shape.reduce((a, b) => a * b, 1);
+    const n = shape.reduce((a: number, b: number) => a * b, 1);
     const xv = values(rng, n);
     const f = () => {
       const x = tf.tensor4d(xv, [...shape]);

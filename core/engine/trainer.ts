@@ -204,13 +204,14 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
     const evaluate = async (atStep: number) => {
       io.progress(atStep, totalSteps, { phase: 'Evaluating' });
       if (knn) {
-        const features = await encodeRows(model.encoder, reader, knn.rows, { signal: io.signal });
+        // Not abortable: a pause waits the few seconds for it, then checkpoints the steps before.
+        const features = await encodeRows(model.encoder, reader, knn.rows);
         const result = await knnAccuracy(features, model.encoder.featureDim, knn.labels);
         if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
         return result.accuracy;
       }
       const sample = Rng.derive(cfg.seed, 'spread').shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, 512);
-      const features = await encodeRows(model.encoder, reader, sample, { signal: io.signal });
+      const features = await encodeRows(model.encoder, reader, sample);
       pending.push({ name: 'spread', step: atStep, value: featureSpread(features, model.encoder.featureDim) });
       return null;
     };
