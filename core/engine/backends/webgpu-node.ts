@@ -58,7 +58,19 @@ export function installNodeWebGpu(): Promise<{ ok: true } | { ok: false; reason:
   return installed;
 }
 
+/**
+ * On Linux Dawn needs the Vulkan loader; without it Dawn prints a warning to stderr on every
+ * probe. Checking first keeps `loupe train` quiet on machines without a GPU stack.
+ */
+function vulkanLoaderPresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/lib/x86_64-linux-gnu', '/lib64', '/usr/local/lib'];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1')));
+}
+
 export async function probeAdapter(): Promise<{ ok: true; adapter: AdapterSummary } | { ok: false; reason: string }> {
+  if (!vulkanLoaderPresent()) return { ok: false, reason: 'no Vulkan loader (libvulkan.so.1) is installed, so no GPU driver can be reached' };
   const setup = await installNodeWebGpu();
   if (!setup.ok) return setup;
   const gpu = (globalThis as unknown as { navigator: { gpu: { requestAdapter(o?: object): Promise<GpuAdapterLike | null> } } }).navigator.gpu;
