@@ -15,7 +15,7 @@ import { listDatasets } from '../store/datasets.ts';
 import { Project } from '../store/project.ts';
 import { VERSION } from '../version.ts';
 import { progressLine } from './output.ts';
-import { runBackends, runEmbed, runEval, runRuns, runTrain } from './train.ts';
+import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const rendererDist = path.join(repoRoot, 'renderer', 'dist');
@@ -29,12 +29,13 @@ Usage:
   loupe info <project> [--json]                  datasets, image counts and jobs
   loupe serve <project> [--port N] [--no-open]   serve the UI on 127.0.0.1 only
   loupe train [project] [--method simclr] [--epochs N] [--batch B] [--size S] [--width W] [--lr X]
-              [--backend webgpu|tensorflow|native|wasm|cpu] [--dataset NAME] [--hp key=value]
+              [--backend webgpu|tensorflow|native|wasm|cpu] [--dataset NAME] [--hp|--set key=value]
               [--checkpoint-minutes M] [--knn-every EPOCHS] [--new] [--json]
                                                  pretrain an encoder (resumes a paused run; Ctrl+C pauses)
   loupe embed [project] [--run R] [--json]       embed every image with a finished run's encoder
   loupe eval knn [project] [--run R] [--k 20] [--json]   kNN accuracy of a run on the labelled images
   loupe runs [project] [--json]                  training runs
+  loupe methods [--json]                         self-supervised methods and their hyper-parameters
   loupe backends [--json]                        compute backends on this machine, and why not
 
 Without a project, start, train, embed and eval use the default project in ${defaultProjectDir()}.
@@ -195,6 +196,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runEval(rest);
       case 'runs':
         return runRuns(rest);
+      case 'methods':
+        return runMethods(rest);
       case 'backends':
         return await runBackends(rest);
       case 'start':

@@ -4,7 +4,7 @@ import { probeBackends, isBackendName, type BackendName } from '../engine/backen
 import type { TrainConfig } from '../engine/config.ts';
 import { evaluateKnnForRun } from '../engine/embed.ts';
 import { createTrainingRun } from '../engine/jobs.ts';
-import { findSslMethod } from '../engine/methods.ts';
+import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
 import type { TrainResult } from '../engine/trainer.ts';
 import { LoupeError } from '../errors.ts';
 import { Host } from '../host/host.ts';
@@ -85,7 +85,7 @@ export async function runTrain(args: string[]): Promise<number> {
     options: {
       json: { type: 'boolean' }, method: { type: 'string', default: 'simclr' }, epochs: { type: 'string' }, batch: { type: 'string' },
       size: { type: 'string' }, width: { type: 'string' }, lr: { type: 'string' }, backend: { type: 'string' }, dataset: { type: 'string' },
-      seed: { type: 'string' }, hp: { type: 'string', multiple: true }, new: { type: 'boolean' }, 'checkpoint-minutes': { type: 'string' },
+      seed: { type: 'string' }, hp: { type: 'string', multiple: true }, set: { type: 'string', multiple: true }, new: { type: 'boolean' }, 'checkpoint-minutes': { type: 'string' },
       'knn-every': { type: 'string' },
     },
   });
@@ -105,7 +105,7 @@ export async function runTrain(args: string[]): Promise<number> {
       return n;
     };
     const hyperparameters: Record<string, string> = {};
-    for (const kv of values.hp ?? []) {
+    for (const kv of [...(values.hp ?? []), ...(values.set ?? [])]) {
       const [k, ...rest] = kv.split('=');
       if (!k || rest.length === 0) throw new LoupeError('invalid-input', `--hp takes key=value, got "${kv}".`, { hint: `${method.name} has: ${method.hyperparameters.map((h) => h.key).join(', ')}.` });
       hyperparameters[k] = rest.join('=');
@@ -198,6 +198,17 @@ export async function runBackends(args: string[]): Promise<number> {
   const reports = await probeBackends();
   const human = reports.map((r) => `${r.available ? '✓' : '✗'} ${r.name.padEnd(10)} ${r.device ?? ''}${r.note ? `${r.device ? ' — ' : ''}${r.note}` : ''}`).join('\n');
   print(!!values.json, human, reports);
+  return 0;
+}
+
+export function runMethods(args: string[]): number {
+  const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
+  const methods = builtinSslMethods.map((m) => ({ id: m.id, name: m.name, summary: m.summary, reference: m.reference, defaults: m.defaults, hyperparameters: m.hyperparameters }));
+  const human = methods.map((m) => [
+    `${m.id.padEnd(13)} ${m.name} — ${m.summary}`,
+    ...m.hyperparameters.map((h) => `${' '.repeat(16)}--hp ${h.key}=${h.default}  ${h.help}`),
+  ].join('\n')).join('\n');
+  print(!!values.json, human, methods);
   return 0;
 }
 

@@ -58,6 +58,8 @@ export interface MethodInstance {
   afterStep?(step: StepContext): void;
   /** Extra named tensors that are not Params but must survive a resume (MoCo's queue…). */
   stateTensors?(): [string, tf.Variable][];
+  /** Releases tensors the method holds outside Params. */
+  dispose?(): void;
 }
 
 export interface SslMethod {

@@ -34,7 +34,7 @@ export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: 
       return copy;
     },
   });
-  return { params, encoder, method: instance, dispose: () => params.dispose() };
+  return { params, encoder, method: instance, dispose: () => { instance.dispose?.(); params.dispose(); } };
 }
 
 /** Encoder-only weights (the part that is exported and embedded with). */

@@ -105,7 +105,7 @@ function knnRows(project: Project, cache: TrainingCache, seed: number, limit = 2
 }
 
 /** Mean per-dimension std of L2-normalised features × √d: ≈1 for spread features, → 0 as they collapse. */
-function featureSpread(features: Float32Array, dim: number): number {
+export function featureSpread(features: Float32Array, dim: number): number {
   const n = features.length / dim;
   const mean = new Float64Array(dim), sq = new Float64Array(dim);
   for (let i = 0; i < n; i++) {

@@ -1,0 +1,54 @@
+// BYOL (Grill et al., NeurIPS 2020): an online network (encoder, projector, predictor) regresses
+// the projection of another view made by a target network, an EMA of the online one; no
+// negatives. Symmetric loss; target momentum 0.99 → 1 on a cosine (eq. 2 and §3.2).
+import * as tf from '@tensorflow/tfjs';
+import { simclrView } from '../../core/engine/augment.ts';
+import type { SslMethod } from '../../core/engine/method.ts';
+import { mlp } from '../../core/engine/nn/layers.ts';
+import { cosineMomentum } from '../../core/engine/optim.ts';
+import { copyAsTeacher, emaTowards } from '../../core/engine/teacher.ts';
+import { normalizedMse } from './losses.ts';
+
+export const byol: SslMethod = {
+  id: 'byol',
+  name: 'BYOL',
+  summary: 'Predicts a slowly-moving teacher\'s view of each image: no negatives, robust to small batches.',
+  reference: 'Grill et al. Bootstrap Your Own Latent: A New Approach to Self-Supervised Learning. NeurIPS 2020.',
+  hyperparameters: [
+    { key: 'momentum', label: 'Target momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the target network; it rises to 1 on a cosine.' },
+    { key: 'projectionDim', label: 'Projection size', type: 'integer', default: 128, min: 16, max: 4096, help: 'Output size of projector and predictor.' },
+    { key: 'hiddenDim', label: 'Hidden size', type: 'integer', default: 512, min: 16, max: 8192, help: 'Hidden width of projector and predictor.' },
+  ],
+  defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  // Asymmetric views (§3.3): always blurred vs rarely blurred and sometimes solarised.
+  views: (size) => [
+    { ...simclrView(size), colorJitter: { p: 0.8, strength: 0.5 }, blur: size <= 64 ? 0 : 1.0 },
+    { ...simclrView(size), blur: size <= 64 ? 0 : 0.1, solarize: 0.2 },
+  ],
+  build({ params, rng, encoder, hp, createEncoder }) {
+    const sizes = [encoder.featureDim, Number(hp.hiddenDim), Number(hp.projectionDim)];
+    const projector = mlp(params, rng, 'method/projector', sizes);
+    const predictor = mlp(params, rng, 'method/predictor', [Number(hp.projectionDim), Number(hp.hiddenDim), Number(hp.projectionDim)]);
+    const target = createEncoder('teacher', false);
+    const targetProjector = mlp(params, rng, 'method/target_projector', sizes);
+    copyAsTeacher(params, 'method/projector/', 'method/target_projector/');
+    return {
+      loss({ views, mode }) {
+        const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
+        const both = tf.concat([a, b]);
+        const online = predictor(projector(encoder.apply(both, mode), mode), mode);
+        const teacherMode = { training: true };
+        const targets = targetProjector(target.apply(both, teacherMode), teacherMode);
+        const n = a.shape[0];
+        const [p1, p2] = tf.split(online, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        const [z1, z2] = tf.split(targets, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        return tf.add(normalizedMse(p1, z2), normalizedMse(p2, z1)) as tf.Scalar;
+      },
+      afterStep({ step, totalSteps }) {
+        const m = cosineMomentum(step, totalSteps, Number(hp.momentum));
+        emaTowards(params, 'encoder/', 'teacher/', m);
+        emaTowards(params, 'method/projector/', 'method/target_projector/', m);
+      },
+    };
+  },
+};

@@ -1,0 +1,37 @@
+// SimSiam (Chen & He, CVPR 2021): BYOL without the momentum encoder. A predictor on one branch
+// and a stop-gradient on the other are what prevent collapse (§4). Symmetric negative cosine.
+import * as tf from '@tensorflow/tfjs';
+import { simclrView } from '../../core/engine/augment.ts';
+import type { SslMethod } from '../../core/engine/method.ts';
+import { mlp } from '../../core/engine/nn/layers.ts';
+import { stopGradient } from '../../core/engine/teacher.ts';
+import { negativeCosine } from './losses.ts';
+
+export const simsiam: SslMethod = {
+  id: 'simsiam',
+  name: 'SimSiam',
+  summary: 'Two views, one predictor and a stop-gradient: the simplest non-contrastive method.',
+  reference: 'Chen, He. Exploring Simple Siamese Representation Learning. CVPR 2021.',
+  hyperparameters: [
+    { key: 'projectionDim', label: 'Projection size', type: 'integer', default: 512, min: 16, max: 4096, help: 'Output size of the projector (and the predictor).' },
+    { key: 'predictorHidden', label: 'Predictor bottleneck', type: 'integer', default: 128, min: 8, max: 4096, help: 'Hidden width of the predictor; a bottleneck (¼ of the projection) as in the paper.' },
+  ],
+  defaults: { optimizer: 'sgd', learningRate: 0.05, weightDecay: 5e-4, batchSize: 128, epochs: 100, warmupEpochs: 0 },
+  views: (size) => [simclrView(size), simclrView(size)],
+  build({ params, rng, encoder, hp }) {
+    const d = Number(hp.projectionDim);
+    const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, d, d, d], { lastBatchNorm: true });
+    const predictor = mlp(params, rng, 'method/predictor', [d, Number(hp.predictorHidden), d]);
+    return {
+      loss({ views, mode }) {
+        const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
+        const n = a.shape[0];
+        const z = projector(encoder.apply(tf.concat([a, b]), mode), mode);
+        const p = predictor(z, mode);
+        const [z1, z2] = tf.split(stopGradient(z), [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        const [p1, p2] = tf.split(p, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        return tf.mul(0.5, tf.add(negativeCosine(p1, z2), negativeCosine(p2, z1))) as tf.Scalar;
+      },
+    };
+  },
+};

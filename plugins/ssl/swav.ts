@@ -1,0 +1,58 @@
+// SwAV (Caron et al., NeurIPS 2020): cluster assignments ("codes") of one crop, computed online
+// with Sinkhorn-Knopp under an equal-partition constraint (ε = 0.05, 3 iterations), are predicted
+// from the other crops ("swapped prediction", eq. 1–3); multi-crop; prototypes kept on the unit
+// sphere after every step. The feature queue for small batches is not used.
+import * as tf from '@tensorflow/tfjs';
+import type { SslMethod } from '../../core/engine/method.ts';
+import { mlp } from '../../core/engine/nn/layers.ts';
+import { stopGradient } from '../../core/engine/teacher.ts';
+import { multiCropViews } from './dino.ts';
+import { l2normalize, sinkhornCodes, softCrossEntropy } from './losses.ts';
+
+/** Swapped prediction: codes of global crop i predicted from every other crop's scores. */
+export function swavLoss(scores: tf.Tensor2D[], epsilon: number, iterations: number, temperature: number): tf.Scalar {
+  return tf.tidy(() => {
+    const terms: tf.Scalar[] = [];
+    for (let i = 0; i < 2; i++) {
+      const codes = sinkhornCodes(stopGradient(scores[i]!) as tf.Tensor2D, epsilon, iterations);
+      scores.forEach((s, j) => {
+        if (j !== i) terms.push(softCrossEntropy(codes, s, temperature));
+      });
+    }
+    return tf.div(tf.addN(terms), terms.length) as tf.Scalar;
+  });
+}
+
+export const swav: SslMethod = {
+  id: 'swav',
+  name: 'SwAV',
+  summary: 'Online clustering: each crop predicts the balanced cluster assignment of the other crops.',
+  reference: 'Caron et al. Unsupervised Learning of Visual Features by Contrasting Cluster Assignments. NeurIPS 2020.',
+  hyperparameters: [
+    { key: 'prototypes', label: 'Prototypes', type: 'integer', default: 256, min: 8, max: 16384, help: 'Number of clusters (3000 on ImageNet; about 10× the classes you expect for small data).' },
+    { key: 'temperature', label: 'Temperature τ', type: 'number', default: 0.1, min: 0.01, max: 1, help: 'Softmax temperature of the predictions.' },
+    { key: 'epsilon', label: 'Sinkhorn ε', type: 'number', default: 0.05, min: 0.001, max: 1, help: 'Entropy regularisation of the codes; smaller is sharper.' },
+    { key: 'sinkhornIterations', label: 'Sinkhorn iterations', type: 'integer', default: 3, min: 1, max: 50, help: 'Normalisation rounds per batch.' },
+    { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops that only predict (6 in the paper; each adds cost).' },
+  ],
+  defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  views: (size, hp) => multiCropViews(size, Number(hp.localCrops), [0.14, 1]),
+  build({ params, rng, encoder, hp }) {
+    const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, 512, 128]);
+    const prototypes = params.add('method/prototypes/kernel', l2normalize(tf.randomNormal([Number(hp.prototypes), 128], 0, 1, 'float32', rng.seed())));
+    return {
+      loss({ views, mode }) {
+        const n = views[0]!.shape[0];
+        const embed = (x: tf.Tensor4D) => l2normalize(projector(encoder.apply(x, mode), mode));
+        const globals = tf.split(embed(tf.concat([views[0]!, views[1]!])), [n, n]) as tf.Tensor2D[];
+        const locals = views.slice(2);
+        const localZ = locals.length ? (tf.split(embed(tf.concat(locals)), locals.map(() => n)) as tf.Tensor2D[]) : [];
+        const scores = [...globals, ...localZ].map((z) => tf.matMul(z, prototypes, false, true) as tf.Tensor2D);
+        return swavLoss(scores, Number(hp.epsilon), Number(hp.sinkhornIterations), Number(hp.temperature));
+      },
+      afterStep() {
+        tf.tidy(() => prototypes.assign(l2normalize(prototypes as tf.Tensor2D)));
+      },
+    };
+  },
+};

@@ -1,0 +1,149 @@
+// SSL methods: each loss checked against a hand computation on a tiny fixed input (plain JS,
+// written from the papers' equations), and every built-in method trained briefly on real images:
+// its loss falls and its embedding does not collapse.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { prepareEmojiDemo } from '../core/demo.ts';
+import { useBackendForTest } from '../core/engine/backends/select.ts';
+import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { builtinSslMethods } from '../core/engine/methods.ts';
+import { featureSpread, trainRun } from '../core/engine/trainer.ts';
+import { Host } from '../core/host/host.ts';
+import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
+import { dinoLoss } from '../plugins/ssl/dino.ts';
+import { barlowTwinsLoss, infoNce, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
+import { rotations } from '../plugins/ssl/rotnet.ts';
+import { tempDir } from './helpers/corpus.ts';
+
+type M = number[][];
+const A: M = [[1, 2, 0], [0, 1, -1], [2, 0, 1], [-1, 1, 1]];
+const B: M = [[1, 1, 0], [0, 2, -1], [1, 0, 2], [-1, 0, 1]];
+const norm = (v: number[]) => Math.hypot(...v);
+const cos = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0) / (norm(a) * norm(b));
+const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+const col = (m: M, j: number) => m.map((r) => r[j]!);
+const logSumExp = (v: number[]) => { const m = Math.max(...v); return m + Math.log(v.reduce((s, x) => s + Math.exp(x - m), 0)); };
+const value = (t: tf.Tensor) => { const v = t.dataSync()[0]!; t.dispose(); return v; };
+const close = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+
+test('each SSL loss equals its hand computation on a fixed input', async () => {
+  await useBackendForTest('cpu');
+  const a = tf.tensor2d(A), b = tf.tensor2d(B);
+
+  // NT-Xent over [A; B], τ = 0.5: row i's positive is its other view.
+  const z = [...A, ...B], n = A.length, tau = 0.5;
+  const nt = mean(z.map((zi, i) => {
+    const logits = z.map((zj, j) => (j === i ? -Infinity : cos(zi, zj) / tau)).filter(Number.isFinite);
+    const pos = cos(zi, z[(i + n) % (2 * n)]!) / tau;
+    return logSumExp(logits) - pos;
+  }));
+  close(value(ntXent(tf.concat([a, b]) as tf.Tensor2D, tau)), nt, 'NT-Xent');
+
+  close(value(normalizedMse(a, b)), mean(A.map((r, i) => 2 - 2 * cos(r, B[i]!))), 'BYOL normalised MSE');
+  close(value(negativeCosine(a, b)), -mean(A.map((r, i) => cos(r, B[i]!))), 'SimSiam negative cosine');
+
+  // Barlow Twins: standardise each column over the batch (biased std), C = z1ᵀz2 / N.
+  const standardise = (m: M) => {
+    const cols = m[0]!.map((_, j) => { const c = col(m, j), mu = mean(c); const sd = Math.sqrt(mean(c.map((x) => (x - mu) ** 2)) + 1e-5); return c.map((x) => (x - mu) / sd); });
+    return m.map((_, i) => cols.map((c) => c[i]!));
+  };
+  const sa = standardise(A), sb = standardise(B), lambda = 0.1;
+  let bt = 0;
+  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+    const c = mean(sa.map((r, k) => r[i]! * sb[k]![j]!));
+    bt += i === j ? (1 - c) ** 2 : lambda * c * c;
+  }
+  close(value(barlowTwinsLoss(a, b, lambda)), bt, 'Barlow Twins');
+
+  // VICReg with weights 25/25/1: unbiased std with ε = 1e-4; covariance off-diagonals² / d.
+  const varTerm = (m: M) => mean([0, 1, 2].map((j) => { const c = col(m, j), mu = mean(c); return Math.max(0, 1 - Math.sqrt(c.reduce((s, x) => s + (x - mu) ** 2, 0) / (c.length - 1) + 1e-4)); }));
+  const covTerm = (m: M) => {
+    let s = 0;
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) {
+      if (i === j) continue;
+      const ci = col(m, i), cj = col(m, j), mi = mean(ci), mj = mean(cj);
+      s += (ci.reduce((t, x, k) => t + (x - mi) * (cj[k]! - mj), 0) / (ci.length - 1)) ** 2;
+    }
+    return s / 3;
+  };
+  const inv = mean(A.flatMap((r, i) => r.map((x, j) => (x - B[i]![j]!) ** 2)));
+  close(value(vicregLoss(a, b, 25, 25, 1)), 25 * inv + 25 * (varTerm(A) + varTerm(B)) + covTerm(A) + covTerm(B), 'VICReg');
+
+  // InfoNCE with a queue of two negatives, τ = 0.2.
+  const queue: M = [[1, 0, 0], [0, 0, 1]];
+  const unit = (v: number[]) => v.map((x) => x / norm(v));
+  const nce = mean(A.map((q, i) => {
+    const logits = [cos(q, B[i]!), ...queue.map((k) => cos(q, k))].map((x) => x / 0.2);
+    return logSumExp(logits) - logits[0]!;
+  }));
+  close(value(infoNce(a, b, tf.tensor2d(queue.map(unit)), 0.2)), nce, 'MoCo InfoNCE');
+
+  // DINO: teacher softmax((t − c)/τt), student log-softmax(s/τs), pairs i ≠ j.
+  const t0: M = [[1, 0], [0, 1]], s1: M = [[0.5, 0.2], [0.1, 0.3]], c = [0.2, -0.1];
+  const softmax = (v: number[]) => { const l = logSumExp(v); return v.map((x) => Math.exp(x - l)); };
+  const ce = (t: number[], s: number[]) => { const l = logSumExp(s.map((x) => x / 0.1)); return -t.reduce((acc, p, k) => acc + p * (s[k]! / 0.1 - l), 0); };
+  const teacherDist = t0.map((r) => softmax(r.map((x, k) => (x - c[k]!) / 0.04)));
+  const dinoWant = mean(teacherDist.map((t, i) => ce(t, s1[i]!)));
+  close(value(dinoLoss([tf.tensor2d(t0)], [tf.tensor2d(t0), tf.tensor2d(s1)], tf.tensor2d([c]), 0.04, 0.1)), dinoWant, 'DINO');
+
+  // Sinkhorn codes: rows are distributions, prototypes get equal mass.
+  const codes = sinkhornCodes(tf.tensor2d([[3, 0, 0], [2.5, 0.1, 0], [3, 0.2, 0.1], [0, 0, 1], [0, 1, 0], [2, 0, 0]]), 0.05, 50).arraySync();
+  codes.forEach((r) => close(r.reduce((s, x) => s + x, 0), 1, 'code row sum'));
+  [0, 1, 2].forEach((k) => assert.ok(Math.abs(codes.reduce((s, r) => s + r[k]!, 0) - 2) < 0.05, 'each prototype gets B/K'));
+
+  // Rotations: a 2×2 image [[1, 2], [3, 4]] in its four rotations.
+  const { images, labels } = rotations(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]));
+  const rot = images.arraySync().map((im) => im.map((row) => row.map((p) => p[0])));
+  assert.deepEqual(rot[0], [[1, 2], [3, 4]]);
+  assert.deepEqual(rot[2], [[4, 3], [2, 1]]);
+  assert.deepEqual([rot[1], rot[3]].map((r) => JSON.stringify(r)).sort(), [JSON.stringify([[2, 4], [1, 3]]), JSON.stringify([[3, 1], [4, 2]])].sort());
+  assert.deepEqual(Array.from(labels.dataSync()), [0, 1, 2, 3]);
+});
+
+test('every built-in method trains on real images without collapsing; the loss falls (except the early rise of MoCo and DINO)', { timeout: 600_000 }, async () => {
+  await useBackendForTest('native');
+  const dir = tempDir('methods');
+  const folder = prepareEmojiDemo(dir, 12);
+  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  try {
+    const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
+    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+    assert.equal(builtinSslMethods.length, 9);
+    const report: string[] = [], failures: string[] = [];
+    for (const method of builtinSslMethods.filter((m) => !process.env.ONLY || process.env.ONLY.split(',').includes(m.id))) {
+      const hyperparameters: Record<string, number> = {};
+      for (const h of method.hyperparameters) {
+        if (/projectionDim|hiddenDim/.test(h.key)) hyperparameters[h.key] = 64;
+        if (h.key === 'queueSize') hyperparameters[h.key] = 48;
+        if (h.key === 'momentum') hyperparameters[h.key] = 0.9; // few steps: let the teacher move
+        if (h.key === 'outDim' || h.key === 'prototypes') hyperparameters[h.key] = 64;
+      }
+      const runId = createTrainingRun(host.project, method, datasetId, {
+        epochs: 8, batchSize: 16, imageSize: 24, width: 0.125, knnEvery: 0, warmupEpochs: 0, hyperparameters,
+        learningRate: method.defaults.learningRate,
+      });
+      const result = await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
+      assert.equal(result.stopped, false, method.id);
+      const loss = getMetrics(host.project.db, runId).loss!.map(([, v]) => v);
+      // Epoch 2 against the last: MoCo's loss first rises while its queue fills with real keys.
+      const per = loss.length / 8;
+      const first = mean(loss.slice(per, 2 * per)), last = mean(loss.slice(-per));
+      await embedRun(host.project, runId);
+      const emb = readEmbeddings(host.project, latestEmbedding(host.project.db, runId)!);
+      const spread = featureSpread(emb.features, emb.row.dim);
+      report.push(`${method.id}: loss ${first.toFixed(3)} → ${last.toFixed(3)}, spread ${spread.toFixed(2)}`);
+      // MoCo's InfoNCE first rises while its queue fills with real keys, and DINO's while the
+      // teacher sharpens: 48 steps are too few for either to turn (see the closing note of
+      // issue 4). For them only a finite loss and uncollapsed features are required here.
+      const risesEarly = method.id === 'moco-v2' || method.id === 'dino';
+      if (!Number.isFinite(last) || (!risesEarly && !(last < first))) failures.push(`${method.id}: loss should fall (${first} → ${last})`);
+      if (!(spread > 0.05)) failures.push(`${method.id}: features collapsed (spread ${spread})`);
+    }
+    console.log(report.join('\n'));
+    assert.deepEqual(failures, []);
+  } finally {
+    host.close();
+  }
+});
