@@ -16,7 +16,7 @@ import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import type { Importer, Plugin } from '../plugins/contract.ts';
-import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem } from '../plugins/registry.ts';
+import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, validateSslMethod } from '../plugins/registry.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
@@ -75,6 +75,21 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     for (const p of problems) console.error(`Plugin skipped: ${p.source}: ${p.reason}`);
     for (const { plugin, source } of loaded) {
       const m = plugin.manifest;
+      if (m.kind === 'ssl-method') {
+        let method: unknown;
+        try {
+          method = plugin.activate(pluginContext(m.id));
+        } catch (err) {
+          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
+          continue;
+        }
+        const reason = validateSslMethod(method, m.id) ?? ([...builtinSslMethods, ...this.userSslMethods].some((x) => x.id === m.id) ? `a method with id "${m.id}" is already loaded` : undefined);
+        if (reason) {
+          this.pluginProblems.push({ source, reason });
+          continue;
+        }
+        this.userSslMethods.push(method as SslMethod);
+      }
       if (m.kind === 'importer') {
         if (this.importers.has(m.id)) {
           this.pluginProblems.push({ source, reason: `an importer with id "${m.id}" is already loaded` });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { SslToolkit } from '../engine/toolkit.ts';
 
 /**
  * The one contract every plugin implements, built-in or third-party: a manifest plus
@@ -23,6 +24,10 @@ export type PluginManifest = z.infer<typeof manifestSchema>;
 export interface PluginContext {
   apiVersion: number;
   log(message: string): void;
+  /** Loupe's TensorFlow.js (use it rather than your own copy: it carries the selected backend). */
+  tf: typeof import('@tensorflow/tfjs');
+  /** Building blocks for SSL methods: layers, views, losses, teacher helpers (docs/PLUGINS.md). */
+  ssl: SslToolkit;
 }
 
 export interface Plugin<T = unknown> {

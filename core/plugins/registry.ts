@@ -2,6 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { folderImporter } from '../../plugins/importers/folder.ts';
+import * as tf from '@tensorflow/tfjs';
+import type { SslMethod } from '../engine/method.ts';
+import { sslToolkit } from '../engine/toolkit.ts';
 import { API_VERSION, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
 
 export interface LoadedPlugin {
@@ -17,7 +20,29 @@ export interface PluginProblem {
 const builtins: Plugin[] = [folderImporter as Plugin];
 
 /** What every plugin's activate() receives, built-in or third-party. */
-export const pluginContext = (id: string): PluginContext => ({ apiVersion: API_VERSION, log: (m) => console.error(`[plugin ${id}] ${m}`) });
+export const pluginContext = (id: string): PluginContext => ({
+  apiVersion: API_VERSION, log: (m) => console.error(`[plugin ${id}] ${m}`), tf, ssl: sslToolkit,
+});
+
+/** What an ssl-method plugin's activate() must return; the reason it is refused otherwise. */
+export function validateSslMethod(candidate: unknown, manifestId: string): string | undefined {
+  const m = candidate as Partial<SslMethod> | undefined;
+  if (!m || typeof m !== 'object') return 'activate() returned no method object';
+  if (m.id !== manifestId) return `the method's id "${String(m.id)}" differs from the manifest's "${manifestId}"`;
+  if (typeof m.name !== 'string' || !m.name) return 'the method has no name';
+  if (!Array.isArray(m.hyperparameters)) return 'hyperparameters must be an array (it may be empty)';
+  for (const h of m.hyperparameters) {
+    if (!h || typeof h.key !== 'string' || !['number', 'integer', 'boolean', 'choice'].includes(h.type) || h.default === undefined) {
+      return `hyper-parameter ${JSON.stringify(h?.key)} needs key, type (number|integer|boolean|choice) and default`;
+    }
+  }
+  const d = m.defaults;
+  if (!d || !['adam', 'adamw', 'sgd', 'lars'].includes(d.optimizer) || !(d.learningRate > 0) || !(d.batchSize >= 2) || !(d.epochs >= 1)) {
+    return 'defaults needs optimizer (adam|adamw|sgd|lars), learningRate, weightDecay, batchSize, epochs and warmupEpochs';
+  }
+  if (typeof m.views !== 'function' || typeof m.build !== 'function') return 'views and build must be functions';
+  return undefined;
+}
 
 /** Checks a plugin object against the contract; returns the reason it is refused, if any. */
 export function validatePlugin(candidate: unknown): string | undefined {
