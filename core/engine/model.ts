@@ -6,6 +6,7 @@ import type { HyperValue, MethodInstance, SslMethod } from './method.ts';
 import { Params } from './nn/params.ts';
 import { createResNet, type Encoder, type EncoderConfig } from './nn/resnet.ts';
 import { Rng } from './rng.ts';
+import { copyAsTeacher } from './teacher.ts';
 
 export interface BuiltModel {
   params: Params;
@@ -22,15 +23,8 @@ export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: 
     params, rng, encoder, hp, encoderConfig,
     createEncoder: (prefix, trainable) => {
       const copy = createResNet(params, Rng.derive(seed, `init:${prefix}`), encoderConfig, prefix);
-      if (!trainable) {
-        // Teachers start as copies of the student and are then moved by EMA, never by gradients.
-        for (const [name, v] of params.withPrefix(`${prefix}/`)) {
-          const source = params.get(name.replace(`${prefix}/`, 'encoder/'));
-          v.assign(source);
-          v.trainable = false;
-          if (params.trainable.delete(name)) params.state.set(name, v);
-        }
-      }
+      // Teachers start as copies of the student and are then moved by EMA, never by gradients.
+      if (!trainable) copyAsTeacher(params, 'encoder/', `${prefix}/`);
       return copy;
     },
   });

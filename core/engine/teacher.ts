@@ -16,15 +16,10 @@ export function pairByPrefix(params: Params, from: string, to: string): [tf.Vari
 
 /** target ← source, and the target stops being trained (it is moved by EMA only). */
 export function copyAsTeacher(params: Params, from: string, to: string): void {
-  for (const [source, target] of pairByPrefix(params, from, to)) {
-    target.assign(source);
+  for (const [name, target] of params.withPrefix(to)) {
+    target.assign(params.get(from + name.slice(to.length)));
     target.trainable = false;
-    for (const [name, v] of params.trainable) {
-      if (v === target) {
-        params.trainable.delete(name);
-        params.state.set(name, v);
-      }
-    }
+    if (params.trainable.delete(name)) params.state.set(name, target);
   }
 }
 

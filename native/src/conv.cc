@@ -80,6 +80,15 @@ std::vector<float>& scratch(size_t size) {
   return buffer;
 }
 
+// The im2col rows [r0, r0+count) of a block: x itself for a pointwise conv, else this thread's
+// scratch buffer filled by im2col_rows.
+const float* im2col_block(const ConvShape& s, const float* x, long r0, long count) {
+  if (s.is_pointwise()) return x + r0 * s.ci;
+  float* col = scratch(kBlockRows * s.depth()).data();
+  im2col_rows(s, x, r0, count, col);
+  return col;
+}
+
 }  // namespace
 
 void conv2d_forward(const ConvShape& s, const float* x, const float* filter, float* y) {
@@ -88,13 +97,7 @@ void conv2d_forward(const ConvShape& s, const float* x, const float* filter, flo
   ThreadPool::instance().parallel_for(blocks, [&](long b0, long b1, int) {
     for (long b = b0; b < b1; ++b) {
       const long r0 = b * kBlockRows, count = std::min(kBlockRows, rows - r0);
-      const float* a = x + r0 * s.ci;
-      if (!s.is_pointwise()) {
-        float* col = scratch(kBlockRows * k).data();
-        im2col_rows(s, x, r0, count, col);
-        a = col;
-      }
-      gemm(count, s.co, k, a, k, 1, filter, s.co, false, y + r0 * s.co, s.co, false);
+      gemm(count, s.co, k, im2col_block(s, x, r0, count), k, 1, filter, s.co, false, y + r0 * s.co, s.co, false);
     }
   });
 }
@@ -159,12 +162,7 @@ void conv2d_backprop_filter(const ConvShape& s, const float* x, const float* dy,
     acc.assign(k * s.co, 0.f);
     for (long b = b0; b < b1; ++b) {
       const long r0 = b * kBlockRows, count = std::min(kBlockRows, rows - r0);
-      const float* col = x + r0 * s.ci;
-      if (!s.is_pointwise()) {
-        float* buffer = scratch(kBlockRows * k).data();
-        im2col_rows(s, x, r0, count, buffer);
-        col = buffer;
-      }
+      const float* col = im2col_block(s, x, r0, count);
       // dW (k × co) += colᵀ · dy_block: the gemm reads the im2col block transposed in place.
       gemm(k, s.co, count, col, 1, k, dy + r0 * s.co, s.co, false, acc.data(), s.co, true);
     }
