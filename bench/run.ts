@@ -6,6 +6,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   import: () => import('./import.ts'),
   grid: () => import('./grid.ts'),
   train: () => import('./train.ts'),
+  methods: () => import('./methods.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -9,7 +9,11 @@ import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { builtinSslMethods } from '../core/engine/methods.ts';
-import { featureSpread, trainRun } from '../core/engine/trainer.ts';
+import { effectiveRank, featureSpread, symmetricEigenvalues } from '../core/engine/collapse.ts';
+import { resolveHyperparameters } from '../core/engine/method.ts';
+import { findPreset, presetsFor } from '../core/engine/presets.ts';
+import { validateSslMethod } from '../core/plugins/registry.ts';
+import { trainRun } from '../core/engine/trainer.ts';
 import { Host } from '../core/host/host.ts';
 import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
 import { dinoLoss } from '../plugins/ssl/dino.ts';
@@ -133,17 +137,61 @@ test('every built-in method trains on real images without collapsing; the loss f
       await embedRun(host.project, runId);
       const emb = readEmbeddings(host.project, latestEmbedding(host.project.db, runId)!);
       const spread = featureSpread(emb.features, emb.row.dim);
-      report.push(`${method.id}: loss ${first.toFixed(3)} → ${last.toFixed(3)}, spread ${spread.toFixed(2)}`);
+      const rank = getMetrics(host.project.db, runId).rank?.at(-1)?.[1] ?? NaN;
+      report.push(`${method.id}: loss ${first.toFixed(3)} → ${last.toFixed(3)}, spread ${spread.toFixed(2)}, effective rank ${rank.toFixed(1)}`);
       // MoCo's InfoNCE first rises while its queue fills with real keys, and DINO's while the
       // teacher sharpens: 48 steps are too few for either to turn (see the closing note of
       // issue 4). For them only a finite loss and uncollapsed features are required here.
       const risesEarly = method.id === 'moco-v2' || method.id === 'dino';
       if (!Number.isFinite(last) || (!risesEarly && !(last < first))) failures.push(`${method.id}: loss should fall (${first} → ${last})`);
       if (!(spread > 0.05)) failures.push(`${method.id}: features collapsed (spread ${spread})`);
+      if (!(rank > 2)) failures.push(`${method.id}: features collapsed to ${rank.toFixed(2)} directions (effective rank, logged by the trainer)`);
     }
     console.log(report.join('\n'));
     assert.deepEqual(failures, []);
   } finally {
     host.close();
   }
+});
+
+test('collapse indicators: effective rank is ≈1 for features on a line, ≈d for isotropic ones; spread → 0 when collapsed', () => {
+  const n = 400, d = 16;
+  let seed = 1;
+  const gauss = () => {
+    seed = (seed * 16807) % 2147483647;
+    const u = seed / 2147483647;
+    seed = (seed * 16807) % 2147483647;
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * (seed / 2147483647));
+  };
+  const iso = Float32Array.from({ length: n * d }, gauss);
+  const direction = Array.from({ length: d }, gauss);
+  const line = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    const t = gauss();
+    for (let j = 0; j < d; j++) line[i * d + j] = direction[j]! * (t > 0 ? 1 : -1) * (1 + 0.001 * gauss());
+  }
+  const same = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) same.set(direction, i * d);
+  assert.ok(effectiveRank(iso, d) > 0.8 * d, `isotropic rank ${effectiveRank(iso, d)}`);
+  assert.ok(effectiveRank(line, d) < 1.5, `line rank ${effectiveRank(line, d)}`);
+  assert.ok(featureSpread(same, d) < 1e-3 && featureSpread(iso, d) > 0.8, 'spread');
+  // Jacobi eigenvalues of a known symmetric matrix.
+  const eig = [...symmetricEigenvalues(Float64Array.from([2, 1, 0, 1, 2, 0, 0, 0, 5]), 3)].sort((a, b) => a - b);
+  eig.forEach((v, i) => close(v, [1, 3, 5][i]!, `eigenvalue ${i}`));
+});
+
+test('presets: shared presets carry each method\'s changes, resolve against its hyper-parameters, and bad presets are refused', () => {
+  for (const method of builtinSslMethods) {
+    const presets = presetsFor(method);
+    assert.deepEqual(presets.slice(0, 3).map((p) => p.id), ['fast-cpu', 'balanced', 'quality-gpu'], method.id);
+    for (const p of presets) assert.doesNotThrow(() => resolveHyperparameters(method, p.hyperparameters), `${method.id}/${p.id}`);
+  }
+  const dino = builtinSslMethods.find((m) => m.id === 'dino')!;
+  const fast = findPreset(dino, 'fast-cpu');
+  assert.equal(fast.settings.imageSize, 32);
+  assert.equal(fast.settings.batchSize, 64, 'the method\'s change wins over the shared value');
+  assert.equal(fast.hyperparameters.outDim, 256);
+  assert.throws(() => findPreset(dino, 'turbo'), /no preset "turbo"/);
+  const broken = { ...dino, presets: [{ id: 'fast-cpu', hyperparameters: { outDim: 3 } }] };
+  assert.match(validateSslMethod(broken, 'dino') ?? '', /preset "fast-cpu": .*at least 16/);
 });

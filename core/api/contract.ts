@@ -134,6 +134,7 @@ export interface TrainOptions {
     reference: string;
     hyperparameters: { key: string; label: string; type: 'number' | 'integer' | 'boolean' | 'choice'; default: number | boolean | string; min?: number; max?: number; choices?: string[]; help: string }[];
     defaults: { optimizer: string; learningRate: number; weightDecay: number; batchSize: number; epochs: number; warmupEpochs: number };
+    presets: { id: string; label: string; help: string; settings: { epochs?: number; batchSize?: number; imageSize?: number; width?: number; learningRate?: number }; hyperparameters: Record<string, number | boolean | string> }[];
   }[];
   settings: { key: string; label: string; help: string }[];
   defaults: { imageSize: number; width: number };

@@ -5,6 +5,7 @@ import type { TrainConfig } from '../engine/config.ts';
 import { evaluateKnnForRun } from '../engine/embed.ts';
 import { createTrainingRun } from '../engine/jobs.ts';
 import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
+import { findPreset, presetsFor, type TrainPreset } from '../engine/presets.ts';
 import type { TrainResult } from '../engine/trainer.ts';
 import { LoupeError } from '../errors.ts';
 import { Host } from '../host/host.ts';
@@ -86,7 +87,7 @@ export async function runTrain(args: string[]): Promise<number> {
       json: { type: 'boolean' }, method: { type: 'string', default: 'simclr' }, epochs: { type: 'string' }, batch: { type: 'string' },
       size: { type: 'string' }, width: { type: 'string' }, lr: { type: 'string' }, backend: { type: 'string' }, dataset: { type: 'string' },
       seed: { type: 'string' }, hp: { type: 'string', multiple: true }, set: { type: 'string', multiple: true }, new: { type: 'boolean' }, 'checkpoint-minutes': { type: 'string' },
-      'knn-every': { type: 'string' },
+      'knn-every': { type: 'string' }, preset: { type: 'string' },
     },
   });
   const json = !!values.json;
@@ -104,7 +105,14 @@ export async function runTrain(args: string[]): Promise<number> {
       if (!Number.isFinite(n)) throw new LoupeError('invalid-input', `--${what} must be a number.`);
       return n;
     };
-    const hyperparameters: Record<string, string> = {};
+    // A preset fills in what the flags leave open; explicit flags and --set win.
+    let preset: TrainPreset | undefined;
+    try {
+      preset = values.preset ? findPreset(method, values.preset) : undefined;
+    } catch (err) {
+      throw new LoupeError('invalid-input', (err as Error).message);
+    }
+    const hyperparameters: Record<string, string | number | boolean> = { ...preset?.hyperparameters };
     for (const kv of [...(values.hp ?? []), ...(values.set ?? [])]) {
       const [k, ...rest] = kv.split('=');
       if (!k || rest.length === 0) throw new LoupeError('invalid-input', `--hp takes key=value, got "${kv}".`, { hint: `${method.name} has: ${method.hyperparameters.map((h) => h.key).join(', ')}.` });
@@ -119,12 +127,13 @@ export async function runTrain(args: string[]): Promise<number> {
       jobId = resumable.id;
       console.error(`Resuming ${resumable.title} from its last checkpoint (use --new for a fresh run).`);
     } else {
-      const overrides: Partial<TrainConfig> = {
+      const flags: Partial<TrainConfig> = {
         epochs: num(values.epochs, 'epochs'), batchSize: num(values.batch, 'batch'), imageSize: num(values.size, 'size'),
         width: num(values.width, 'width'), learningRate: num(values.lr, 'lr'), seed: num(values.seed, 'seed'),
         backend: values.backend as BackendName | undefined, hyperparameters,
         checkpointMinutes: num(values['checkpoint-minutes'], 'checkpoint-minutes'), knnEvery: num(values['knn-every'], 'knn-every'),
       };
+      const overrides = { ...preset?.settings, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
       const runId = createTrainingRun(host.project, method, datasetId, overrides);
       jobId = host.startTraining(runId);
     }
@@ -203,10 +212,13 @@ export async function runBackends(args: string[]): Promise<number> {
 
 export function runMethods(args: string[]): number {
   const { values } = parseArgs({ args, options: { json: { type: 'boolean' } } });
-  const methods = builtinSslMethods.map((m) => ({ id: m.id, name: m.name, summary: m.summary, reference: m.reference, defaults: m.defaults, hyperparameters: m.hyperparameters }));
+  const methods = builtinSslMethods.map((m) => ({
+    id: m.id, name: m.name, summary: m.summary, reference: m.reference, defaults: m.defaults, hyperparameters: m.hyperparameters, presets: presetsFor(m),
+  }));
   const human = methods.map((m) => [
     `${m.id.padEnd(13)} ${m.name} — ${m.summary}`,
-    ...m.hyperparameters.map((h) => `${' '.repeat(16)}--hp ${h.key}=${h.default}  ${h.help}`),
+    ...m.hyperparameters.map((h) => `${' '.repeat(16)}--set ${h.key}=${h.default}  ${h.help}`),
+    `${' '.repeat(16)}--preset ${m.presets.map((p) => p.id).join('|')}`,
   ].join('\n')).join('\n');
   print(!!values.json, human, methods);
   return 0;

@@ -8,6 +8,7 @@ import type { ViewSpec } from './augment.ts';
 import type { Encoder, EncoderConfig } from './nn/resnet.ts';
 import type { ForwardMode, Params } from './nn/params.ts';
 import type { OptimizerName } from './optim.ts';
+import type { MethodPreset } from './presets.ts';
 import type { Rng } from './rng.ts';
 
 export type HyperValue = number | boolean | string;
@@ -71,6 +72,8 @@ export interface SslMethod {
   reference: string;
   hyperparameters: HyperparameterSpec[];
   defaults: MethodDefaults;
+  /** Changes to the shared presets (fast CPU, balanced, quality GPU) or presets of its own. */
+  presets?: MethodPreset[];
   views(size: number, hp: Record<string, HyperValue>): ViewSpec[];
   build(ctx: MethodBuildContext): MethodInstance;
 }

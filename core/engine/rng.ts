@@ -34,6 +34,12 @@ export class Rng {
     return Math.floor(this.next() * n);
   }
 
+  /** Standard normal (Box–Muller). */
+  normal(): number {
+    const u = 1 - this.next(), v = this.next();
+    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  }
+
   chance(p: number): boolean {
     return this.next() < p;
   }

@@ -15,6 +15,7 @@ import { augmentBatch } from './augment.ts';
 import { activateBackend } from './backends/select.ts';
 import { readWeights, writeWeights } from './checkpoint.ts';
 import { trainConfigSchema, type TrainConfig } from './config.ts';
+import { effectiveRank, featureSpread } from './collapse.ts';
 import { CacheReader, ensureTrainingCache, type TrainingCache } from './data/cache.ts';
 import { encodeRows } from './features.ts';
 import { knnAccuracy } from './knn.ts';
@@ -104,25 +105,6 @@ function knnRows(project: Project, cache: TrainingCache, seed: number, limit = 2
   return { rows, labels: Int32Array.from(rows, (r) => labels.byImage.get(cache.imageIds[r]!)!) };
 }
 
-/** Mean per-dimension std of L2-normalised features × √d: ≈1 for spread features, → 0 as they collapse. */
-export function featureSpread(features: Float32Array, dim: number): number {
-  const n = features.length / dim;
-  const mean = new Float64Array(dim), sq = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += features[i * dim + j]! ** 2;
-    norm = Math.sqrt(norm) || 1;
-    for (let j = 0; j < dim; j++) {
-      const v = features[i * dim + j]! / norm;
-      mean[j]! += v;
-      sq[j]! += v * v;
-    }
-  }
-  let total = 0;
-  for (let j = 0; j < dim; j++) total += Math.sqrt(Math.max(0, sq[j]! / n - (mean[j]! / n) ** 2));
-  return (total / dim) * Math.sqrt(dim);
-}
-
 export async function trainRun(project: Project, runId: number, io: TrainIo): Promise<TrainResult> {
   const run = getRun(project.db, runId);
   const parsed = trainConfigSchema.safeParse(run.config);
@@ -203,17 +185,17 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
 
     const evaluate = async (atStep: number) => {
       io.progress(atStep, totalSteps, { phase: 'Evaluating' });
-      if (knn) {
-        // Not abortable: a pause waits the few seconds for it, then checkpoints the steps before.
-        const features = await encodeRows(model.encoder, reader, knn.rows);
-        const result = await knnAccuracy(features, model.encoder.featureDim, knn.labels);
-        if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
-        return result.accuracy;
-      }
-      const sample = Rng.derive(cfg.seed, 'spread').shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, 512);
-      const features = await encodeRows(model.encoder, reader, sample);
-      pending.push({ name: 'spread', step: atStep, value: featureSpread(features, model.encoder.featureDim) });
-      return null;
+      // Collapse indicators on a fixed sample, with or without labels.
+      const sample = Rng.derive(cfg.seed, 'spread').shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, 512).sort((a, b) => a - b);
+      const sampled = await encodeRows(model.encoder, reader, sample);
+      pending.push({ name: 'spread', step: atStep, value: featureSpread(sampled, model.encoder.featureDim) });
+      pending.push({ name: 'rank', step: atStep, value: effectiveRank(sampled, model.encoder.featureDim) });
+      if (!knn) return null;
+      // Not abortable: a pause waits the few seconds for it, then checkpoints the steps before.
+      const features = await encodeRows(model.encoder, reader, knn.rows);
+      const result = await knnAccuracy(features, model.encoder.featureDim, knn.labels);
+      if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
+      return result.accuracy;
     };
 
     let order: number[] = [];

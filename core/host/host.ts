@@ -12,6 +12,7 @@ import { trainSettingHelp, type TrainConfig } from '../engine/config.ts';
 import { attachJob, createTrainingRun, embedJobKind, trainJobKind } from '../engine/jobs.ts';
 import { resolveHyperparameters } from '../engine/method.ts';
 import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
+import { presetsFor } from '../engine/presets.ts';
 import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
@@ -298,7 +299,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     this.backendReports ??= await probeBackends();
     return {
       methods: [...builtinSslMethods, ...this.userSslMethods].map((m) => ({
-        id: m.id, name: m.name, summary: m.summary, reference: m.reference, hyperparameters: m.hyperparameters, defaults: m.defaults,
+        id: m.id, name: m.name, summary: m.summary, reference: m.reference, hyperparameters: m.hyperparameters, defaults: m.defaults, presets: presetsFor(m),
       })),
       settings: trainSettingHelp,
       defaults: { imageSize: 64, width: 0.25 },

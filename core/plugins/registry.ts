@@ -3,7 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { folderImporter } from '../../plugins/importers/folder.ts';
 import * as tf from '@tensorflow/tfjs';
-import type { SslMethod } from '../engine/method.ts';
+import { resolveHyperparameters, type SslMethod } from '../engine/method.ts';
 import { sslToolkit } from '../engine/toolkit.ts';
 import { API_VERSION, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
 
@@ -41,6 +41,17 @@ export function validateSslMethod(candidate: unknown, manifestId: string): strin
     return 'defaults needs optimizer (adam|adamw|sgd|lars), learningRate, weightDecay, batchSize, epochs and warmupEpochs';
   }
   if (typeof m.views !== 'function' || typeof m.build !== 'function') return 'views and build must be functions';
+  if (m.presets !== undefined) {
+    if (!Array.isArray(m.presets)) return 'presets must be an array';
+    for (const p of m.presets) {
+      if (!p || typeof p.id !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(p.id)) return `preset ${JSON.stringify(p?.id)} needs an id of lower-case letters, digits and dashes`;
+      try {
+        resolveHyperparameters(m as SslMethod, p.hyperparameters ?? {});
+      } catch (err) {
+        return `preset "${p.id}": ${(err as Error).message}`;
+      }
+    }
+  }
   return undefined;
 }
 

@@ -16,6 +16,9 @@ export const barlowTwins: SslMethod = {
     { key: 'projectionDim', label: 'Projection size', type: 'integer', default: 512, min: 16, max: 8192, help: 'Width of the projector layers; larger helps in the paper.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  presets: [
+    { id: 'quality-gpu', hyperparameters: { projectionDim: 2048 } },
+  ],
   views: (size) => [simclrView(size), { ...simclrView(size), solarize: 0.2 }],
   build({ params, rng, encoder, hp }) {
     const d = Number(hp.projectionDim);

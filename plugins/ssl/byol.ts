@@ -20,6 +20,9 @@ export const byol: SslMethod = {
     { key: 'hiddenDim', label: 'Hidden size', type: 'integer', default: 512, min: 16, max: 8192, help: 'Hidden width of projector and predictor.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  presets: [
+    { id: 'quality-gpu', hyperparameters: { momentum: 0.996, hiddenDim: 2048, projectionDim: 256 } },
+  ],
   // Asymmetric views (§3.3): always blurred vs rarely blurred and sometimes solarised.
   views: (size) => [
     { ...simclrView(size), colorJitter: { p: 0.8, strength: 0.5 }, blur: size <= 64 ? 0 : 1.0 },

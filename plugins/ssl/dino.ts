@@ -46,6 +46,10 @@ export const dino: SslMethod = {
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops seen by the student only (6–10 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adamw', learningRate: 5e-4, weightDecay: 0.04, batchSize: 64, epochs: 100, warmupEpochs: 10 },
+  presets: [
+    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 2 } },
+    { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
+  ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
   build({ params, rng, encoder, hp, createEncoder }) {
     const k = Number(hp.outDim);

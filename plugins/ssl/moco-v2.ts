@@ -21,6 +21,9 @@ export const mocoV2: SslMethod = {
     { key: 'projectionDim', label: 'Projection size', type: 'integer', default: 128, min: 16, max: 4096, help: 'Size of the keys and queries.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  presets: [
+    { id: 'quality-gpu', hyperparameters: { queueSize: 8192, momentum: 0.996 } },
+  ],
   views: (size) => [simclrView(size), simclrView(size)],
   build({ params, rng, encoder, hp, createEncoder }) {
     const d = Number(hp.projectionDim), size = Number(hp.queueSize);

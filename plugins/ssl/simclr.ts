@@ -17,6 +17,10 @@ export const simclr: SslMethod = {
     { key: 'hiddenDim', label: 'Projector hidden size', type: 'integer', default: 512, min: 16, max: 8192, help: 'Width of the projector\'s hidden layer.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  presets: [
+    { id: 'fast-cpu', hyperparameters: { temperature: 0.2 } },
+    { id: 'quality-gpu', hyperparameters: { hiddenDim: 2048, temperature: 0.1 } },
+  ],
   views: (size) => [simclrView(size), simclrView(size)],
   build({ params, rng, encoder, hp }) {
     const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, Number(hp.hiddenDim), Number(hp.projectionDim)]);

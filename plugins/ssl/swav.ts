@@ -36,6 +36,10 @@ export const swav: SslMethod = {
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops that only predict (6 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
+  presets: [
+    { id: 'fast-cpu', hyperparameters: { prototypes: 100, localCrops: 2 } },
+    { id: 'quality-gpu', hyperparameters: { prototypes: 1000, localCrops: 6 } },
+  ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops), [0.14, 1]),
   build({ params, rng, encoder, hp }) {
     const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, 512, 128]);

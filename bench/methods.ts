@@ -1,0 +1,203 @@
+/**
+ * `npm run bench -- methods [--sets fashion-mnist,emoji] [--methods simclr,byol,…] [--budget 24000]
+ *   [--images 5000] [--size 32] [--width 0.25] [--fresh] [--no-reference]`
+ *
+ * Every SSL method trains the same narrow ResNet-18 for the same image budget (images seen, each
+ * in its views) on the real labelled sets of ../shared/README.md, then is scored on the held-out
+ * split: kNN top-1 (k = 20, cosine, the train split as the bank) and a linear probe (logistic
+ * regression on frozen features). The random-init encoder gives the floor every method must beat
+ * clearly; the PyTorch reference trains SimCLR for the same budget and scores it the same way.
+ * SSL training sees every image of the set without its label (transductive, as in SeLa's setup);
+ * labels are used only by the scorers, and only the train split's by the probe and the kNN bank.
+ * Finished runs are cached in the bench project and reused unless --fresh.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { effectiveRank } from '../core/engine/collapse.ts';
+import { CacheReader, ensureTrainingCache, type TrainingCache } from '../core/engine/data/cache.ts';
+import { loadRunEncoder } from '../core/engine/embed.ts';
+import { encodeRows } from '../core/engine/features.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { knnAccuracy } from '../core/engine/knn.ts';
+import { loadLabels } from '../core/engine/labels.ts';
+import { resolveHyperparameters, type SslMethod } from '../core/engine/method.ts';
+import { builtinSslMethods } from '../core/engine/methods.ts';
+import { buildModel } from '../core/engine/model.ts';
+import { findPreset } from '../core/engine/presets.ts';
+import { activateBackend } from '../core/engine/backends/select.ts';
+import { trainRun } from '../core/engine/trainer.ts';
+import { linearProbeAccuracy } from '../core/learn/classifier.ts';
+import { getMetrics, listRuns } from '../core/store/runs.ts';
+import { openBenchSet, type BenchSet, type SetName } from './data/sets.ts';
+
+const PYTHON = '/usr/bin/python3';
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+}
+
+interface Row {
+  method: string;
+  imagesPerSecond: number;
+  minutes: number;
+  knn: number;
+  probe: number;
+  rank: number;
+  lossFirst: number;
+  lossLast: number;
+  cached: boolean;
+}
+
+interface Split { labels: Int32Array; train: number[]; test: number[]; classes: number }
+
+function splitOf(set: BenchSet, cache: TrainingCache): Split {
+  const labels = loadLabels(set.host.project.db, set.datasetId);
+  const classOf = Int32Array.from(cache.imageIds, (id) => labels.byImage.get(id) ?? -1);
+  const train: number[] = [], test: number[] = [];
+  cache.imageIds.forEach((id, row) => {
+    if (classOf[row]! < 0) return;
+    (labels.split.get(id) === 'test' ? test : train).push(row);
+  });
+  return { labels: classOf, train, test, classes: labels.classNames.length };
+}
+
+async function score(features: Float32Array, dim: number, split: Split): Promise<{ knn: number; probe: number; rank: number }> {
+  const knn = await knnAccuracy(features, dim, split.labels, { bank: split.train, queries: split.test });
+  const probe = await linearProbeAccuracy(features, dim, split.labels, split.train, split.test, split.classes);
+  const sample = split.test.slice(0, 1024);
+  const sampled = new Float32Array(sample.length * dim);
+  sample.forEach((r, i) => sampled.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { knn: knn.accuracy, probe, rank: effectiveRank(sampled, dim) };
+}
+
+const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+
+async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean }): Promise<Row> {
+  const { project } = set.host;
+  const preset = findPreset(method, 'fast-cpu');
+  const epochs = Math.max(1, Math.round(o.budget / cache.imageIds.length));
+  const config = {
+    epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: 0,
+    batchSize: Math.min(128, preset.settings.batchSize ?? method.defaults.batchSize), hyperparameters: preset.hyperparameters,
+  };
+  const signature = JSON.stringify(config);
+  let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
+    .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
+  const cached = !!run;
+  if (!run) {
+    const runId = createTrainingRun(project, method, set.datasetId, config);
+    project.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(`bench ${method.id} #${signature.length}-${hash(signature)}`, runId);
+    let last = 0;
+    await trainRun(project, runId, {
+      signal: new AbortController().signal,
+      progress: (done, total) => {
+        if (total && process.stdout.isTTY && Date.now() - last > 5_000) {
+          last = Date.now();
+          process.stdout.write(`    ${method.id}: ${done}/${total} steps\r`);
+        }
+      },
+    });
+    run = listRuns(project.db, set.datasetId).find((r) => r.id === runId)!;
+    if (process.stdout.isTTY) process.stdout.write(' '.repeat(60) + '\r');
+  }
+  const runId = run.id;
+  const metrics = getMetrics(project.db, runId);
+  const loss = (metrics.loss ?? []).map(([, v]) => v);
+  const perEpoch = Math.max(1, Math.floor(loss.length / epochs));
+  const ips = mean((metrics.images_per_second ?? []).map(([, v]) => v));
+  const seconds = (metrics.loss?.length ?? 0) * config.batchSize / Math.max(ips, 1e-9);
+  const loaded = loadRunEncoder(project, runId);
+  const reader = new CacheReader({ ...cache, mean: loaded.metadata.normalization.mean, std: loaded.metadata.normalization.std });
+  try {
+    const features = await encodeRows(loaded.encoder, reader, Array.from({ length: reader.length }, (_, i) => i));
+    const s = await score(features, loaded.encoder.featureDim, split);
+    return { method: method.id, imagesPerSecond: ips, minutes: seconds / 60, ...s, lossFirst: mean(loss.slice(0, perEpoch)), lossLast: mean(loss.slice(-perEpoch)), cached };
+  } finally {
+    reader.close();
+    loaded.dispose();
+  }
+}
+
+function hash(s: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619) >>> 0;
+  return h.toString(36);
+}
+
+async function randomFloor(cache: TrainingCache, split: Split, size: number, width: number): Promise<{ knn: number; probe: number; rank: number }> {
+  const simclr = builtinSslMethods.find((m) => m.id === 'simclr')!;
+  const model = buildModel(simclr, { arch: 'resnet18', width, inputSize: size, inChannels: 3 }, resolveHyperparameters(simclr, {}), 0);
+  const reader = new CacheReader(cache);
+  try {
+    const features = await encodeRows(model.encoder, reader, Array.from({ length: reader.length }, (_, i) => i));
+    return await score(features, model.encoder.featureDim, split);
+  } finally {
+    reader.close();
+    model.dispose();
+  }
+}
+
+function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number): { knn: number; floor: number; imagesPerSecond: number; lossFirst: number; lossLast: number } | string {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    console.log('  Installing the PyTorch reference (Debian python3-torch, python3-torchvision)…');
+    spawnSync('apt-get', ['install', '-y', 'python3-torch', 'python3-torchvision'], { stdio: 'ignore' });
+  }
+  const meta = path.join(path.dirname(cache.file), `bench-reference-${cache.datasetId}-${cache.size}.json`);
+  const splitName = new Array<string>(cache.imageIds.length).fill('none');
+  split.train.forEach((r) => { splitName[r] = 'train'; });
+  split.test.forEach((r) => { splitName[r] = 'test'; });
+  fs.writeFileSync(meta, JSON.stringify({ size: cache.size, count: cache.imageIds.length, mean: cache.mean, std: cache.std, labels: Array.from(split.labels), split: splitName }));
+  const script = path.join(import.meta.dirname, 'reference', 'simclr_knn.py');
+  const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5))],
+    { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });
+  if (r.status !== 0) return `reference failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+
+export async function run(args: string[]): Promise<void> {
+  const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',') as SetName[];
+  const wanted = option(args, 'methods', builtinSslMethods.map((m) => m.id).join(',')).split(',');
+  const budget = Number(option(args, 'budget', '24000'));
+  const size = Number(option(args, 'size', '32')), width = Number(option(args, 'width', '0.25'));
+  const fresh = args.includes('--fresh'), reference = !args.includes('--no-reference');
+  const backend = await activateBackend(undefined);
+  console.log(`Methods benchmark: narrow ResNet-18 (width ${width}), ${size} px, budget ${budget} images per method, backend ${backend.name} (${backend.device}).\n`);
+  for (const name of sets) {
+    const set = await openBenchSet(name, { images: Number(option(args, 'images', '5000')) });
+    if (!set) {
+      console.log(`${name}: skipped (data set unavailable, see above).\n`);
+      continue;
+    }
+    try {
+      const cache = await ensureTrainingCache(set.host.project, set.datasetId, size);
+      const split = splitOf(set, cache);
+      const epochs = Math.max(1, Math.round(budget / cache.imageIds.length));
+      console.log(`${name}: ${cache.imageIds.length} images, ${split.classes} classes; scored on ${split.test.length} held-out images (bank/probe: ${split.train.length}); ${epochs} epochs each.`);
+      const floor = await randomFloor(cache, split, size, width);
+      const rows: Row[] = [];
+      for (const method of builtinSslMethods.filter((m) => wanted.includes(m.id))) {
+        const row = await runMethod(set, method, cache, split, { budget, size, width, fresh });
+        rows.push(row);
+        console.log(`  ${row.method.padEnd(13)} kNN ${pct(row.knn)}  probe ${pct(row.probe)}  rank ${row.rank.toFixed(1)}  ${row.imagesPerSecond.toFixed(0)} img/s${row.cached ? '  (cached run)' : ''}`);
+      }
+      const ref = reference && wanted.includes('simclr') ? pytorchReference(cache, split, epochs, width) : 'not run';
+      console.log(`\n| method | img/s | train min | loss first→last epoch | kNN top-1 | linear probe | eff. rank | vs floor (kNN) |`);
+      console.log('|---|---|---|---|---|---|---|---|');
+      for (const r of rows) {
+        console.log(`| ${r.method} | ${r.imagesPerSecond.toFixed(0)} | ${r.minutes.toFixed(1)} | ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} | ${pct(r.knn)} | ${pct(r.probe)} | ${r.rank.toFixed(1)} | ${r.knn > floor.knn + 0.02 ? '+' : ''}${(100 * (r.knn - floor.knn)).toFixed(1)} pt |`);
+      }
+      console.log(`| random init (floor) | — | — | — | ${pct(floor.knn)} | ${pct(floor.probe)} | ${floor.rank.toFixed(1)} | — |`);
+      if (typeof ref === 'string') console.log(`| PyTorch SimCLR | ${ref} |`);
+      else console.log(`| PyTorch SimCLR (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.lossFirst.toFixed(3)} → ${ref.lossLast.toFixed(3)} | ${pct(ref.knn)} | — | — | floor ${pct(ref.floor)} |`);
+      const beaten = rows.filter((r) => r.knn > floor.knn + 0.02).length;
+      console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than 2 points of kNN accuracy.\n`);
+    } finally {
+      set.close();
+    }
+  }
+}

@@ -1,0 +1,130 @@
+"""PyTorch reference for `npm run bench -- methods`: SimCLR trained for the same image budget on the
+same cached images, then the same kNN protocol, so Loupe's accuracy has a number to stand beside.
+
+Same model as simclr_step.py (narrow ResNet-18, projector d→512→BN→ReLU→128), NT-Xent τ = 0.2,
+Adam with linear warm-up + cosine decay, the same SimCLR augmentations (torchvision: random
+resized crop, flip, colour jitter 0.8·s with s = 0.5, grayscale 0.2) and the same kNN monitor
+(k = 20, cosine, weights exp(sim / 0.07), train rows as the bank, test rows as queries).
+
+Input: the raw uint8 N×S×S×3 cache file Loupe trains from, plus a JSON with labels and split.
+Prints one JSON line.
+"""
+import argparse
+import json
+import math
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from simclr_step import ResNet18, nt_xent
+
+
+def augment(batch, size, gen):
+    """SimCLR views of a uint8 NHWC batch, on tensors, per image."""
+    import torchvision.transforms.functional as TF
+    out = []
+    for img in batch:
+        x = img.permute(2, 0, 1).float() / 255
+        scale = torch.empty(1).uniform_(0.2, 1, generator=gen).item()
+        logr = torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3), generator=gen).item()
+        area = scale * size * size
+        w = int(round(math.sqrt(area * math.exp(logr))))
+        h = int(round(math.sqrt(area / math.exp(logr))))
+        w, h = max(1, min(size, w)), max(1, min(size, h))
+        top = int(torch.randint(0, size - h + 1, (1,), generator=gen))
+        left = int(torch.randint(0, size - w + 1, (1,), generator=gen))
+        x = TF.resized_crop(x, top, left, h, w, [size, size], antialias=True)
+        if torch.rand(1, generator=gen).item() < 0.5:
+            x = TF.hflip(x)
+        if torch.rand(1, generator=gen).item() < 0.8:
+            s = 0.5
+            ops = torch.randperm(4, generator=gen).tolist()
+            for op in ops:
+                if op == 0:
+                    x = TF.adjust_brightness(x, torch.empty(1).uniform_(1 - 0.8 * s, 1 + 0.8 * s, generator=gen).item())
+                elif op == 1:
+                    x = TF.adjust_contrast(x, torch.empty(1).uniform_(1 - 0.8 * s, 1 + 0.8 * s, generator=gen).item())
+                elif op == 2:
+                    x = TF.adjust_saturation(x, torch.empty(1).uniform_(1 - 0.8 * s, 1 + 0.8 * s, generator=gen).item())
+                else:
+                    x = TF.adjust_hue(x, torch.empty(1).uniform_(-0.2 * s, 0.2 * s, generator=gen).item())
+        if torch.rand(1, generator=gen).item() < 0.2:
+            x = TF.rgb_to_grayscale(x, 3)
+        out.append(x)
+    return torch.stack(out)
+
+
+def knn(features, labels, bank, queries, k=20, tau=0.07):
+    f = F.normalize(features, dim=1)
+    sims = f[queries] @ f[bank].t()
+    top, idx = sims.topk(k, dim=1)
+    votes = torch.zeros(len(queries), int(labels.max()) + 1)
+    votes.scatter_add_(1, labels[bank][idx], torch.exp(top / tau))
+    return (votes.argmax(1) == labels[queries]).float().mean().item()
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--pixels", required=True)
+    p.add_argument("--meta", required=True)
+    p.add_argument("--epochs", type=int, required=True)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--warmup", type=float, default=1)
+    p.add_argument("--width", type=float, default=0.25)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    meta = json.load(open(args.meta))
+    size, n = meta["size"], meta["count"]
+    pixels = torch.from_numpy(np.fromfile(args.pixels, dtype=np.uint8).reshape(n, size, size, 3).copy())
+    mean = torch.tensor(meta["mean"]).view(1, 3, 1, 1)
+    std = torch.tensor(meta["std"]).view(1, 3, 1, 1)
+    labels = torch.tensor(meta["labels"])
+    bank = [i for i, s in enumerate(meta["split"]) if s == "train" and meta["labels"][i] >= 0]
+    queries = [i for i, s in enumerate(meta["split"]) if s == "test" and meta["labels"][i] >= 0]
+
+    encoder = ResNet18(args.width, size)
+    projector = nn.Sequential(nn.Linear(encoder.dim, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 128))
+    model = nn.Sequential(encoder, projector)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-6)
+    steps_per_epoch = n // args.batch
+    total = steps_per_epoch * args.epochs
+    warm = int(args.warmup * steps_per_epoch)
+    gen = torch.Generator().manual_seed(0)
+
+    def features():
+        model.eval()
+        with torch.no_grad():
+            out = torch.cat([encoder((pixels[i:i + 256].permute(0, 3, 1, 2).float() / 255 - mean) / std) for i in range(0, n, 256)])
+        model.train()
+        return out
+
+    floor = knn(features(), labels, bank, queries)
+    start, step, losses = time.perf_counter(), 0, []
+    for epoch in range(args.epochs):
+        perm = torch.randperm(n, generator=gen)
+        for b in range(steps_per_epoch):
+            rows = perm[b * args.batch:(b + 1) * args.batch]
+            views = torch.cat([(augment(pixels[rows], size, gen) - mean) / std for _ in range(2)])
+            lr = args.lr * (step + 1) / warm if step < warm else args.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            opt.zero_grad(set_to_none=True)
+            loss = nt_xent(model(views), 0.2)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            step += 1
+    elapsed = time.perf_counter() - start
+    acc = knn(features(), labels, bank, queries)
+    print(json.dumps({"knn": acc, "floor": floor, "seconds": elapsed, "imagesPerSecond": step * args.batch / elapsed,
+                      "firstLoss": float(np.mean(losses[:steps_per_epoch])), "lastLoss": float(np.mean(losses[-steps_per_epoch:])),
+                      "steps": step, "torch": torch.__version__}))
+
+
+if __name__ == "__main__":
+    main()
