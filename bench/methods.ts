@@ -154,7 +154,10 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5))],
     { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });
   if (r.status !== 0) return `reference failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
-  return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+  const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
+  const parsed = line ? JSON.parse(line) as Record<string, number> : null;
+  if (!parsed || typeof parsed.knn !== 'number') return `reference printed no result: ${r.stdout.trim().slice(-200)}`;
+  return parsed as unknown as { knn: number; floor: number; imagesPerSecond: number; lossFirst: number; lossLast: number };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;

@@ -11,6 +11,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "sinkhorn.h"
 #include "thread_pool.h"
 
 namespace {
@@ -52,6 +53,14 @@ struct Args {
 
   float* f32(size_t index, long length, const char* name) {
     return typed<float>(index, napi_float32_array, static_cast<size_t>(length), name);
+  }
+
+  double* f64(size_t index, long length, const char* name) {
+    return typed<double>(index, napi_float64_array, static_cast<size_t>(length), name);
+  }
+
+  int32_t* i32(size_t index, long length, const char* name) {
+    return typed<int32_t>(index, napi_int32_array, static_cast<size_t>(length), name);
   }
 
   std::vector<long> ints(size_t index, size_t count) {
@@ -293,6 +302,47 @@ napi_value Adam(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// sinkhornPrepare(a, shift, sizes[rows, k], lambda)
+napi_value SinkhornPrepare(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(2, 2);
+  float* a = args.f32(0, p[0] * p[1], "a");
+  double* shift = args.f64(1, p[0], "shift");
+  const double lambda = args.number(3);
+  if (args.failed) return nullptr;
+  sinkhorn_prepare(p[0], p[1], static_cast<float>(lambda), a, shift);
+  return undefined(env);
+}
+
+// sinkhornPass(a, c, rowMass, r, cAcc, sizes[rows, k, uniformRows])
+napi_value SinkhornPass(napi_env env, napi_callback_info info) {
+  Args args(env, info, 6);
+  std::vector<long> p = args.ints(5, 3);
+  const long rows = p[0], k = p[1];
+  const bool uniform = p[2] != 0;
+  const float* a = args.f32(0, rows * k, "a");
+  const double* c = args.f64(1, k, "c");
+  const double* mass = args.f64(2, uniform ? 1 : rows, "rowMass");
+  double* r = args.f64(3, rows, "r");
+  double* acc = args.f64(4, k, "cAcc");
+  if (args.failed) return nullptr;
+  sinkhorn_pass(rows, k, a, c, mass, uniform, r, acc);
+  return undefined(env);
+}
+
+// sinkhornAssign(a, c, labels, confidence, sizes[rows, k])
+napi_value SinkhornAssign(napi_env env, napi_callback_info info) {
+  Args args(env, info, 5);
+  std::vector<long> p = args.ints(4, 2);
+  const float* a = args.f32(0, p[0] * p[1], "a");
+  const double* c = args.f64(1, p[1], "c");
+  int32_t* labels = args.i32(2, p[0], "labels");
+  float* conf = args.f32(3, p[0], "confidence");
+  if (args.failed) return nullptr;
+  sinkhorn_assign(p[0], p[1], a, c, labels, conf);
+  return undefined(env);
+}
+
 // cropAndResize(x, boxes, out, sizes[n, h, w, c, oh, ow])
 napi_value CropAndResize(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -397,6 +447,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"adam", nullptr, Adam, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornPrepare", nullptr, SinkhornPrepare, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornPass", nullptr, SinkhornPass, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornAssign", nullptr, SinkhornAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

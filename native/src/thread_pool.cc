@@ -44,7 +44,10 @@ void ThreadPool::set_threads(int n) {
   n = std::max(1, std::min(n, 256));
   if (n == threads()) return;
   stop();
-  for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+  // The generation is read here, not by the new thread: a parallel_for issued before the thread
+  // first runs (the pool is created by the first call) must still be seen as new work.
+  const long start = generation_.load();
+  for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, start] { worker_loop(i, start); });
 }
 
 static void run_chunk(const std::function<void(long, long, int)>& fn, long n, int chunks, int index) {
@@ -52,8 +55,7 @@ static void run_chunk(const std::function<void(long, long, int)>& fn, long n, in
   if (begin < end) fn(begin, end, index);
 }
 
-void ThreadPool::worker_loop(int index) {
-  long seen = generation_.load();
+void ThreadPool::worker_loop(int index, long seen) {
   for (;;) {
     // Spin a little: the next kernel usually follows within microseconds.
     const auto until = std::chrono::steady_clock::now() + kSpin;

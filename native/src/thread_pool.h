@@ -25,7 +25,7 @@ class ThreadPool {
   ThreadPool();
   ~ThreadPool();
   void stop();
-  void worker_loop(int index);
+  void worker_loop(int index, long seen);
 
   std::vector<std::thread> workers_;
   std::mutex mutex_;

@@ -30,6 +30,10 @@ export interface NativeKernels {
     sizes: Int32Array, threshold: number): void;
   maxPool(x: Float32Array, y: Float32Array, argmax: Int32Array, sizes: Int32Array): void;
   maxPoolGrad(dy: Float32Array, argmax: Int32Array, dx: Float32Array, sizes: Int32Array): void;
+  /** Sinkhorn-Knopp kernels (core/cluster/sinkhorn.ts); absent from binaries older than them. */
+  sinkhornPrepare?(a: Float32Array, shift: Float64Array, sizes: Int32Array, lambda: number): void;
+  sinkhornPass?(a: Float32Array, c: Float64Array, rowMass: Float64Array, r: Float64Array, cAcc: Float64Array, sizes: Int32Array): void;
+  sinkhornAssign?(a: Float32Array, c: Float64Array, labels: Int32Array, confidence: Float32Array, sizes: Int32Array): void;
   info(): NativeInfo;
   /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
   configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;

@@ -1,0 +1,278 @@
+// Sinkhorn-Knopp equipartition (SeLa, Asano et al. 2020, §3.1; DESIGN §5): pseudo-labels Q that
+// agree with the model's log-probabilities L under the constraint that the clusters share the
+// images in given proportions (equal by default). Q = diag(r) · exp(λL) · diag(c), with r and c
+// found by alternating row and column normalisation.
+//
+// Two exact-arithmetic paths share one contract:
+// - scaling (fast): A = exp(λ(L − rowmax)) is formed once (float32, per row chunk, so N in the
+//   millions fits), then every iteration is one fused pass over A: r = a / (A c), then
+//   c = b / (Aᵀ r). The native kernels run it multi-threaded and memory-bound; a JS loop is the
+//   fallback. It needs the scalings to stay within float range;
+// - log domain (stable): u, v with log-sum-exp updates. Slower (an exp per entry per pass), used
+//   when the scaling path would over- or underflow (large λ, very confident predictions).
+// Stopping: the column marginals (rows are exact after each row update) are within `tolerance`
+// (max relative error), or `maxIterations`.
+import * as tf from '@tensorflow/tfjs';
+import { loadNativeKernels, type NativeKernels } from '../engine/backends/native-kernels.ts';
+
+export interface SinkhornOptions {
+  /** Sharpness λ of P^λ; 25 in SeLa. Larger λ: assignments closer to the argmax. */
+  lambda?: number;
+  /** Max relative error of the column marginals at convergence. */
+  tolerance?: number;
+  maxIterations?: number;
+  /** Prior cluster sizes (any positive scale); uniform when absent. */
+  columnMarginals?: ArrayLike<number>;
+  /** Per-row mass (any positive scale); uniform when absent. */
+  rowMarginals?: ArrayLike<number>;
+  /** Overwrite the input chunks with A to save memory (no log-domain fallback then). */
+  inPlace?: boolean;
+  /** 'auto' (native when available), or force a path (tests, benchmarks). */
+  path?: 'auto' | 'native' | 'js' | 'log';
+}
+
+export interface SinkhornResult {
+  labels: Int32Array;
+  /** Q's row-normalised value at the label: how clearly the balanced assignment chose it. */
+  confidence: Float32Array;
+  iterations: number;
+  converged: boolean;
+  /** Max relative error of the column marginals at the end. */
+  marginalError: number;
+  path: 'native' | 'js' | 'log';
+  /** Number of images per cluster after assignment. */
+  sizes: Int32Array;
+}
+
+type Chunks = Float32Array[];
+
+function chunkRows(chunks: Chunks, k: number): number[] {
+  return chunks.map((c) => {
+    if (c.length % k !== 0) throw new Error(`a chunk of ${c.length} values is not a whole number of rows of ${k}`);
+    return c.length / k;
+  });
+}
+
+function normalised(values: ArrayLike<number> | undefined, n: number, what: string): Float64Array {
+  const out = new Float64Array(n);
+  if (!values) return out.fill(1 / n);
+  if (values.length !== n) throw new Error(`${what} has ${values.length} entries, expected ${n}`);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Number(values[i]);
+    if (!(v > 0) || !Number.isFinite(v)) throw new Error(`${what} must be positive and finite`);
+    sum += v;
+  }
+  for (let i = 0; i < n; i++) out[i] = Number(values[i]) / sum;
+  return out;
+}
+
+let nativeCache: NativeKernels | null | undefined;
+function native(): NativeKernels | null {
+  if (nativeCache === undefined) {
+    const load = loadNativeKernels();
+    nativeCache = load.ok && load.kernels.sinkhornPass ? load.kernels : null;
+  }
+  return nativeCache;
+}
+
+/** Balanced assignment of N rows (given as one array or row chunks of N×K log-probabilities) to K clusters. */
+export function sinkhorn(logits: Float32Array | Chunks, k: number, options: SinkhornOptions = {}): SinkhornResult {
+  const chunks = Array.isArray(logits) ? logits : [logits];
+  const rowsPer = chunkRows(chunks, k);
+  const n = rowsPer.reduce((a, b) => a + b, 0);
+  if (n === 0 || k < 1) throw new Error('Sinkhorn needs at least one row and one cluster');
+  const want = options.path ?? 'auto';
+  const kernels = want === 'js' || want === 'log' ? null : native();
+  if (want === 'native' && !kernels) throw new Error('the native Sinkhorn kernels are not available');
+  if (want === 'log') return sinkhornLogDomain(chunks, rowsPer, k, options);
+  const result = sinkhornScaling(chunks, rowsPer, k, options, kernels);
+  if (result) return result;
+  if (options.inPlace) throw new Error('Sinkhorn scalings left float range (λ too large for these predictions); run without inPlace to use the log-domain path');
+  return sinkhornLogDomain(chunks, rowsPer, k, options);
+}
+
+/** The fast path; null when the scalings leave the range where float32 A·c is exact enough. */
+function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: SinkhornOptions, kernels: NativeKernels | null): SinkhornResult | null {
+  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const n = rowsPer.reduce((a, b) => a + b, 0);
+  const b = normalised(options.columnMarginals, k, 'columnMarginals');
+  const uniformRows = !options.rowMarginals;
+  const a = normalised(options.rowMarginals, n, 'rowMarginals');
+  const A = input.map((chunk) => (options.inPlace ? chunk : Float32Array.from(chunk)));
+  const offsets = rowsPer.map((_, i) => rowsPer.slice(0, i).reduce((x, y) => x + y, 0));
+  // exp(λ(L − rowmax)); entries more than 87 nats under their row's max are clamped to e^-87.
+  // Whether that clamp matters is checked below through the range of c.
+  A.forEach((chunk, ci) => {
+    const rows = rowsPer[ci]!;
+    if (kernels) kernels.sinkhornPrepare!(chunk, new Float64Array(rows), Int32Array.of(rows, k), lambda);
+    else prepareJs(chunk, rows, k, lambda);
+  });
+  let c = new Float64Array(k).fill(1);
+  const r = new Float64Array(n);
+  let iterations = 0, error = Infinity;
+  const uniformMass = Float64Array.of(1 / n);
+  while (iterations < maxIterations) {
+    const acc = new Float64Array(k);
+    A.forEach((chunk, ci) => {
+      const rows = rowsPer[ci]!, off = offsets[ci]!;
+      const rr = r.subarray(off, off + rows);
+      const mass = uniformRows ? uniformMass : a.subarray(off, off + rows);
+      if (kernels) kernels.sinkhornPass!(chunk, c, mass, rr, acc, Int32Array.of(rows, k, uniformRows ? 1 : 0));
+      else passJs(chunk, rows, k, c, mass, uniformRows, rr, acc);
+    });
+    iterations++;
+    // Column masses of Q after the row update are c_j · acc_j; the target is b_j.
+    error = 0;
+    const next = new Float64Array(k);
+    let lo = Infinity, hi = 0;
+    for (let j = 0; j < k; j++) {
+      const mass = c[j]! * acc[j]!;
+      error = Math.max(error, Math.abs(mass / b[j]! - 1));
+      next[j] = b[j]! / acc[j]!;
+    }
+    // Scale-free: keep max(c) = 1 so float32 copies of c stay representable.
+    let top = 0;
+    for (let j = 0; j < k; j++) top = Math.max(top, next[j]!);
+    for (let j = 0; j < k; j++) {
+      next[j]! /= top;
+      lo = Math.min(lo, next[j]!);
+      hi = Math.max(hi, next[j]!);
+    }
+    if (!Number.isFinite(error) || !(lo > 0) || hi / lo > 1e30) return null;
+    if (error < tolerance) break;
+    c = next;
+  }
+  const labels = new Int32Array(n), confidence = new Float32Array(n);
+  A.forEach((chunk, ci) => {
+    const rows = rowsPer[ci]!, off = offsets[ci]!;
+    if (kernels) kernels.sinkhornAssign!(chunk, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows), Int32Array.of(rows, k));
+    else assignJs(chunk, rows, k, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows));
+  });
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: kernels ? 'native' : 'js', sizes: sizesOf(labels, k) };
+}
+
+function prepareJs(a: Float32Array, rows: number, k: number, lambda: number): void {
+  for (let i = 0; i < rows; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < k; j++) m = Math.max(m, a[i * k + j]!);
+    for (let j = 0; j < k; j++) a[i * k + j] = Math.exp(Math.max(-87, lambda * (a[i * k + j]! - m)));
+  }
+}
+
+function passJs(a: Float32Array, rows: number, k: number, c: Float64Array, mass: Float64Array, uniform: boolean, r: Float64Array, acc: Float64Array): void {
+  for (let i = 0; i < rows; i++) {
+    let dot = 0;
+    for (let j = 0; j < k; j++) dot += a[i * k + j]! * c[j]!;
+    const ri = dot > 0 ? (uniform ? mass[0]! : mass[i]!) / dot : 0;
+    r[i] = ri;
+    for (let j = 0; j < k; j++) acc[j]! += ri * a[i * k + j]!;
+  }
+}
+
+function assignJs(a: Float32Array, rows: number, k: number, c: Float64Array, labels: Int32Array, confidence: Float32Array): void {
+  for (let i = 0; i < rows; i++) {
+    let best = -1, arg = 0, total = 0;
+    for (let j = 0; j < k; j++) {
+      const v = a[i * k + j]! * c[j]!;
+      total += v;
+      if (v > best) {
+        best = v;
+        arg = j;
+      }
+    }
+    labels[i] = arg;
+    confidence[i] = total > 0 ? best / total : 0;
+  }
+}
+
+function sizesOf(labels: Int32Array, k: number): Int32Array {
+  const sizes = new Int32Array(k);
+  for (const l of labels) sizes[l]!++;
+  return sizes;
+}
+
+/** Log-domain iterations: log Q = λL + u_i + v_j; stable for any λ. */
+function sinkhornLogDomain(chunks: Chunks, rowsPer: number[], k: number, options: SinkhornOptions): SinkhornResult {
+  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const n = rowsPer.reduce((x, y) => x + y, 0);
+  const logB = Float64Array.from(normalised(options.columnMarginals, k, 'columnMarginals'), Math.log);
+  const logA = Float64Array.from(normalised(options.rowMarginals, n, 'rowMarginals'), Math.log);
+  const u = new Float64Array(n), v = new Float64Array(k);
+  let iterations = 0, error = Infinity;
+  const colMax = new Float64Array(k), colSum = new Float64Array(k);
+  while (iterations < maxIterations) {
+    // Row update, then column log-sums of the row-normalised Q in the same pass (online max).
+    colMax.fill(-Infinity);
+    colSum.fill(0);
+    let row = 0;
+    for (let ci = 0; ci < chunks.length; ci++) {
+      const L = chunks[ci]!;
+      for (let i = 0; i < rowsPer[ci]!; i++, row++) {
+        let m = -Infinity;
+        for (let j = 0; j < k; j++) m = Math.max(m, lambda * L[i * k + j]! + v[j]!);
+        let s = 0;
+        for (let j = 0; j < k; j++) s += Math.exp(lambda * L[i * k + j]! + v[j]! - m);
+        u[row] = logA[row]! - m - Math.log(s);
+        for (let j = 0; j < k; j++) {
+          const x = lambda * L[i * k + j]! + u[row]!;
+          if (x > colMax[j]!) {
+            colSum[j] = colSum[j]! * Math.exp(colMax[j]! - x) + 1;
+            colMax[j] = x;
+          } else colSum[j]! += Math.exp(x - colMax[j]!);
+        }
+      }
+    }
+    iterations++;
+    error = 0;
+    for (let j = 0; j < k; j++) {
+      const logColumn = colMax[j]! + Math.log(colSum[j]!); // log Σ_i exp(λL_ij + u_i)
+      error = Math.max(error, Math.abs(Math.exp(logColumn + v[j]! - logB[j]!) - 1));
+      v[j] = logB[j]! - logColumn;
+    }
+    if (error < tolerance) break;
+  }
+  const labels = new Int32Array(n), confidence = new Float32Array(n);
+  let row = 0;
+  for (let ci = 0; ci < chunks.length; ci++) {
+    const L = chunks[ci]!;
+    for (let i = 0; i < rowsPer[ci]!; i++, row++) {
+      let best = -Infinity, arg = 0;
+      for (let j = 0; j < k; j++) {
+        const x = lambda * L[i * k + j]! + v[j]!;
+        if (x > best) {
+          best = x;
+          arg = j;
+        }
+      }
+      let s = 0;
+      for (let j = 0; j < k; j++) s += Math.exp(lambda * L[i * k + j]! + v[j]! - best);
+      labels[row] = arg;
+      confidence[row] = 1 / s;
+    }
+  }
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: 'log', sizes: sizesOf(labels, k) };
+}
+
+/**
+ * The same equipartition on a tfjs tensor (any backend: GPU memory stays on the GPU), in the log
+ * domain; returns Q normalised per row (N×K), e.g. as soft targets. A few iterations suffice per
+ * training batch (SwAV uses 3).
+ */
+export function sinkhornTensor(logits: tf.Tensor2D, options: { lambda?: number; iterations?: number; columnMarginals?: number[] } = {}): tf.Tensor2D {
+  const lambda = options.lambda ?? 25, iterations = options.iterations ?? 50;
+  return tf.tidy(() => {
+    const [n, k] = logits.shape;
+    const logB = options.columnMarginals ? tf.log(tf.div(tf.tensor1d(options.columnMarginals), tf.sum(tf.tensor1d(options.columnMarginals)))).reshape([1, k]) : tf.fill([1, k], -Math.log(k));
+    const logA = -Math.log(n);
+    const scaled = tf.mul(logits, lambda);
+    let v: tf.Tensor = tf.zeros([1, k]);
+    let u: tf.Tensor = tf.zeros([n, 1]);
+    for (let t = 0; t < iterations; t++) {
+      u = tf.sub(logA, tf.logSumExp(tf.add(scaled, v), 1, true));
+      v = tf.sub(logB, tf.logSumExp(tf.add(scaled, u), 0, true));
+    }
+    const logQ = tf.add(tf.add(scaled, u), v);
+    return tf.softmax(logQ) as tf.Tensor2D;
+  });
+}
