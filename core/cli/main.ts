@@ -15,6 +15,7 @@ import { listDatasets } from '../store/datasets.ts';
 import { Project } from '../store/project.ts';
 import { VERSION } from '../version.ts';
 import { progressLine } from './output.ts';
+import { runCluster } from './cluster.ts';
 import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,6 +36,8 @@ Usage:
   loupe embed [project] [--run R] [--json]       embed every image with a finished run's encoder
   loupe eval knn [project] [--run R] [--k 20] [--json]   kNN accuracy of a run on the labelled images
   loupe runs [project] [--json]                  training runs
+  loupe cluster [project] [--algo sela|kmeans|sk] [--k K] [--heads H] [--run R] [--json]
+                                                 cluster a run's embeddings; NMI/ARI/accuracy when labels exist
   loupe methods [--json]                         self-supervised methods and their hyper-parameters
   loupe backends [--json]                        compute backends on this machine, and why not
 
@@ -196,6 +199,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runEval(rest);
       case 'runs':
         return runRuns(rest);
+      case 'cluster':
+        return await runCluster(rest);
       case 'methods':
         return runMethods(rest);
       case 'backends':

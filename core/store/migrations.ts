@@ -174,6 +174,65 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX embeddings_by_run ON embeddings(run_id, id);
     `,
   },
+  {
+    version: 5,
+    name: 'clusterings of embeddings, their clusters and members, the undo log of explorer edits',
+    sql: `
+      CREATE TABLE clusterings (
+        id           INTEGER PRIMARY KEY,
+        dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        embedding_id INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+        algo         TEXT NOT NULL CHECK (algo IN ('kmeans', 'sk', 'sela')),
+        k            INTEGER NOT NULL,
+        heads        INTEGER NOT NULL DEFAULT 1,
+        params       TEXT NOT NULL,
+        scores       TEXT,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+      CREATE INDEX clusterings_by_dataset ON clusterings(dataset_id, id);
+
+      -- Clusters of the primary head, as the explorer edits them.
+      CREATE TABLE clusters (
+        clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,
+        idx           INTEGER NOT NULL,
+        name          TEXT,
+        class_id      INTEGER REFERENCES classes(id) ON DELETE SET NULL,
+        state         TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'merged', 'discarded')),
+        centroid      BLOB,
+        PRIMARY KEY (clustering_id, idx)
+      ) WITHOUT ROWID;
+
+      -- Assignment per head; head 0 is the one the explorer edits.
+      CREATE TABLE cluster_members (
+        clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,
+        head          INTEGER NOT NULL,
+        image_id      INTEGER NOT NULL REFERENCES images(id) ON DELETE CASCADE,
+        cluster       INTEGER NOT NULL,
+        confidence    REAL NOT NULL,
+        outlier       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (clustering_id, head, image_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX cluster_members_by_cluster ON cluster_members(clustering_id, head, cluster, confidence);
+
+      -- Explorer edits, newest last; each holds what undoing it needs.
+      CREATE TABLE cluster_edits (
+        id            INTEGER PRIMARY KEY,
+        clustering_id INTEGER NOT NULL REFERENCES clusterings(id) ON DELETE CASCADE,
+        kind          TEXT NOT NULL,
+        undo          TEXT NOT NULL,
+        created_at    TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+
+      -- 2-D maps of embeddings (UMAP), cached per embedding.
+      CREATE TABLE maps (
+        id           INTEGER PRIMARY KEY,
+        embedding_id INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+        file         TEXT NOT NULL,
+        params       TEXT NOT NULL,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,148 @@
+// Clustering as a job on stored embeddings: k-means (baseline), Sinkhorn-balanced k-means, or
+// SeLa heads; assignments, confidences and centroids stored per clustering; NMI / ARI / Hungarian
+// accuracy when the dataset has labels. Also the 2-D map (UMAP) of an embedding, cached.
+import fs from 'node:fs';
+import path from 'node:path';
+import { UMAP } from 'umap-js';
+import { embedRun, readEmbeddings } from '../engine/embed.ts';
+import { loadLabels } from '../engine/labels.ts';
+import { Rng } from '../engine/rng.ts';
+import { LoupeError } from '../errors.ts';
+import type { Project } from '../store/project.ts';
+import { getRun, latestEmbedding, latestFinishedRun, type EmbeddingRow } from '../store/runs.ts';
+import { kmeans } from './kmeans.ts';
+import { scoreClustering, type ClusterScores } from './metrics.ts';
+import { selaHeads, skClustering, type Clustering } from './sela.ts';
+import { assignments, getClustering, saveClustering, splitCluster, type ClusterAlgo } from './store.ts';
+
+export interface ClusterParams {
+  runId?: number;
+  algo: ClusterAlgo;
+  k: number;
+  heads?: number;
+  seed?: number;
+}
+
+export interface ClusterResult {
+  clusteringId: number;
+  embeddingId: number;
+  algo: ClusterAlgo;
+  k: number;
+  sizes: number[];
+  scores: (ClusterScores & { perHead?: ClusterScores[] }) | null;
+  seconds: number;
+}
+
+interface Io { signal?: AbortSignal; progress?(done: number, total: number | null, metrics?: Record<string, string | number>): void }
+
+/** The newest embedding of a run (the newest finished run by default), embedding first if there is none. */
+export async function embeddingFor(project: Project, runId: number | undefined, io: Io = {}): Promise<EmbeddingRow> {
+  const run = runId !== undefined ? getRun(project.db, runId) : latestFinishedRun(project.db);
+  if (!run) throw new LoupeError('not-found', 'No trained encoder to cluster with.', { hint: 'Train a run first (Train view, or `loupe train`).' });
+  if (!run.encoder) throw new LoupeError('conflict', `Run ${run.id} has not finished training.`, { hint: 'Resume it, or pick a finished run.' });
+  let row = latestEmbedding(project.db, run.id);
+  if (!row) {
+    io.progress?.(0, null, { phase: 'Embedding images' });
+    await embedRun(project, run.id, { ...(io.signal ? { signal: io.signal } : {}), progress: (d, t) => io.progress?.(d, t, { phase: 'Embedding images' }) });
+    row = latestEmbedding(project.db, run.id)!;
+  }
+  return row;
+}
+
+export async function clusterEmbeddings(project: Project, params: ClusterParams, io: Io = {}): Promise<ClusterResult> {
+  const started = performance.now();
+  const row = await embeddingFor(project, params.runId, io);
+  const emb = readEmbeddings(project, row);
+  const n = emb.imageIds.length, dim = row.dim;
+  if (!(params.k >= 2) || params.k > n) throw new LoupeError('invalid-input', `The number of clusters must be between 2 and ${n}.`);
+  io.progress?.(0, null, { phase: `Clustering (${params.algo})` });
+  let heads: Clustering[];
+  if (params.algo === 'kmeans') heads = [await kmeans(emb.features, dim, { k: params.k, restarts: 5, seed: params.seed ?? 0, ...(io.signal ? { signal: io.signal } : {}) })];
+  else if (params.algo === 'sk') heads = [await skClustering(emb.features, dim, { k: params.k, seed: params.seed ?? 0 })];
+  else {
+    heads = (await selaHeads(emb.features, dim, {
+      k: params.k, heads: params.heads ?? 3, seed: params.seed ?? 0, ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: (d, t) => io.progress?.(d, t, { phase: 'Self-labelling (SeLa)' }),
+    })).heads;
+  }
+  const labels = loadLabels(project.db, row.datasetId);
+  let scores: ClusterResult['scores'] = null;
+  if (labels.classNames.length >= 2) {
+    const truth = Int32Array.from(emb.imageIds, (id) => labels.byImage.get(id) ?? -1);
+    const perHead = heads.map((h) => scoreClustering(h.labels, truth));
+    scores = { ...perHead[0]!, ...(heads.length > 1 ? { perHead } : {}) };
+  }
+  const clusteringId = saveClustering(project.db, { datasetId: row.datasetId, embeddingId: row.id, algo: params.algo, k: params.k, params: { ...params }, scores }, emb.imageIds, heads);
+  const sizes = new Array<number>(params.k).fill(0);
+  for (const l of heads[0]!.labels) sizes[l]!++;
+  return { clusteringId, embeddingId: row.id, algo: params.algo, k: params.k, sizes, scores, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Splits a cluster in two by k-means inside it (on the clustering's embedding); returns the new cluster. */
+export async function splitByReclustering(project: Project, clusteringId: number, idx: number): Promise<number> {
+  const c = getClustering(project.db, clusteringId);
+  const row = project.db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE id = ?').get(c.embeddingId) as EmbeddingRow;
+  const emb = readEmbeddings(project, row);
+  const a = assignments(project.db, clusteringId);
+  const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
+  const members = a.imageIds.filter((_, i) => a.clusters[i] === idx);
+  if (members.length < 4) throw new LoupeError('invalid-input', 'This cluster is too small to split.');
+  const x = new Float32Array(members.length * row.dim);
+  members.forEach((id, i) => x.set(emb.features.subarray(rowOf.get(id)! * row.dim, (rowOf.get(id)! + 1) * row.dim), i * row.dim));
+  const km = await kmeans(x, row.dim, { k: 2, restarts: 3, seed: idx });
+  const second = members.filter((_, i) => km.labels[i] === 1);
+  return splitCluster(project.db, clusteringId, idx, second);
+}
+
+export interface MapData {
+  imageIds: number[];
+  /** x, y per image, scaled into [−1, 1]. */
+  coords: Float32Array;
+}
+
+/** The UMAP layout of an embedding (cached in the project next to the embedding file). */
+export async function embeddingMap(project: Project, embeddingId: number, io: Io = {}): Promise<MapData> {
+  const cached = project.db.prepare('SELECT file FROM maps WHERE embedding_id = ? ORDER BY id DESC LIMIT 1').get(embeddingId) as { file: string } | undefined;
+  const row = project.db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE id = ?').get(embeddingId) as EmbeddingRow | undefined;
+  if (!row) throw new LoupeError('not-found', `Embedding ${embeddingId} does not exist.`);
+  const emb = readEmbeddings(project, row);
+  if (cached && fs.existsSync(path.join(project.dir, cached.file))) {
+    const buf = fs.readFileSync(path.join(project.dir, cached.file));
+    return { imageIds: emb.imageIds, coords: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) };
+  }
+  const coords = await umapLayout(emb.features, row.dim, io);
+  const rel = row.file.replace(/\.f32$/, '.umap.f32');
+  fs.writeFileSync(path.join(project.dir, `${rel}.tmp`), Buffer.from(coords.buffer));
+  fs.renameSync(path.join(project.dir, `${rel}.tmp`), path.join(project.dir, rel));
+  project.db.prepare('INSERT INTO maps (embedding_id, file, params) VALUES (?, ?, ?)').run(embeddingId, rel, JSON.stringify({ method: 'umap', nNeighbors: 15, minDist: 0.1 }));
+  return { imageIds: emb.imageIds, coords };
+}
+
+/** UMAP (umap-js) of L2-normalised features, scaled into [−1, 1]. */
+export async function umapLayout(features: Float32Array, dim: number, io: Io = {}, options: { nEpochs?: number; seed?: number } = {}): Promise<Float32Array> {
+  const n = features.length / dim;
+  const rows: number[][] = [];
+  for (let i = 0; i < n; i++) {
+    const r = Array.from(features.subarray(i * dim, (i + 1) * dim));
+    const norm = Math.hypot(...r) || 1;
+    rows.push(r.map((v) => v / norm));
+  }
+  const rng = new Rng(options.seed ?? 0);
+  const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, n - 1), minDist: 0.1, random: () => rng.next(), ...(options.nEpochs ? { nEpochs: options.nEpochs } : {}) });
+  const epochs = await umap.fitAsync(rows, (epoch) => {
+    io.progress?.(epoch, null, { phase: 'Laying out the map (UMAP)' });
+    if (io.signal?.aborted) return false;
+    return true;
+  });
+  void epochs;
+  const emb = umap.getEmbedding();
+  const out = new Float32Array(n * 2);
+  let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+  emb.forEach(([x, y]) => { lo = [Math.min(lo[0]!, x!), Math.min(lo[1]!, y!)]; hi = [Math.max(hi[0]!, x!), Math.max(hi[1]!, y!)]; });
+  const span = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!) || 1;
+  emb.forEach(([x, y], i) => {
+    out[2 * i] = ((x! - lo[0]!) / span) * 2 - 1;
+    out[2 * i + 1] = ((y! - lo[1]!) / span) * 2 - 1;
+  });
+  return out;
+}

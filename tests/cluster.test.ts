@@ -1,0 +1,202 @@
+// Concept discovery: Sinkhorn-Knopp against a dense reference, its marginals, priors and large λ;
+// clustering scores against hand-computed values; k-means on separable data; and the whole path on
+// real images: train, `loupe cluster`, explorer edits (name → labels, merge, split, discard,
+// outliers), each undone exactly.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import * as tf from '@tensorflow/tfjs';
+import { kmeans } from '../core/cluster/kmeans.ts';
+import { hungarianMax, scoreClustering } from '../core/cluster/metrics.ts';
+import { embeddingMap, splitByReclustering } from '../core/cluster/run.ts';
+import { sinkhorn, sinkhornTensor } from '../core/cluster/sinkhorn.ts';
+import { clusterMembers, discardCluster, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../core/cluster/store.ts';
+import { prepareEmojiDemo } from '../core/demo.ts';
+import { useBackendForTest } from '../core/engine/backends/select.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { findSslMethod } from '../core/engine/methods.ts';
+import { Rng } from '../core/engine/rng.ts';
+import { trainRun } from '../core/engine/trainer.ts';
+import { Host } from '../core/host/host.ts';
+import { tempDir } from './helpers/corpus.ts';
+
+const bin = path.resolve('bin/loupe.mjs');
+
+function randomLogits(n: number, k: number, seed: number, scale = 1): Float32Array {
+  const rng = new Rng(seed);
+  const out = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    // log-softmax of random scores: real log-probabilities
+    const s = Array.from({ length: k }, () => rng.normal() * scale);
+    const m = Math.max(...s), lse = m + Math.log(s.reduce((a, v) => a + Math.exp(v - m), 0));
+    s.forEach((v, j) => { out[i * k + j] = v - lse; });
+  }
+  return out;
+}
+
+/** The textbook algorithm in float64, no tricks: the reference the fast paths must agree with. */
+function denseSinkhorn(L: Float32Array, n: number, k: number, lambda: number, iterations: number, b?: number[]): { labels: number[]; colMass: number[] } {
+  const P = Array.from({ length: n }, (_, i) => Array.from({ length: k }, (_, j) => Math.exp(lambda * L[i * k + j]!)));
+  const target = b ? b.map((v) => v / b.reduce((a, x) => a + x, 0)) : new Array(k).fill(1 / k);
+  let r = new Array(n).fill(1), c = new Array(k).fill(1);
+  for (let t = 0; t < iterations; t++) {
+    r = P.map((row) => (1 / n) / row.reduce((s, v, j) => s + v * c[j], 0));
+    c = target.map((tj, j) => tj / P.reduce((s, row, i) => s + row[j]! * r[i], 0));
+  }
+  const Q = P.map((row, i) => row.map((v, j) => r[i] * v * c[j]));
+  return { labels: Q.map((row) => row.indexOf(Math.max(...row))), colMass: target.map((_, j) => Q.reduce((s, row) => s + row[j]!, 0)) };
+}
+
+test('Sinkhorn-Knopp: native, JS and log-domain paths agree with a dense reference and meet the marginals', () => {
+  const n = 300, k = 7;
+  const L = randomLogits(n, k, 1, 1.5);
+  const ref = denseSinkhorn(L, n, k, 5, 400);
+  ref.colMass.forEach((m) => assert.ok(Math.abs(m * k - 1) < 1e-6, 'the reference itself converged'));
+  for (const path of ['native', 'js', 'log'] as const) {
+    const r = sinkhorn(L, k, { lambda: 5, tolerance: 1e-6, path });
+    assert.equal(r.path, path);
+    assert.ok(r.converged && r.marginalError < 1e-6, `${path}: marginal error ${r.marginalError}`);
+    const agree = ref.labels.filter((l, i) => l === r.labels[i]).length;
+    assert.ok(agree >= n - 1, `${path}: ${agree}/${n} labels agree with the dense reference`);
+  }
+  // Row chunks give the same answer as one array.
+  const whole = sinkhorn(L, k, { lambda: 5, tolerance: 1e-6 });
+  const chunked = sinkhorn([L.slice(0, 100 * k), L.slice(100 * k, 250 * k), L.slice(250 * k)], k, { lambda: 5, tolerance: 1e-6 });
+  assert.deepEqual(Array.from(chunked.labels), Array.from(whole.labels));
+});
+
+test('Sinkhorn-Knopp: balanced clusters where the argmax is not; prior sizes; large λ stays stable via the log domain', () => {
+  const n = 2000, k = 10;
+  // Predictions that all prefer cluster 0: the argmax would put everything there.
+  const L = randomLogits(n, k, 2, 0.5);
+  for (let i = 0; i < n; i++) L[i * k] = L[i * k]! + 2;
+  const r = sinkhorn(L, k, { lambda: 25 });
+  assert.ok(r.converged);
+  assert.ok(Math.max(...r.sizes) < 1.6 * (n / k) && Math.min(...r.sizes) > 0.5 * (n / k), `sizes ${Array.from(r.sizes)}`);
+  const prior = [5, 1, 1, 1, 1, 1, 1, 1, 1, 1];
+  const withPrior = sinkhorn(L, k, { lambda: 25, columnMarginals: prior });
+  assert.ok(withPrior.sizes[0]! > 3 * withPrior.sizes[1]!, `prior sizes ${Array.from(withPrior.sizes)}`);
+  // Very confident predictions with λ = 200: scalings leave float range; the log domain takes over.
+  const confident = randomLogits(500, 5, 3, 8);
+  const big = sinkhorn(confident, 5, { lambda: 200, tolerance: 0.02, maxIterations: 3000 });
+  assert.equal(big.path, 'log');
+  assert.ok(big.converged && Number.isFinite(big.marginalError));
+  assert.ok(Math.max(...big.sizes) <= 140 && Math.min(...big.sizes) >= 60, `sizes ${Array.from(big.sizes)}`);
+  assert.throws(() => sinkhorn(new Float32Array(10), 3), /whole number of rows/);
+});
+
+test('Sinkhorn on a tfjs tensor matches the array version', async () => {
+  const n = 200, k = 5;
+  const L = randomLogits(n, k, 4);
+  const q = sinkhornTensor(tf.tensor2d(L, [n, k]), { lambda: 5, iterations: 300 });
+  const labels = await tf.argMax(q, 1).data();
+  const cols = await tf.sum(q, 0).data();
+  q.dispose();
+  const arr = sinkhorn(L, k, { lambda: 5, tolerance: 1e-6 });
+  assert.ok(Array.from(labels).filter((l, i) => l === arr.labels[i]).length >= n - 1);
+  // Rows are normalised to 1, so each column holds n / k.
+  for (const c of cols) assert.ok(Math.abs(c - n / k) < 0.05, `column mass ${c}`);
+});
+
+test('clustering scores: NMI, ARI and Hungarian accuracy on hand-checked cases', () => {
+  const truth = Int32Array.from([0, 0, 0, 1, 1, 1]);
+  const perfect = scoreClustering(Int32Array.from([2, 2, 2, 5, 5, 5]), truth);
+  assert.deepEqual([perfect.nmi, perfect.ari, perfect.accuracy].map((v) => +v.toFixed(6)), [1, 1, 1]);
+  // sklearn: adjusted_rand_score([0,0,0,1,1,1],[0,0,1,1,2,2]) = 0.2424…, NMI (arithmetic) = 0.5158…
+  const partial = scoreClustering(Int32Array.from([0, 0, 1, 1, 2, 2]), truth);
+  assert.ok(Math.abs(partial.ari - 0.242424) < 1e-5, `ari ${partial.ari}`);
+  assert.ok(Math.abs(partial.nmi - 0.515803) < 1e-5, `nmi ${partial.nmi}`);
+  assert.ok(Math.abs(partial.accuracy - 4 / 6) < 1e-9);
+  assert.deepEqual(Array.from(hungarianMax([[1, 9, 0], [8, 2, 0], [0, 0, 3]])), [1, 0, 2]);
+  assert.deepEqual(Array.from(hungarianMax([[5, 1], [4, 3], [9, 0]])), [-1, 1, 0]);
+});
+
+test('k-means finds separable groups', async () => {
+  const rng = new Rng(5), dim = 8, per = 60, k = 4;
+  const centers = Array.from({ length: k }, () => Array.from({ length: dim }, () => rng.normal()));
+  const x = new Float32Array(k * per * dim), truth = new Int32Array(k * per);
+  for (let c = 0; c < k; c++) for (let i = 0; i < per; i++) {
+    truth[c * per + i] = c;
+    for (let j = 0; j < dim; j++) x[(c * per + i) * dim + j] = centers[c]![j]! + 0.05 * rng.normal();
+  }
+  const result = await kmeans(x, dim, { k, restarts: 3 });
+  assert.equal(scoreClustering(result.labels, truth).accuracy, 1);
+});
+
+test('cluster real images from the CLI, then name, merge, split, discard and mark outliers in the explorer store, each undoable', { timeout: 300_000 }, async () => {
+  await useBackendForTest('native');
+  const dir = tempDir('cluster');
+  const folder = prepareEmojiDemo(dir, 10);
+  let host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
+  assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+  const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 2, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
+  await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
+  const usable = (host.project.db.prepare("SELECT COUNT(*) AS n FROM images WHERE status = 'ok'").get() as { n: number }).n;
+  host.close();
+
+  const results: Record<string, { nmi: number }> = {};
+  for (const algo of ['kmeans', 'sk', 'sela']) {
+    const out = spawnSync(process.execPath, [bin, 'cluster', dir, '--algo', algo, '--k', '9', '--heads', '2', '--json'], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(out.status, 0, out.stderr);
+    const r = JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+    assert.equal(r.sizes.reduce((a: number, b: number) => a + b, 0), usable, 'every image is assigned');
+    assert.ok(r.scores.count > 0 && r.scores.nmi > 0 && r.scores.nmi <= 1, JSON.stringify(r.scores));
+    if (algo === 'sela') assert.equal(r.scores.perHead.length, 2);
+    results[algo] = r.scores;
+    results[`${algo}Id`] = { nmi: r.clusteringId };
+  }
+  const human = spawnSync(process.execPath, [bin, 'cluster', dir, '--algo', 'kmeans', '--k', '3'], { encoding: 'utf8', timeout: 120_000 });
+  assert.match(human.stdout, /NMI \d\.\d{3}, ARI -?\d\.\d{3}, accuracy \d+\.\d%/);
+  assert.match(spawnSync(process.execPath, [bin, 'cluster', dir, '--algo', 'magic'], { encoding: 'utf8' }).stderr, /Unknown algorithm "magic"/);
+
+  host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: false, autoResume: false });
+  try {
+    const { db } = host.project;
+    const id = results.skId!.nmi;
+    const before = listClusters(db, id);
+    assert.equal(before.length, 9);
+    assert.ok(before.every((c) => c.samples.length > 0 && c.samples.length <= 6));
+    const target = before[0]!;
+    const page = clusterMembers(db, id, target.idx, 0, 500);
+    assert.equal(page.total, target.size);
+    for (let i = 1; i < page.items.length; i++) assert.ok(page.items[i - 1]!.confidence >= page.items[i]!.confidence, 'sorted by confidence');
+
+    const labelRows = () => db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number };
+    const named = nameCluster(db, id, target.idx, 'Faces I care about');
+    assert.equal(named.labelled, target.size);
+    assert.equal(labelRows().n, target.size);
+    assert.equal(listClusters(db, id)[0]!.className, 'Faces I care about');
+
+    markOutliers(db, id, [page.items[0]!.imageId], true);
+    assert.equal(labelRows().n, target.size - 1, 'an outlier loses its cluster label');
+    mergeClusters(db, id, [before[1]!.idx, before[2]!.idx], target.idx);
+    assert.equal(listClusters(db, id)[0]!.size, target.size + before[1]!.size + before[2]!.size);
+    assert.equal(listClusters(db, id)[1]!.state, 'merged');
+    assert.throws(() => mergeClusters(db, id, [before[1]!.idx], target.idx), /was merged/);
+    const newIdx = await splitByReclustering(host.project, id, target.idx);
+    const afterSplit = listClusters(db, id);
+    assert.equal(afterSplit.length, 10);
+    assert.equal(afterSplit.find((c) => c.idx === target.idx)!.size + afterSplit.find((c) => c.idx === newIdx)!.size, target.size + before[1]!.size + before[2]!.size);
+    discardCluster(db, id, before[3]!.idx);
+    assert.equal(listClusters(db, id).find((c) => c.idx === before[3]!.idx)!.state, 'discarded');
+
+    // Undo everything, newest first: back to the clustering as it was made.
+    assert.deepEqual([undoLastEdit(db, id), undoLastEdit(db, id), undoLastEdit(db, id), undoLastEdit(db, id), undoLastEdit(db, id), undoLastEdit(db, id)],
+      ['discard', 'split', 'merge', 'outliers', 'name', null]);
+    const restored = listClusters(db, id);
+    assert.deepEqual(restored.map((c) => [c.idx, c.size, c.state, c.name, c.outliers]), before.map((c) => [c.idx, c.size, c.state, c.name, c.outliers]));
+    assert.equal(labelRows().n, 0, 'naming undone: its labels are gone');
+
+    // The 2-D map: one point per embedded image, inside [−1, 1], cached on the second call.
+    const embeddingId = (db.prepare('SELECT embedding_id AS e FROM clusterings WHERE id = ?').get(id) as { e: number }).e;
+    const map = await embeddingMap(host.project, embeddingId);
+    assert.equal(map.coords.length, map.imageIds.length * 2);
+    assert.ok(map.coords.every((v) => v >= -1 && v <= 1 && Number.isFinite(v)));
+    const again = await embeddingMap(host.project, embeddingId);
+    assert.deepEqual(Array.from(again.coords), Array.from(map.coords));
+  } finally {
+    host.close();
+  }
+});
