@@ -7,6 +7,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   grid: () => import('./grid.ts'),
   train: () => import('./train.ts'),
   methods: () => import('./methods.ts'),
+  cluster: () => import('./cluster.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

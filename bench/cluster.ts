@@ -1,0 +1,109 @@
+/**
+ * `npm run bench -- cluster [--sets fashion-mnist,emoji] [--sk-rows 1000000] [--sk-k 1000] [--umap 100000]`
+ *
+ * 1. Clustering quality on the real labelled sets (../shared/README.md): k-means (baseline),
+ *    Sinkhorn-balanced k-means and SeLa heads on the same pretrained embedding (the methods
+ *    benchmark's SimCLR run when cached, else a SimCLR run trained here), k = number of classes;
+ *    NMI / ARI / Hungarian accuracy. Target: SeLa/SK ≥ k-means in NMI.
+ * 2. Sinkhorn-Knopp time for N × K log-probabilities (default 1,000,000 × 1,000, in row chunks,
+ *    in place): target < 2 s on this 2-core machine.
+ * 3. UMAP time for N points (default 100,000; 64-d).
+ */
+import * as tf from '@tensorflow/tfjs';
+import { clusterEmbeddings, umapLayout } from '../core/cluster/run.ts';
+import { sinkhorn } from '../core/cluster/sinkhorn.ts';
+import { activateBackend } from '../core/engine/backends/select.ts';
+import { embedRun } from '../core/engine/embed.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { findSslMethod } from '../core/engine/methods.ts';
+import { findPreset } from '../core/engine/presets.ts';
+import { Rng } from '../core/engine/rng.ts';
+import { trainRun } from '../core/engine/trainer.ts';
+import { latestEmbedding, listRuns } from '../core/store/runs.ts';
+import { openBenchSet, type SetName } from './data/sets.ts';
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
+}
+
+async function quality(name: SetName): Promise<void> {
+  const set = await openBenchSet(name);
+  if (!set) return void console.log(`${name}: skipped (data set unavailable).`);
+  try {
+    const { project } = set.host;
+    let run = listRuns(project.db, set.datasetId).find((r) => r.method === 'simclr' && r.encoder);
+    if (!run) {
+      console.log(`${name}: no cached SimCLR run; training one (fast CPU preset, 5 epochs)…`);
+      const preset = findPreset(findSslMethod('simclr'), 'fast-cpu');
+      const id = createTrainingRun(project, findSslMethod('simclr'), set.datasetId, { ...preset.settings, epochs: 5, knnEvery: 0 });
+      await trainRun(project, id, { signal: new AbortController().signal, progress: () => {} });
+      run = listRuns(project.db, set.datasetId).find((r) => r.id === id)!;
+    }
+    if (!latestEmbedding(project.db, run.id)) await embedRun(project, run.id);
+    const k = set.classes;
+    console.log(`\n${name}: ${set.images} images, k = ${k}, embedding of run #${run.id} (${run.method}).`);
+    console.log('| algorithm | NMI | ARI | accuracy | time |');
+    console.log('|---|---|---|---|---|');
+    const nmi: Record<string, number> = {};
+    for (const algo of ['kmeans', 'sk', 'sela'] as const) {
+      const r = await clusterEmbeddings(project, { runId: run.id, algo, k, heads: 3, seed: 0 });
+      const s = r.scores!;
+      nmi[algo] = s.nmi;
+      const heads = s.perHead ? ` (heads: ${s.perHead.map((h) => h.nmi.toFixed(3)).join(', ')})` : '';
+      console.log(`| ${algo === 'kmeans' ? 'k-means (5 restarts)' : algo === 'sk' ? 'Sinkhorn-balanced k-means' : 'SeLa, 3 heads'} | ${s.nmi.toFixed(3)}${heads} | ${s.ari.toFixed(3)} | ${(100 * s.accuracy).toFixed(1)}% | ${r.seconds.toFixed(1)} s |`);
+    }
+    const best = Math.max(nmi.sk!, nmi.sela!);
+    console.log(`Best balanced (SK/SeLa) NMI ${best.toFixed(3)} vs k-means ${nmi.kmeans!.toFixed(3)}: ${best >= nmi.kmeans! ? 'at least as good ✓' : 'below k-means ✗'}`);
+  } finally {
+    set.close();
+  }
+}
+
+async function sinkhornTiming(rows: number, k: number): Promise<void> {
+  // Log-probabilities of a realistic shape: cosine similarities of random unit features to K
+  // random prototypes, / 0.1, log-softmaxed (SeLa's heads give the same kind of matrix).
+  const dim = 64, chunkRows = 50_000;
+  const protos = tf.tidy(() => { const p = tf.randomNormal([k, dim], 0, 1, 'float32', 1); return tf.div(p, tf.norm(p, 'euclidean', 1, true)); });
+  const chunks: Float32Array[] = [];
+  const made = performance.now();
+  for (let start = 0; start < rows; start += chunkRows) {
+    const n = Math.min(chunkRows, rows - start);
+    const t = tf.tidy(() => {
+      const f = tf.randomNormal([n, dim], 0, 1, 'float32', start + 2);
+      return tf.logSoftmax(tf.div(tf.matMul(tf.div(f, tf.norm(f, 'euclidean', 1, true)), protos, false, true), 0.1));
+    });
+    chunks.push((await t.data()) as Float32Array);
+    t.dispose();
+  }
+  protos.dispose();
+  console.log(`\nSinkhorn-Knopp on ${rows.toLocaleString()} × ${k} (${(rows * k * 4 / 2 ** 30).toFixed(1)} GiB float32 in ${chunks.length} chunks; made in ${((performance.now() - made) / 1000).toFixed(1)} s):`);
+  for (const tolerance of [1e-2, 1e-3]) {
+    const copy = chunks.map((c) => c.slice());
+    const t0 = performance.now();
+    const r = sinkhorn(copy, k, { lambda: 25, tolerance, inPlace: true });
+    const seconds = (performance.now() - t0) / 1000;
+    console.log(`  tolerance ${tolerance}: ${seconds.toFixed(2)} s (${r.path}, ${r.iterations} iterations, ${(seconds / Math.max(1, r.iterations)).toFixed(3)} s each incl. the exp pass), marginal error ${r.marginalError.toExponential(1)}, cluster sizes ${Math.min(...r.sizes)}–${Math.max(...r.sizes)}; target < 2 s ${seconds < 2 ? '✓' : '✗'}`);
+  }
+}
+
+async function umapTiming(n: number): Promise<void> {
+  const dim = 64, rng = new Rng(9);
+  // 20 Gaussian blobs: a layout with structure, like an embedding of a real collection.
+  const centers = Array.from({ length: 20 }, () => Array.from({ length: dim }, () => rng.normal()));
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = centers[i % 20]![j]! + 0.4 * rng.normal();
+  const t0 = performance.now();
+  await umapLayout(x, dim);
+  console.log(`\nUMAP (umap-js, 15 neighbours, default epochs) of ${n.toLocaleString()} × ${dim}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const backend = await activateBackend(undefined);
+  console.log(`Cluster benchmark on ${backend.name} (${backend.device}).`);
+  for (const name of option(args, 'sets', 'fashion-mnist,emoji').split(',').filter(Boolean) as SetName[]) await quality(name);
+  const skRows = Number(option(args, 'sk-rows', '1000000')), skK = Number(option(args, 'sk-k', '1000'));
+  if (skRows > 0) await sinkhornTiming(skRows, skK);
+  const umapN = Number(option(args, 'umap', '100000'));
+  if (umapN > 0) await umapTiming(umapN);
+}
