@@ -139,7 +139,7 @@ async function randomFloor(cache: TrainingCache, split: Split, size: number, wid
   }
 }
 
-function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number): { knn: number; floor: number; imagesPerSecond: number; lossFirst: number; lossLast: number } | string {
+function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number): { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number } | string {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     console.log('  Installing the PyTorch reference (Debian python3-torch, python3-torchvision)…');
@@ -157,7 +157,7 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   const parsed = line ? JSON.parse(line) as Record<string, number> : null;
   if (!parsed || typeof parsed.knn !== 'number') return `reference printed no result: ${r.stdout.trim().slice(-200)}`;
-  return parsed as unknown as { knn: number; floor: number; imagesPerSecond: number; lossFirst: number; lossLast: number };
+  return parsed as unknown as { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -196,7 +196,7 @@ export async function run(args: string[]): Promise<void> {
       }
       console.log(`| random init (floor) | — | — | — | ${pct(floor.knn)} | ${pct(floor.probe)} | ${floor.rank.toFixed(1)} | — |`);
       if (typeof ref === 'string') console.log(`| PyTorch SimCLR | ${ref} |`);
-      else console.log(`| PyTorch SimCLR (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.lossFirst.toFixed(3)} → ${ref.lossLast.toFixed(3)} | ${pct(ref.knn)} | — | — | floor ${pct(ref.floor)} |`);
+      else console.log(`| PyTorch SimCLR (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | floor ${pct(ref.floor)} |`);
       const beaten = rows.filter((r) => r.knn > floor.knn + 0.02).length;
       console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than 2 points of kNN accuracy.\n`);
     } finally {

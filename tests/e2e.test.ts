@@ -196,6 +196,9 @@ test('train an encoder on the demo from the Train view: live progress, curves, t
   await page.getByRole('heading', { name: 'New run' }).waitFor();
   await page.getByRole('heading', { name: 'No training runs yet' }).waitFor();
   await page.getByText(/Runs on .*threads/).waitFor({ timeout: 60_000 });
+  await page.getByRole('button', { name: 'Fast (CPU)' }).click();
+  assert.equal(await page.getByLabel('Image size').inputValue(), '32', 'the preset filled the form');
+  assert.equal(await page.getByLabel('Epochs').inputValue(), '30');
   await shot('10-train-form');
   await page.getByLabel('Epochs').fill('2');
   await page.getByLabel('Batch size').fill('256');
@@ -221,6 +224,36 @@ test('train an encoder on the demo from the Train view: live progress, curves, t
   assert.equal(emb.dim, 128);
   await page.getByRole('button', { name: 'Images', exact: true }).click();
   await page.getByTestId('grid').waitFor();
+});
+
+test('explore concepts: cluster the demo, see the map and a gallery, name a cluster and see labels appear, undo', { timeout: 240_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  await page.getByRole('button', { name: 'Explore', exact: true }).click();
+  await page.getByRole('heading', { name: 'Find concepts' }).waitFor();
+  await page.getByLabel('Concepts k').fill('9');
+  await page.getByRole('button', { name: 'Find concepts', exact: true }).click();
+  await page.locator('.cluster').first().waitFor({ timeout: 180_000 });
+  assert.equal(await page.locator('.cluster').count(), 9);
+  await page.waitForFunction(() => !/Laying out the map/.test(document.querySelector('.canvas-box')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  await page.locator('.cluster').first().click();
+  await page.locator('.thumb img').first().waitFor();
+  await page.waitForTimeout(400);
+  await shot('13-explore-cluster');
+  const before = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number }).n;
+  assert.equal(before, 0);
+  await page.getByLabel('Concept name').fill('Round yellow faces');
+  await page.getByRole('button', { name: 'Name & label' }).click();
+  await page.getByText(/labelled “Round yellow faces”/).waitFor();
+  const labelled = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.source = 'cluster' AND c.name = 'Round yellow faces'").get() as { n: number }).n;
+  const size = Number((await page.locator('.cluster.active .count').textContent())!.replace(/,/g, ''));
+  assert.equal(labelled, size, 'every member got the cluster label');
+  await shot('14-explore-named');
+  const box = (await page.locator('.canvas-box canvas').first().boundingBox())!;
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => !/labelled “Round yellow faces”/.test(document.querySelector('.gallery')?.textContent ?? ''), undefined, { timeout: 10_000 });
+  assert.equal((host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number }).n, 0, 'undo removed the labels');
+  assert.ok(box.width > 200 && box.height > 200, 'the map has room');
 });
 
 test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 }, async (t) => {

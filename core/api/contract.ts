@@ -73,6 +73,18 @@ export const inputs = {
   'train.runs': z.object({ datasetId: id }),
   'train.metrics': z.object({ runId: id, sinceStep: z.number().int().min(-1).default(-1) }),
   'embed.start': z.object({ runId: id }),
+  'cluster.start': z.object({ datasetId: id, runId: id.optional(), algo: z.enum(['kmeans', 'sk', 'sela']).default('sela'), k: z.number().int().min(2).max(5000), heads: z.number().int().min(1).max(10).default(3) }),
+  'cluster.list': z.object({ datasetId: id }),
+  'cluster.clusters': z.object({ clusteringId: id }),
+  'cluster.members': z.object({ clusteringId: id, idx: z.number().int().min(0), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(2000).default(200) }),
+  'cluster.map': z.object({ clusteringId: id }),
+  'cluster.neighbors': z.object({ clusteringId: id, imageId: id, k: z.number().int().min(1).max(200).default(24) }),
+  'cluster.name': z.object({ clusteringId: id, idx: z.number().int().min(0), name: z.string().trim().min(1).max(200) }),
+  'cluster.merge': z.object({ clusteringId: id, from: z.array(z.number().int().min(0)).min(1), into: z.number().int().min(0) }),
+  'cluster.split': z.object({ clusteringId: id, idx: z.number().int().min(0) }),
+  'cluster.discard': z.object({ clusteringId: id, idx: z.number().int().min(0) }),
+  'cluster.outliers': z.object({ clusteringId: id, imageIds: z.array(id).min(1).max(100_000), on: z.boolean() }),
+  'cluster.undo': z.object({ clusteringId: id }),
 } as const;
 
 export type Method = keyof typeof inputs;
@@ -123,6 +135,42 @@ export interface Outputs {
   'train.runs': RunSummary[];
   'train.metrics': Record<string, [number, number][]>;
   'embed.start': { jobId: number };
+  'cluster.start': { jobId: number };
+  'cluster.list': ClusteringInfo[];
+  'cluster.clusters': ClusterInfo[];
+  'cluster.members': { total: number; items: { imageId: number; confidence: number; outlier: boolean }[] };
+  'cluster.map': { imageIds: number[]; x: number[]; y: number[]; cluster: number[]; confidence: number[] };
+  'cluster.neighbors': { imageId: number; similarity: number }[];
+  'cluster.name': { classId: number; labelled: number };
+  'cluster.merge': null;
+  'cluster.split': { idx: number };
+  'cluster.discard': null;
+  'cluster.outliers': null;
+  'cluster.undo': { undone: string | null };
+}
+
+export interface ClusterScoresInfo { nmi: number; ari: number; accuracy: number; count: number }
+
+export interface ClusteringInfo {
+  id: number;
+  datasetId: number;
+  embeddingId: number;
+  algo: 'kmeans' | 'sk' | 'sela';
+  k: number;
+  heads: number;
+  scores: (ClusterScoresInfo & { perHead?: ClusterScoresInfo[] }) | null;
+  createdAt: string;
+}
+
+export interface ClusterInfo {
+  idx: number;
+  name: string | null;
+  className: string | null;
+  state: 'active' | 'merged' | 'discarded';
+  size: number;
+  outliers: number;
+  meanConfidence: number;
+  samples: number[];
 }
 
 /** What the Train form is generated from: methods with their declared hyper-parameters, and backends. */

@@ -136,13 +136,20 @@ export async function umapLayout(features: Float32Array, dim: number, io: Io = {
   });
   void epochs;
   const emb = umap.getEmbedding();
+  // Scale by the 0.5–99.5 percentiles, not min/max: a few far outliers would otherwise squeeze
+  // the whole map into the middle of the view. The outliers are clamped to the edge.
   const out = new Float32Array(n * 2);
-  let lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
-  emb.forEach(([x, y]) => { lo = [Math.min(lo[0]!, x!), Math.min(lo[1]!, y!)]; hi = [Math.max(hi[0]!, x!), Math.max(hi[1]!, y!)]; });
+  const lo: number[] = [], hi: number[] = [];
+  for (const axis of [0, 1]) {
+    const v = emb.map((p) => p[axis]!).sort((a, b) => a - b);
+    lo.push(v[Math.floor(0.005 * (n - 1))]!);
+    hi.push(v[Math.ceil(0.995 * (n - 1))]!);
+  }
   const span = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!) || 1;
+  const mid = [(lo[0]! + hi[0]!) / 2, (lo[1]! + hi[1]!) / 2];
   emb.forEach(([x, y], i) => {
-    out[2 * i] = ((x! - lo[0]!) / span) * 2 - 1;
-    out[2 * i + 1] = ((y! - lo[1]!) / span) * 2 - 1;
+    out[2 * i] = Math.max(-1, Math.min(1, ((x! - mid[0]!) / span) * 1.9));
+    out[2 * i + 1] = Math.max(-1, Math.min(1, ((y! - mid[1]!) / span) * 1.9));
   });
   return out;
 }

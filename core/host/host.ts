@@ -13,6 +13,9 @@ import { attachJob, createTrainingRun, embedJobKind, trainJobKind } from '../eng
 import { resolveHyperparameters } from '../engine/method.ts';
 import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
 import { presetsFor } from '../engine/presets.ts';
+import { clusterJobKind, nearestImages } from '../cluster/jobs.ts';
+import { embeddingMap, splitByReclustering } from '../cluster/run.ts';
+import { assignments, clusterMembers, discardCluster, getClustering, listClusterings, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../cluster/store.ts';
 import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
@@ -151,6 +154,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     this.jobs.register(importJobKind(next, this.importers));
     this.jobs.register(trainJobKind(next, () => this.sslMethods()));
     this.jobs.register(embedJobKind(next));
+    this.jobs.register(clusterJobKind(next));
     this.jobs.register({
       kind: 'render-thumbnails',
       resumable: true,
@@ -286,12 +290,47 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       }));
     },
     'train.metrics': ({ runId, sinceStep }) => getMetrics(this.project.db, runId, sinceStep),
+    'cluster.start': ({ datasetId, runId, algo, k, heads }) => {
+      getDataset(this.project.db, datasetId);
+      if (runId !== undefined && getRun(this.project.db, runId).datasetId !== datasetId) throw new LoupeError('invalid-input', 'That run belongs to another dataset.');
+      const finished = runId ?? listRuns(this.project.db, datasetId).find((r) => r.encoder)?.id;
+      if (finished === undefined) throw new LoupeError('conflict', 'No finished training run on this dataset yet.', { hint: 'Train an encoder first (Train view); clustering uses its embeddings.' });
+      return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads }) };
+    },
+    'cluster.list': ({ datasetId }) => listClusterings(this.project.db, datasetId).map(({ params: _p, ...c }) => c),
+    'cluster.clusters': ({ clusteringId }) => listClusters(this.project.db, clusteringId),
+    'cluster.members': ({ clusteringId, idx, offset, limit }) => clusterMembers(this.project.db, clusteringId, idx, offset, limit),
+    'cluster.map': async ({ clusteringId }) => {
+      const c = getClustering(this.project.db, clusteringId);
+      const map = await embeddingMap(this.project, c.embeddingId);
+      const a = assignments(this.project.db, clusteringId);
+      const at = new Map(a.imageIds.map((id, i) => [id, i]));
+      const keep = map.imageIds.map((id, i) => [id, i] as const).filter(([id]) => at.has(id));
+      return {
+        imageIds: keep.map(([id]) => id),
+        x: keep.map(([, i]) => map.coords[2 * i]!), y: keep.map(([, i]) => map.coords[2 * i + 1]!),
+        cluster: keep.map(([id]) => a.clusters[at.get(id)!]!), confidence: keep.map(([id]) => a.confidence[at.get(id)!]!),
+      };
+    },
+    'cluster.neighbors': ({ clusteringId, imageId, k }) => nearestImages(this.project, getClustering(this.project.db, clusteringId).embeddingId, imageId, k),
+    'cluster.name': ({ clusteringId, idx, name }) => this.edited(nameCluster(this.project.db, clusteringId, idx, name)),
+    'cluster.merge': ({ clusteringId, from, into }) => this.edited((mergeClusters(this.project.db, clusteringId, from, into), null)),
+    'cluster.split': async ({ clusteringId, idx }) => this.edited({ idx: await splitByReclustering(this.project, clusteringId, idx) }),
+    'cluster.discard': ({ clusteringId, idx }) => this.edited((discardCluster(this.project.db, clusteringId, idx), null)),
+    'cluster.outliers': ({ clusteringId, imageIds, on }) => this.edited((markOutliers(this.project.db, clusteringId, imageIds, on), null)),
+    'cluster.undo': ({ clusteringId }) => this.edited({ undone: undoLastEdit(this.project.db, clusteringId) }),
     'embed.start': ({ runId }) => {
       const run = getRun(this.project.db, runId);
       if (!run.encoder) throw new LoupeError('conflict', 'This run has not finished training yet.', { hint: 'Wait for it to finish, or resume it.' });
       return { jobId: this.jobs.start('embed', { runId }) };
     },
   };
+
+  /** Explorer edits change labels and classes: the other views refresh. */
+  private edited<T>(result: T): T {
+    this.emit('event', { type: 'datasets-changed' });
+    return result;
+  }
 
   private backendReports: TrainOptions['backends'] | undefined;
 
