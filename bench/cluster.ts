@@ -21,11 +21,7 @@ import { Rng } from '../core/engine/rng.ts';
 import { trainRun } from '../core/engine/trainer.ts';
 import { latestEmbedding, listRuns } from '../core/store/runs.ts';
 import { openBenchSet, type SetName } from './data/sets.ts';
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-}
+import { option } from './args.ts';
 
 async function quality(name: SetName): Promise<void> {
   const set = await openBenchSet(name);

@@ -30,13 +30,9 @@ import { trainRun } from '../core/engine/trainer.ts';
 import { linearProbeAccuracy } from '../core/learn/classifier.ts';
 import { getMetrics, listRuns } from '../core/store/runs.ts';
 import { openBenchSet, type BenchSet, type SetName } from './data/sets.ts';
+import { option } from './args.ts';
 
 const PYTHON = '/usr/bin/python3';
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-}
 
 interface Row {
   method: string;

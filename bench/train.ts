@@ -21,14 +21,10 @@ import { defaultOptimizer, Optimizer } from '../core/engine/optim.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { trainStep } from '../core/engine/step.ts';
 import { simclr } from '../plugins/ssl/simclr.ts';
+import { option } from './args.ts';
 
 const PYTHON = '/usr/bin/python3';
 const THREADS = 2;
-
-function option(args: string[], name: string, fallback: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-}
 
 interface Measured {
   backend: string;

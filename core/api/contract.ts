@@ -3,6 +3,7 @@
  * IPC or HTTP + WebSocket). Inputs are validated here, at the boundary; the host trusts them after.
  */
 import { z } from 'zod';
+import type { ClusteringRow, ClusterSummary, MemberPage } from '../cluster/store.ts';
 import type { JobInfo } from '../jobs/runner.ts';
 import type { DatasetRow } from '../store/datasets.ts';
 import type { ImageDetail, ImageSummary } from '../store/images.ts';
@@ -138,7 +139,7 @@ export interface Outputs {
   'cluster.start': { jobId: number };
   'cluster.list': ClusteringInfo[];
   'cluster.clusters': ClusterInfo[];
-  'cluster.members': { total: number; items: { imageId: number; confidence: number; outlier: boolean }[] };
+  'cluster.members': MemberPage;
   'cluster.map': { imageIds: number[]; x: number[]; y: number[]; cluster: number[]; confidence: number[] };
   'cluster.neighbors': { imageId: number; similarity: number }[];
   'cluster.name': { classId: number; labelled: number };
@@ -149,29 +150,9 @@ export interface Outputs {
   'cluster.undo': { undone: string | null };
 }
 
-export interface ClusterScoresInfo { nmi: number; ari: number; accuracy: number; count: number }
-
-export interface ClusteringInfo {
-  id: number;
-  datasetId: number;
-  embeddingId: number;
-  algo: 'kmeans' | 'sk' | 'sela';
-  k: number;
-  heads: number;
-  scores: (ClusterScoresInfo & { perHead?: ClusterScoresInfo[] }) | null;
-  createdAt: string;
-}
-
-export interface ClusterInfo {
-  idx: number;
-  name: string | null;
-  className: string | null;
-  state: 'active' | 'merged' | 'discarded';
-  size: number;
-  outliers: number;
-  meanConfidence: number;
-  samples: number[];
-}
+/** What the Explore view lists: a clustering without its raw parameters, and its clusters. */
+export type ClusteringInfo = Omit<ClusteringRow, 'params'>;
+export type ClusterInfo = ClusterSummary;
 
 /** What the Train form is generated from: methods with their declared hyper-parameters, and backends. */
 export interface TrainOptions {

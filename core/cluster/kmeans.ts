@@ -4,6 +4,7 @@
 // backend (native GEMM, WebGPU) does the heavy part; seeding and bookkeeping are plain loops.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
 
 export interface KMeansOptions {
   k: number;
@@ -22,17 +23,6 @@ export interface KMeansResult {
   confidence: Float32Array;
   inertia: number;
   iterations: number;
-}
-
-export function l2normalizeRows(x: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length / dim; i++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += x[i * dim + j]! ** 2;
-    const inv = 1 / (Math.sqrt(s) || 1);
-    for (let j = 0; j < dim; j++) out[i * dim + j] = x[i * dim + j]! * inv;
-  }
-  return out;
 }
 
 /** Nearest centroid (max dot product on unit vectors) for every row, in blocks. */

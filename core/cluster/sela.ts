@@ -7,7 +7,8 @@
 //   and the heads learn them by cross-entropy in between.
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '../engine/rng.ts';
-import { kmeans, l2normalizeRows, nearestCentroids } from './kmeans.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
+import { kmeans, nearestCentroids } from './kmeans.ts';
 import { sinkhorn } from './sinkhorn.ts';
 
 export interface Clustering {

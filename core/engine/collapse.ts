@@ -1,17 +1,16 @@
 // Collapse indicators of an embedding, shown live while training (DESIGN §7): a collapsed encoder
 // maps every image to one point (spread → 0) or to a low-dimensional subspace (rank → 1) while its
 // loss can still look fine. Both are cheap on a 512-image sample.
+import { l2normalizeRows } from '../learn/vectors.ts';
 
 /** Mean per-dimension std of L2-normalised features × √d: ≈1 for spread features, → 0 as they collapse. */
 export function featureSpread(features: Float32Array, dim: number): number {
   const n = features.length / dim;
+  const x = l2normalizeRows(features, dim);
   const mean = new Float64Array(dim), sq = new Float64Array(dim);
   for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += features[i * dim + j]! ** 2;
-    norm = Math.sqrt(norm) || 1;
     for (let j = 0; j < dim; j++) {
-      const v = features[i * dim + j]! / norm;
+      const v = x[i * dim + j]!;
       mean[j]! += v;
       sq[j]! += v * v;
     }
@@ -64,17 +63,8 @@ export function symmetricEigenvalues(matrix: Float64Array, d: number, sweeps = 3
 export function effectiveRank(features: Float32Array, dim: number): number {
   const n = features.length / dim;
   if (n < 2) return 1;
-  const x = new Float64Array(n * dim), mean = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    let norm = 0;
-    for (let j = 0; j < dim; j++) norm += features[i * dim + j]! ** 2;
-    norm = Math.sqrt(norm) || 1;
-    for (let j = 0; j < dim; j++) {
-      const v = features[i * dim + j]! / norm;
-      x[i * dim + j] = v;
-      mean[j]! += v / n;
-    }
-  }
+  const x = l2normalizeRows(features, dim), mean = new Float64Array(dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) mean[j]! += x[i * dim + j]! / n;
   const cov = new Float64Array(dim * dim);
   for (let i = 0; i < n; i++) {
     const row = i * dim;
