@@ -249,6 +249,9 @@ test('explore concepts: cluster the demo, see the map and a gallery, name a clus
   const size = Number((await page.locator('.cluster.active .count').textContent())!.replace(/,/g, ''));
   assert.equal(labelled, size, 'every member got the cluster label');
   await shot('14-explore-named');
+  await page.getByLabel('Colour the map by').selectOption('label');
+  await page.locator('.legend', { hasText: 'Animals & Nature' }).waitFor();
+  await shot('15-explore-map-by-label');
   const box = (await page.locator('.canvas-box canvas').first().boundingBox())!;
   await page.keyboard.press('Control+z');
   await page.waitForFunction(() => !/labelled “Round yellow faces”/.test(document.querySelector('.gallery')?.textContent ?? ''), undefined, { timeout: 10_000 });

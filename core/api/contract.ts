@@ -140,7 +140,7 @@ export interface Outputs {
   'cluster.list': ClusteringInfo[];
   'cluster.clusters': ClusterInfo[];
   'cluster.members': MemberPage;
-  'cluster.map': { imageIds: number[]; x: number[]; y: number[]; cluster: number[]; confidence: number[] };
+  'cluster.map': { imageIds: number[]; x: number[]; y: number[]; cluster: number[]; confidence: number[]; /** class index per image, −1 unlabelled */ label: number[]; classNames: string[] };
   'cluster.neighbors': { imageId: number; similarity: number }[];
   'cluster.name': { classId: number; labelled: number };
   'cluster.merge': null;

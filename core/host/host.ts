@@ -13,6 +13,7 @@ import { attachJob, createTrainingRun, embedJobKind, trainJobKind } from '../eng
 import { resolveHyperparameters } from '../engine/method.ts';
 import { builtinSslMethods, findSslMethod } from '../engine/methods.ts';
 import { presetsFor } from '../engine/presets.ts';
+import { loadLabels } from '../engine/labels.ts';
 import { clusterJobKind, nearestImages } from '../cluster/jobs.ts';
 import { embeddingMap, splitByReclustering } from '../cluster/run.ts';
 import { assignments, clusterMembers, discardCluster, getClustering, listClusterings, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../cluster/store.ts';
@@ -306,7 +307,9 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       const a = assignments(this.project.db, clusteringId);
       const at = new Map(a.imageIds.map((id, i) => [id, i]));
       const keep = map.imageIds.map((id, i) => [id, i] as const).filter(([id]) => at.has(id));
+      const labels = loadLabels(this.project.db, c.datasetId);
       return {
+        label: keep.map(([id]) => labels.byImage.get(id) ?? -1), classNames: labels.classNames,
         imageIds: keep.map(([id]) => id),
         x: keep.map(([, i]) => map.coords[2 * i]!), y: keep.map(([, i]) => map.coords[2 * i + 1]!),
         cluster: keep.map(([id]) => a.clusters[at.get(id)!]!), confidence: keep.map(([id]) => a.confidence[at.get(id)!]!),
