@@ -5,7 +5,7 @@ import { readEmbeddings } from '../engine/embed.ts';
 import { LoupeError } from '../errors.ts';
 import type { JobKind } from '../jobs/runner.ts';
 import type { Project } from '../store/project.ts';
-import type { EmbeddingRow } from '../store/runs.ts';
+import { getEmbedding } from '../store/runs.ts';
 import { clusterEmbeddings, type ClusterParams, type ClusterResult } from './run.ts';
 
 export function clusterJobKind(project: Project): JobKind<ClusterParams, ClusterResult> {
@@ -19,8 +19,7 @@ export function clusterJobKind(project: Project): JobKind<ClusterParams, Cluster
 
 /** The k images most similar (cosine) to one image in an embedding. */
 export function nearestImages(project: Project, embeddingId: number, imageId: number, k: number): { imageId: number; similarity: number }[] {
-  const row = project.db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE id = ?').get(embeddingId) as EmbeddingRow | undefined;
-  if (!row) throw new LoupeError('not-found', `Embedding ${embeddingId} does not exist.`);
+  const row = getEmbedding(project.db, embeddingId);
   const { imageIds, features } = readEmbeddings(project, row);
   const d = row.dim, q = imageIds.indexOf(imageId);
   if (q < 0) throw new LoupeError('not-found', `Image ${imageId} is not in this embedding.`, { hint: 'Embed the images again with the run.' });

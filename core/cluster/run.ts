@@ -4,12 +4,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UMAP } from 'umap-js';
-import { embedRun, readEmbeddings } from '../engine/embed.ts';
+import { embeddingImageIds, embedRun, readEmbeddings } from '../engine/embed.ts';
 import { loadLabels } from '../engine/labels.ts';
 import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
 import type { Project } from '../store/project.ts';
-import { getRun, latestEmbedding, latestFinishedRun, type EmbeddingRow } from '../store/runs.ts';
+import { getEmbedding, getRun, latestEmbedding, latestFinishedRun, type EmbeddingRow } from '../store/runs.ts';
 import { kmeans } from './kmeans.ts';
 import { scoreClustering, type ClusterScores } from './metrics.ts';
 import { selaHeads, skClustering, type Clustering } from './sela.ts';
@@ -81,7 +81,7 @@ export async function clusterEmbeddings(project: Project, params: ClusterParams,
 /** Splits a cluster in two by k-means inside it (on the clustering's embedding); returns the new cluster. */
 export async function splitByReclustering(project: Project, clusteringId: number, idx: number): Promise<number> {
   const c = getClustering(project.db, clusteringId);
-  const row = project.db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE id = ?').get(c.embeddingId) as EmbeddingRow;
+  const row = getEmbedding(project.db, c.embeddingId);
   const emb = readEmbeddings(project, row);
   const a = assignments(project.db, clusteringId);
   const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
@@ -103,13 +103,13 @@ export interface MapData {
 /** The UMAP layout of an embedding (cached in the project next to the embedding file). */
 export async function embeddingMap(project: Project, embeddingId: number, io: Io = {}): Promise<MapData> {
   const cached = project.db.prepare('SELECT file FROM maps WHERE embedding_id = ? ORDER BY id DESC LIMIT 1').get(embeddingId) as { file: string } | undefined;
-  const row = project.db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE id = ?').get(embeddingId) as EmbeddingRow | undefined;
-  if (!row) throw new LoupeError('not-found', `Embedding ${embeddingId} does not exist.`);
-  const emb = readEmbeddings(project, row);
+  const row = getEmbedding(project.db, embeddingId);
   if (cached && fs.existsSync(path.join(project.dir, cached.file))) {
+    // A cached map needs only the row order, not the feature matrix.
     const buf = fs.readFileSync(path.join(project.dir, cached.file));
-    return { imageIds: emb.imageIds, coords: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) };
+    return { imageIds: embeddingImageIds(project, row), coords: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) };
   }
+  const emb = readEmbeddings(project, row);
   const coords = await umapLayout(emb.features, row.dim, io);
   const rel = row.file.replace(/\.f32$/, '.umap.f32');
   fs.writeFileSync(path.join(project.dir, `${rel}.tmp`), Buffer.from(coords.buffer));

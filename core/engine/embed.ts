@@ -88,11 +88,15 @@ export interface Embeddings {
   features: Float32Array;
 }
 
-export function readEmbeddings(project: Project, row: EmbeddingRow): Embeddings {
+/** The image ids of an embedding's rows, from its sidecar (without reading the matrix). */
+export function embeddingImageIds(project: Project, row: EmbeddingRow): number[] {
   const file = path.join(project.dir, row.file);
-  const meta = JSON.parse(fs.readFileSync(file.replace(/\.f32$/, '.json'), 'utf8')) as { imageIds: number[] };
-  const buf = fs.readFileSync(file);
-  return { row, imageIds: meta.imageIds, features: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) };
+  return (JSON.parse(fs.readFileSync(file.replace(/\.f32$/, '.json'), 'utf8')) as { imageIds: number[] }).imageIds;
+}
+
+export function readEmbeddings(project: Project, row: EmbeddingRow): Embeddings {
+  const buf = fs.readFileSync(path.join(project.dir, row.file));
+  return { row, imageIds: embeddingImageIds(project, row), features: new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length)) };
 }
 
 export interface KnnReport {

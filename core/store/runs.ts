@@ -119,7 +119,14 @@ export function addEmbedding(db: Db, e: Omit<EmbeddingRow, 'id' | 'createdAt'>):
     .run(e.runId, e.datasetId, e.file, e.dim, e.count, e.dataHash).lastInsertRowid);
 }
 
+const EMBEDDING_COLUMNS = 'id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt';
+
 export function latestEmbedding(db: Db, runId: number): EmbeddingRow | undefined {
-  const r = db.prepare('SELECT id, run_id AS runId, dataset_id AS datasetId, file, dim, count, data_hash AS dataHash, created_at AS createdAt FROM embeddings WHERE run_id = ? ORDER BY id DESC LIMIT 1').get(runId) as EmbeddingRow | undefined;
+  return db.prepare(`SELECT ${EMBEDDING_COLUMNS} FROM embeddings WHERE run_id = ? ORDER BY id DESC LIMIT 1`).get(runId) as EmbeddingRow | undefined;
+}
+
+export function getEmbedding(db: Db, id: number): EmbeddingRow {
+  const r = db.prepare(`SELECT ${EMBEDDING_COLUMNS} FROM embeddings WHERE id = ?`).get(id) as EmbeddingRow | undefined;
+  if (!r) throw new LoupeError('not-found', `Embedding ${id} does not exist.`, { hint: 'Embed the images again with the run.' });
   return r;
 }
