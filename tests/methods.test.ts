@@ -131,9 +131,10 @@ test('every built-in method trains on real images without collapsing; the loss f
       const result = await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
       assert.equal(result.stopped, false, method.id);
       const loss = getMetrics(host.project.db, runId).loss!.map(([, v]) => v);
-      // Epoch 2 against the last: MoCo's loss first rises while its queue fills with real keys.
+      // First epoch against the last. Batch-16 losses are noisy (Barlow Twins estimates a 64×64
+      // correlation from 16 pairs), so whole-epoch means are compared, never single steps.
       const per = loss.length / 8;
-      const first = mean(loss.slice(per, 2 * per)), last = mean(loss.slice(-per));
+      const first = mean(loss.slice(0, per)), last = mean(loss.slice(-per));
       await embedRun(host.project, runId);
       const emb = readEmbeddings(host.project, latestEmbedding(host.project.db, runId)!);
       const spread = featureSpread(emb.features, emb.row.dim);
