@@ -86,6 +86,18 @@ export const inputs = {
   'cluster.discard': z.object({ clusteringId: id, idx: z.number().int().min(0) }),
   'cluster.outliers': z.object({ clusteringId: id, imageIds: z.array(id).min(1).max(100_000), on: z.boolean() }),
   'cluster.undo': z.object({ clusteringId: id }),
+  'export.formats': z.object({}),
+  'export.start': z.object({
+    datasetId: id,
+    subject: z.enum(['embeddings', 'labels', 'clusters', 'encoder']),
+    format: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional(),
+    /** Absolute path on this machine, chosen by the user (validated again by the exporter's staging). */
+    out: z.string().trim().min(1).max(4096).refine((p) => /^(\/|[A-Za-z]:[\\/])/.test(p), 'must be an absolute path'),
+    overwrite: z.boolean().default(false),
+    options: z.record(z.string(), z.string()).default({}),
+    runId: id.optional(),
+    clusteringId: id.optional(),
+  }),
 } as const;
 
 export type Method = keyof typeof inputs;
@@ -148,6 +160,18 @@ export interface Outputs {
   'cluster.discard': null;
   'cluster.outliers': null;
   'cluster.undo': { undone: string | null };
+  'export.formats': ExportFormat[];
+  'export.start': { jobId: number };
+}
+
+/** One way to export a subject, as the Export dialog and `loupe export` offer it. */
+export interface ExportFormat {
+  subject: 'embeddings' | 'labels' | 'clusters' | 'encoder';
+  format: string;
+  description: string;
+  output: 'file' | 'folder';
+  extension?: string;
+  options: { key: string; help: string; choices?: string[]; default?: string }[];
 }
 
 /** What the Explore view lists: a clustering without its raw parameters, and its clusters. */

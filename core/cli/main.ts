@@ -16,6 +16,7 @@ import { Project } from '../store/project.ts';
 import { VERSION } from '../version.ts';
 import { progressLine } from './output.ts';
 import { runCluster } from './cluster.ts';
+import { runExportCommand } from './export.ts';
 import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -38,6 +39,10 @@ Usage:
   loupe runs [project] [--json]                  training runs
   loupe cluster [project] [--algo sela|kmeans|sk] [--k K] [--heads H] [--run R] [--json]
                                                  cluster a run's embeddings; NMI/ARI/accuracy when labels exist
+  loupe export <project> embeddings|labels|clusters|encoder [--format F] <out> [--dataset NAME] [--run R]
+              [--clustering C] [--mode copy|symlink] [--overwrite] [--json]
+                                                 embeddings: npy · labels: csv, folders, coco · clusters: csv
+                                                 encoder: onnx, tfjs (loupe export <project> --list: all formats)
   loupe methods [--json]                         self-supervised methods and their hyper-parameters
   loupe backends [--json]                        compute backends on this machine, and why not
 
@@ -201,6 +206,8 @@ export async function main(argv: string[]): Promise<number> {
         return runRuns(rest);
       case 'cluster':
         return await runCluster(rest);
+      case 'export':
+        return await runExportCommand(rest);
       case 'methods':
         return runMethods(rest);
       case 'backends':

@@ -63,7 +63,8 @@ export async function writeWeights<M>(dir: string, format: string, tensors: [str
   }
 }
 
-export function readWeights<M>(dir: string): WeightsFile<M> {
+/** The saved tensors as plain arrays (no tfjs backend needed: exporters read these). */
+export function readWeightArrays<M>(dir: string): { arrays: Map<string, { shape: number[]; values: Float32Array }>; metadata: M } {
   let json: ModelJson<M>;
   let bin: Buffer;
   try {
@@ -80,12 +81,19 @@ export function readWeights<M>(dir: string): WeightsFile<M> {
     });
   }
   const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
-  const tensors = new Map<string, tf.Tensor>();
+  const arrays = new Map<string, { shape: number[]; values: Float32Array }>();
   let offset = 0;
   for (const w of specs) {
     const n = w.shape.reduce((a, b) => a * b, 1);
-    tensors.set(w.name, tf.tensor(all.slice(offset, offset + n), w.shape, 'float32'));
+    arrays.set(w.name, { shape: w.shape, values: all.subarray(offset, offset + n) });
     offset += n;
   }
-  return { tensors, metadata: json.userDefinedMetadata };
+  return { arrays, metadata: json.userDefinedMetadata };
+}
+
+export function readWeights<M>(dir: string): WeightsFile<M> {
+  const { arrays, metadata } = readWeightArrays<M>(dir);
+  const tensors = new Map<string, tf.Tensor>();
+  for (const [name, a] of arrays) tensors.set(name, tf.tensor(a.values.slice(), a.shape, 'float32')); // own copy: kernels update weights in place
+  return { tensors, metadata };
 }

@@ -20,8 +20,10 @@ import { assignments, clusterMembers, discardCluster, getClustering, listCluster
 import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
-import type { Importer, Plugin } from '../plugins/contract.ts';
-import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, validateSslMethod } from '../plugins/registry.ts';
+import type { Exporter, Importer, Plugin } from '../plugins/contract.ts';
+import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, validateExporter, validateSslMethod } from '../plugins/registry.ts';
+import { StagedOutput } from '../export/output.ts';
+import { exportersFrom, findExporter, runExport, type ExportRequest } from '../export/run.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
@@ -51,6 +53,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
   jobs!: JobRunner;
   private readonly importers = builtinImporters();
   private userPlugins: { id: string; name: string; kind: string; source: string }[] = [];
+  /** Built-in exporters, then those of user plugins. */
+  readonly exporters: Exporter[] = exportersFrom();
   private pluginProblems: PluginProblem[] = [];
   private userSslMethods: SslMethod[] = [];
 
@@ -107,6 +111,22 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
           continue;
         }
       }
+      if (m.kind === 'exporter') {
+        let exporter: unknown;
+        try {
+          exporter = plugin.activate(pluginContext(m.id));
+        } catch (err) {
+          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
+          continue;
+        }
+        const e = exporter as Exporter;
+        const reason = validateExporter(exporter) ?? (this.exporters.some((x) => x.subject === e.subject && x.format === e.format) ? `a ${e.subject} export in format "${e.format}" is already loaded` : undefined);
+        if (reason) {
+          this.pluginProblems.push({ source, reason });
+          continue;
+        }
+        this.exporters.push(e);
+      }
       this.userPlugins.push({ id: m.id, name: m.name, kind: m.kind, source });
     }
   }
@@ -156,6 +176,12 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     this.jobs.register(trainJobKind(next, () => this.sslMethods()));
     this.jobs.register(embedJobKind(next));
     this.jobs.register(clusterJobKind(next));
+    this.jobs.register({
+      kind: 'export',
+      resumable: false,
+      title: (p: ExportRequest) => `Export ${p.subject} (${p.format ?? 'default format'})`,
+      run: (ctx) => runExport(next, ctx.params as ExportRequest, { signal: ctx.signal, progress: (done, total) => ctx.progress(done, total), exporters: this.exporters }),
+    });
     this.jobs.register({
       kind: 'render-thumbnails',
       resumable: true,
@@ -297,6 +323,14 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       const finished = runId ?? listRuns(this.project.db, datasetId).find((r) => r.encoder)?.id;
       if (finished === undefined) throw new LoupeError('conflict', 'No finished training run on this dataset yet.', { hint: 'Train an encoder first (Train view); clustering uses its embeddings.' });
       return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads }) };
+    },
+    'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),
+    'export.start': (request) => {
+      getDataset(this.project.db, request.datasetId);
+      // Refuse at once what the job would fail on: an unknown format, a taken destination.
+      const exporter = findExporter(this.exporters, request.subject, request.format);
+      StagedOutput.check(request.out, { kind: exporter.output, sidecars: exporter.sidecars, overwrite: request.overwrite });
+      return { jobId: this.jobs.start('export', { ...request, format: exporter.format }) };
     },
     'cluster.list': ({ datasetId }) => listClusterings(this.project.db, datasetId).map(({ params: _p, ...c }) => c),
     'cluster.clusters': ({ clusteringId }) => listClusters(this.project.db, clusteringId),

@@ -62,3 +62,82 @@ export interface Importer {
   /** Lists what `source` holds; must not decode images (the engine does that, in parallel). */
   list(source: string, labels: LabelSpec, signal: AbortSignal): Promise<ImportListing>;
 }
+
+/** What can be exported. */
+export const exportSubjects = ['embeddings', 'labels', 'clusters', 'encoder'] as const;
+export type ExportSubject = (typeof exportSubjects)[number];
+
+export interface ExportImage {
+  id: number;
+  /** Absolute path of the original file. */
+  path: string;
+  /** Path relative to the dataset's folder. */
+  relPath: string;
+  width: number | null;
+  height: number | null;
+  split: 'train' | 'val' | 'test' | null;
+}
+
+export interface ExportLabel extends ExportImage {
+  label: string;
+  confidence: number;
+  source: 'human' | 'import' | 'cluster' | 'label-model' | 'model';
+}
+
+export interface ExportClusterMember extends ExportImage {
+  head: number;
+  cluster: number;
+  /** The name the expert gave the cluster, if any. */
+  clusterName: string | null;
+  confidence: number;
+  outlier: boolean;
+}
+
+/** Read access to a project's data for exporters; each call reads the store when made. */
+export interface ExportSources {
+  dataset: { id: number; name: string; root: string | null };
+  /** Usable (decoded, not duplicate) images. */
+  images(): ExportImage[];
+  /** One label per labelled image: human before import, cluster, label model, then model; the most confident within a source. */
+  labels(): ExportLabel[];
+  classNames(): string[];
+  /** The latest embedding of the chosen (or latest finished) run. */
+  embedding(): { runId: number; imageIds: number[]; dim: number; features: Float32Array };
+  /** The encoder of the chosen (or latest finished) run, as plain arrays. */
+  encoder(): {
+    runId: number; method: string; config: import('../engine/nn/resnet.ts').EncoderConfig;
+    tensors: Map<string, { shape: number[]; values: Float32Array }>; normalization: { mean: number[]; std: number[] };
+  };
+  /** The chosen (or latest) clustering's memberships, every head. */
+  clustering(): { id: number; algo: string; k: number; heads: number; members: ExportClusterMember[] };
+}
+
+/** Where an exporter writes (already validated; see core/export/output.ts). */
+export interface ExportTarget {
+  /** The main file of a file export. */
+  file(): string;
+  /** A sidecar file declared in `sidecars`. */
+  sidecar(ext: string): string;
+  /** A path inside a folder export; segments from the data are made safe and kept inside. */
+  join(...segments: string[]): string;
+}
+
+export interface ExportSummary {
+  /** How many items (images, rows, tensors) were written. */
+  count: number;
+  details?: Record<string, unknown>;
+}
+
+export interface Exporter {
+  subject: ExportSubject;
+  /** Short format id used on the command line: "npy", "csv", "folders", "coco", "onnx", "tfjs"... */
+  format: string;
+  description: string;
+  output: 'file' | 'folder';
+  /** Suggested file extension of a file export, with the dot. */
+  extension?: string;
+  sidecars?: string[];
+  /** Extra switches, e.g. { mode: 'copy' | 'symlink' } for image folders. */
+  options?: { key: string; help: string; choices?: string[]; default?: string }[];
+  write(sources: ExportSources, target: ExportTarget, options: Record<string, string>, io: { signal: AbortSignal; progress(done: number, total: number): void }): Promise<ExportSummary>;
+}

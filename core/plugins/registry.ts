@@ -1,11 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { clustersCsvExporter } from '../../plugins/exporters/clusters-csv.ts';
+import { embeddingsNpyExporter } from '../../plugins/exporters/embeddings-npy.ts';
+import { encoderOnnxExporter } from '../../plugins/exporters/encoder-onnx.ts';
+import { encoderTfjsExporter } from '../../plugins/exporters/encoder-tfjs.ts';
+import { labelsCocoExporter } from '../../plugins/exporters/labels-coco.ts';
+import { labelsCsvExporter } from '../../plugins/exporters/labels-csv.ts';
+import { labelsFoldersExporter } from '../../plugins/exporters/labels-folders.ts';
 import { folderImporter } from '../../plugins/importers/folder.ts';
 import * as tf from '@tensorflow/tfjs';
 import { resolveHyperparameters, type SslMethod } from '../engine/method.ts';
 import { sslToolkit } from '../engine/toolkit.ts';
-import { API_VERSION, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
+import { API_VERSION, type Exporter, exportSubjects, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
 
 export interface LoadedPlugin {
   plugin: Plugin;
@@ -18,6 +25,11 @@ export interface PluginProblem {
 }
 
 const builtins: Plugin[] = [folderImporter as Plugin];
+
+/** Built-in exporters, in the order formats are offered (the first of a subject is its default). */
+export const builtinExporterPlugins: Plugin[] = [
+  embeddingsNpyExporter, labelsCsvExporter, labelsFoldersExporter, labelsCocoExporter, clustersCsvExporter, encoderOnnxExporter, encoderTfjsExporter,
+] as Plugin[];
 
 /** What every plugin's activate() receives, built-in or third-party. */
 export const pluginContext = (id: string): PluginContext => ({
@@ -52,6 +64,18 @@ export function validateSslMethod(candidate: unknown, manifestId: string): strin
       }
     }
   }
+  return undefined;
+}
+
+/** What an exporter plugin's activate() must return; the reason it is refused otherwise. */
+export function validateExporter(candidate: unknown): string | undefined {
+  const e = candidate as Partial<Exporter> | undefined;
+  if (!e || typeof e !== 'object') return 'activate() returned no exporter object';
+  if (!exportSubjects.includes(e.subject as never)) return `subject must be one of ${exportSubjects.join(', ')}`;
+  if (typeof e.format !== 'string' || !/^[a-z0-9][a-z0-9-]*$/.test(e.format)) return 'format must be a short id of lower-case letters, digits and dashes';
+  if (e.output !== 'file' && e.output !== 'folder') return 'output must be "file" or "folder"';
+  if (typeof e.write !== 'function') return 'write must be a function';
+  if (e.sidecars !== undefined && (!Array.isArray(e.sidecars) || e.sidecars.some((x) => typeof x !== 'string' || !/^\.[a-z0-9.]+$/i.test(x)))) return 'sidecars must be extensions such as ".csv"';
   return undefined;
 }
 
