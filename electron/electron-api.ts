@@ -24,6 +24,7 @@ export interface ElectronApi {
   app: {
     whenReady(): Promise<void>;
     on(event: 'window-all-closed' | 'before-quit', listener: () => void): void;
+    on(event: 'open-file', listener: (event: { preventDefault(): void }, file: string) => void): void;
     quit(): void;
     getPath(name: 'userData'): string;
   };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Host } from '../core/host/host.ts';
 import { defaultProjectDir, userDataDir } from '../core/paths.ts';
+import { projectDirOf } from '../core/store/project.ts';
 import type { ElectronApi } from './electron-api.ts';
 import { APP_ORIGIN, CONTENT_SECURITY_POLICY, isAllowedNavigation, makeIpcHandler, MEDIA_SCHEME, resolveAppFile, secureWebPreferences } from './security.ts';
 
@@ -24,11 +25,21 @@ protocol.registerSchemesAsPrivileged([
   { scheme: MEDIA_SCHEME, privileges: { standard: true, secure: true } },
 ]);
 
+// The project to open: --project DIR, or a project.loupe / project folder the desktop passed
+// (file association on Linux and Windows), or on macOS an 'open-file' event.
 const argProject = process.argv.indexOf('--project');
-const projectDir = argProject > 0 && process.argv[argProject + 1] ? process.argv[argProject + 1]! : defaultProjectDir();
+const openedFile = process.argv.slice(1).find((a) => /\.loupe$/i.test(a));
+let projectDir = argProject > 0 && process.argv[argProject + 1] ? process.argv[argProject + 1]! : openedFile ? projectDirOf(openedFile) : defaultProjectDir();
+let openLater: ((dir: string) => void) | undefined;
+app.on('open-file', (event, file) => {
+  event.preventDefault();
+  if (openLater) openLater(projectDirOf(file));
+  else projectDir = projectDirOf(file);
+});
 
 app.whenReady().then(async () => {
   const host = new Host({ projectDir, userDir: userDataDir(), transport: 'electron' });
+  openLater = (dir) => void host.call('project.open', { path: dir }).catch((err: Error) => console.error(`Cannot open ${dir}: ${err.message}`));
   await host.loadUserPlugins();
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);

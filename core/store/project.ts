@@ -4,6 +4,14 @@ import { LoupeError } from '../errors.ts';
 import { type Db, openDatabase } from './database.ts';
 
 export const DB_FILE = 'loupe.db';
+/** A small file in every project folder that desktops associate with Loupe (double-click opens the project). */
+export const PROJECT_MARKER = 'project.loupe';
+
+/** The project folder meant by a path the OS or a user hands Loupe: the folder, its project.loupe, or its loupe.db. */
+export function projectDirOf(p: string): string {
+  const abs = path.resolve(p);
+  return /\.loupe$/i.test(abs) || path.basename(abs) === DB_FILE ? path.dirname(abs) : abs;
+}
 
 /**
  * A project is a folder: one SQLite file plus blob folders beside it (thumbnails, later
@@ -20,7 +28,7 @@ export class Project {
 
   /** Opens an existing project, or creates it when `create` is set. */
   static open(dir: string, { create = false } = {}): Project {
-    const abs = path.resolve(dir);
+    const abs = projectDirOf(dir);
     const dbFile = path.join(abs, DB_FILE);
     if (!fs.existsSync(dbFile)) {
       if (!create) {
@@ -34,11 +42,19 @@ export class Project {
     const db = openDatabase(dbFile);
     const project = new Project(abs, db);
     for (const sub of ['thumbs', 'checkpoints', 'embeddings', 'cache', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true });
+    const marker = path.join(abs, PROJECT_MARKER);
+    if (!fs.existsSync(marker)) {
+      try {
+        fs.writeFileSync(marker, JSON.stringify({ format: 'loupe-project', version: 1, note: 'Open this file with Loupe to open the project folder it sits in.' }, null, 2));
+      } catch {
+        // A read-only project still opens; it just has no double-clickable marker.
+      }
+    }
     return project;
   }
 
   static exists(dir: string): boolean {
-    return fs.existsSync(path.join(path.resolve(dir), DB_FILE));
+    return fs.existsSync(path.join(projectDirOf(dir), DB_FILE));
   }
 
   get name(): string {
