@@ -17,6 +17,7 @@ import { VERSION } from '../version.ts';
 import { progressLine } from './output.ts';
 import { runCluster } from './cluster.ts';
 import { runExportCommand } from './export.ts';
+import { runPlugin } from './plugin.ts';
 import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -43,6 +44,9 @@ Usage:
               [--clustering C] [--mode copy|symlink] [--overwrite] [--json]
                                                  embeddings: npy · labels: csv, folders, coco · clusters: csv
                                                  encoder: onnx, tfjs (loupe export <project> --list: all formats)
+  loupe plugin new ssl-method|lf-generator|importer|exporter <name> [--dir FOLDER]
+                                                 scaffold a working plugin (default: the user plugins folder)
+  loupe plugin check <folder> [--json]           load a plugin as the app does and exercise it
   loupe methods [--json]                         self-supervised methods and their hyper-parameters
   loupe backends [--json]                        compute backends on this machine, and why not
 
@@ -208,6 +212,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runCluster(rest);
       case 'export':
         return await runExportCommand(rest);
+      case 'plugin':
+        return await runPlugin(rest);
       case 'methods':
         return runMethods(rest);
       case 'backends':

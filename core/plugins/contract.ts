@@ -141,3 +141,41 @@ export interface Exporter {
   options?: { key: string; help: string; choices?: string[]; default?: string }[];
   write(sources: ExportSources, target: ExportTarget, options: Record<string, string>, io: { signal: AbortSignal; progress(done: number, total: number): void }): Promise<ExportSummary>;
 }
+
+/**
+ * What an lf-generator sees: the embedding of a dataset (rows L2-normalised), the classes the
+ * user defined with their example rows, and the clusterings of the embedding.
+ */
+export interface LfContext {
+  /** Row-major [rows, dim] features, each row of unit length. */
+  features: Float32Array;
+  dim: number;
+  /** Image id of each row. */
+  imageIds: number[];
+  classes: { index: number; name: string; /** rows the user marked as examples of the class */ examples: number[] }[];
+  clusterings: { id: number; k: number; /** cluster of each row (−1 when unassigned) */ assignment: Int32Array; /** expert-given names by cluster index */ names: (string | null)[] }[];
+  /** A seeded uniform random number in [0, 1): generators must be reproducible. */
+  random(): number;
+}
+
+/**
+ * One candidate labeling function: it votes for `classIndex` on the rows in `fires` and abstains
+ * everywhere else (unipolar, as in interactive weak supervision).
+ */
+export interface LfCandidate {
+  /** Stable and unique within its generator, e.g. "proto:2:r0.63". */
+  key: string;
+  /** What a person reads on the LF card: "Close to the examples of ‘mitosis’ (cosine ≥ 0.63)". */
+  description: string;
+  classIndex: number;
+  /** Rows where the LF fires, ascending. */
+  fires: Uint32Array;
+  /** Optional per-row margin (same order as fires): small = near the LF's boundary. */
+  margin?: Float32Array;
+}
+
+export interface LfGenerator {
+  /** A short family name shown on cards ("prototype", "direction"...). */
+  family: string;
+  generate(ctx: LfContext): LfCandidate[];
+}

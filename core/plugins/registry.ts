@@ -12,7 +12,7 @@ import { folderImporter } from '../../plugins/importers/folder.ts';
 import * as tf from '@tensorflow/tfjs';
 import { resolveHyperparameters, type SslMethod } from '../engine/method.ts';
 import { sslToolkit } from '../engine/toolkit.ts';
-import { API_VERSION, type Exporter, exportSubjects, type Importer, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
+import { API_VERSION, type Exporter, exportSubjects, type Importer, type LfCandidate, type LfGenerator, manifestSchema, type Plugin, type PluginContext } from './contract.ts';
 
 export interface LoadedPlugin {
   plugin: Plugin;
@@ -76,6 +76,34 @@ export function validateExporter(candidate: unknown): string | undefined {
   if (e.output !== 'file' && e.output !== 'folder') return 'output must be "file" or "folder"';
   if (typeof e.write !== 'function') return 'write must be a function';
   if (e.sidecars !== undefined && (!Array.isArray(e.sidecars) || e.sidecars.some((x) => typeof x !== 'string' || !/^\.[a-z0-9.]+$/i.test(x)))) return 'sidecars must be extensions such as ".csv"';
+  return undefined;
+}
+
+/** What an lf-generator plugin's activate() must return; the reason it is refused otherwise. */
+export function validateLfGenerator(candidate: unknown): string | undefined {
+  const g = candidate as Partial<LfGenerator> | undefined;
+  if (!g || typeof g !== 'object') return 'activate() returned no generator object';
+  if (typeof g.family !== 'string' || !g.family) return 'the generator needs a family name';
+  if (typeof g.generate !== 'function') return 'generate must be a function';
+  return undefined;
+}
+
+/** Checks the candidates a generator produced against the rows it was given. */
+export function validateLfCandidates(candidates: unknown, rows: number, classes: number): string | undefined {
+  if (!Array.isArray(candidates)) return 'generate() must return an array of candidates';
+  const keys = new Set<string>();
+  for (const c of candidates as Partial<LfCandidate>[]) {
+    if (!c || typeof c.key !== 'string' || !c.key) return 'every candidate needs a key';
+    if (keys.has(c.key)) return `duplicate candidate key "${c.key}"`;
+    keys.add(c.key);
+    if (typeof c.description !== 'string' || !c.description) return `candidate ${c.key} needs a description`;
+    if (!Number.isInteger(c.classIndex) || c.classIndex! < 0 || c.classIndex! >= classes) return `candidate ${c.key} votes for class ${c.classIndex}, not one of the ${classes} classes`;
+    if (!(c.fires instanceof Uint32Array)) return `candidate ${c.key}: fires must be a Uint32Array of row indices`;
+    for (let i = 0; i < c.fires.length; i++) {
+      if (c.fires[i]! >= rows || (i > 0 && c.fires[i]! <= c.fires[i - 1]!)) return `candidate ${c.key}: fires must be ascending row indices below ${rows}`;
+    }
+    if (c.margin !== undefined && (!(c.margin instanceof Float32Array) || c.margin.length !== c.fires.length)) return `candidate ${c.key}: margin must be a Float32Array as long as fires`;
+  }
   return undefined;
 }
 
