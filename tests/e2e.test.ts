@@ -259,6 +259,35 @@ test('explore concepts: cluster the demo, see the map and a gallery, name a clus
   assert.ok(box.width > 200 && box.height > 200, 'the map has room');
 });
 
+test('export the labels from the dataset header: choose a format and a folder, see where they went', { timeout: 120_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  const outDir = tempDir('e2e-export');
+  await page.getByRole('button', { name: 'Images', exact: true }).click();
+  await page.getByRole('button', { name: 'Export…' }).click();
+  await page.getByLabel('Format').selectOption('csv');
+  await page.getByLabel('Save in folder').fill(outDir);
+  assert.match(await page.getByLabel('File name').inputValue(), /-labels\.csv$/, 'a sensible default name');
+  await shot('16-export-dialog');
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  await page.getByText('Export finished').waitFor({ timeout: 60_000 });
+  await shot('17-export-done');
+  const written = fs.readdirSync(outDir).filter((f) => f.endsWith('.csv'));
+  assert.equal(written.length, 1);
+  const lines = fs.readFileSync(path.join(outDir, written[0]!), 'utf8').trim().split('\n');
+  assert.equal(lines[0], 'path,label,confidence,source,split');
+  const labelled = (host.project.db.prepare('SELECT COUNT(DISTINCT image_id) AS n FROM labels').get() as { n: number }).n;
+  assert.equal(lines.length - 1, labelled);
+  await page.getByRole('button', { name: 'Done' }).click();
+  // The same name again is refused before anything is written, with the way out.
+  await page.getByRole('button', { name: 'Export…' }).click();
+  await page.getByLabel('Format').selectOption('csv');
+  await page.getByLabel('Save in folder').fill(outDir);
+  await page.getByRole('button', { name: 'Export', exact: true }).click();
+  await page.getByRole('alert').filter({ hasText: 'already exists' }).waitFor();
+  await page.getByRole('button', { name: 'Cancel' }).click();
+});
+
 test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 }, async (t) => {
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');

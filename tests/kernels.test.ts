@@ -121,6 +121,30 @@ test('native batched matmul matches cpu with transposes and broadcast batches', 
   }
 });
 
+for (const isa of ['best', 'avx2', 'generic'] as const) {
+  // Row counts that the 6-row AVX2 block leaves uneven (2 rows after the 6-row blocks): the
+  // 4-row tail kernel used to read 2 rows past A there, which crashed training at batch 256 on
+  // AVX2-only CPUs (the e2e training run hit it); the tail now uses 4-, 2- and 1-row kernels,
+  // checked here on every code path. (Whether a stray read faults depends on the allocator, so
+  // the crash itself is not reproducible in a unit test.)
+  test(`native matmul on every row count, including the AVX2 block's uneven tails (${isa} code path)`, { skip: skipNative }, async () => {
+    if (!native.ok) return;
+    const { isa: best, threads } = native.kernels.info();
+    // One thread: the whole of A is one block, so its last rows are the end of the buffer.
+    native.kernels.configure(1, isa === 'best' ? best : isa);
+    try {
+      const rng = new Rng(5);
+      for (const [m, k, n, ta] of [[8, 32768, 16, false], [20, 16384, 16, false], [8, 9000, 32, true], [2, 8192, 16, false], [13, 4608, 20, true]] as const) {
+        const a = values(rng, m * k), b = values(rng, k * n);
+        const f = () => [tf.matMul(tf.tensor(a, ta ? [k, m] : [m, k]), tf.tensor(b, [k, n]), ta, false)];
+        assertClose((await on('native', f))[0]!, (await on('cpu', f))[0]!, `matmul ${m}×${k}·${k}×${n} ${ta ? 'Aᵀ' : ''} (${isa})`);
+      }
+    } finally {
+      native.kernels.configure(threads, best);
+    }
+  });
+}
+
 test('fused batch norm (+ReLU), residual join and pooling match the composite ops and their autodiff', { skip: skipNative }, async () => {
   const rng = new Rng(11);
   for (const [shape, relu] of [[[3, 5, 4, 6], true], [[2, 3, 3, 17], false], [[33, 40], true], [[8, 2, 2, 64], false]] as const) {

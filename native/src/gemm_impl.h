@@ -79,10 +79,14 @@ static void gemm_kernel_loop(long m, long n, long k, const float* a, long a_rs, 
     for (; i0 + MR_MAIN <= m; i0 += MR_MAIN)
       micro_kernel<MR_MAIN, A_T>(k, a + i0 * a_rs, a_rs, a_cs, panel, panel_rs, c + i0 * ldc + j0, ldc, MR_MAIN, nv,
                                  accumulate);
-    for (; i0 < m; i0 += 4) {
-      const int mv = static_cast<int>(m - i0 < 4 ? m - i0 : 4);
-      micro_kernel<4, A_T>(k, a + i0 * a_rs, a_rs, a_cs, panel, panel_rs, c + i0 * ldc + j0, ldc, mv, nv, accumulate);
-    }
+    // The rows left after the MR_MAIN blocks (MR_MAIN = 6 on AVX2 leaves 2 of a multiple of 4):
+    // each kernel reads exactly its MR rows of A, never past m.
+    for (; i0 + 4 <= m; i0 += 4)
+      micro_kernel<4, A_T>(k, a + i0 * a_rs, a_rs, a_cs, panel, panel_rs, c + i0 * ldc + j0, ldc, 4, nv, accumulate);
+    for (; i0 + 2 <= m; i0 += 2)
+      micro_kernel<2, A_T>(k, a + i0 * a_rs, a_rs, a_cs, panel, panel_rs, c + i0 * ldc + j0, ldc, 2, nv, accumulate);
+    for (; i0 < m; ++i0)
+      micro_kernel<1, A_T>(k, a + i0 * a_rs, a_rs, a_cs, panel, panel_rs, c + i0 * ldc + j0, ldc, 1, nv, accumulate);
   }
 }
 
