@@ -267,7 +267,7 @@ test('export the labels from the dataset header: choose a format and a folder, s
   await page.getByRole('button', { name: 'Export…' }).click();
   await page.getByLabel('Format').selectOption('csv');
   await page.getByLabel('Save in folder').fill(outDir);
-  assert.match(await page.getByLabel('File name').inputValue(), /-labels\.csv$/, 'a sensible default name');
+  assert.match(await page.getByLabel('File name', { exact: true }).inputValue(), /-labels\.csv$/, 'a sensible default name');
   await shot('16-export-dialog');
   await page.getByRole('button', { name: 'Export', exact: true }).click();
   await page.getByText('Export finished').waitFor({ timeout: 60_000 });

@@ -22,8 +22,15 @@ export function featureSpread(features: Float32Array, dim: number): number {
 
 /** Eigenvalues of a symmetric d×d matrix (row-major, copied) by cyclic Jacobi rotations. */
 export function symmetricEigenvalues(matrix: Float64Array, d: number, sweeps = 30): Float64Array {
-  // Hand-written: d ≤ a few hundred here, and a dependency for one 20-line routine does not pay.
+  return symmetricEigen(matrix, d, sweeps, false).values;
+}
+
+/** Cyclic Jacobi: eigenvalues and, when asked, eigenvectors (columns of `vectors`, row-major d×d). */
+export function symmetricEigen(matrix: Float64Array, d: number, sweeps = 30, withVectors = true): { values: Float64Array; vectors: Float64Array | null } {
+  // Hand-written: d ≤ a few hundred here, and a dependency for one 30-line routine does not pay.
   const a = Float64Array.from(matrix);
+  const v = withVectors ? new Float64Array(d * d) : null;
+  if (v) for (let i = 0; i < d; i++) v[i * d + i] = 1;
   for (let sweep = 0; sweep < sweeps; sweep++) {
     let off = 0, diag = 0;
     for (let p = 0; p < d; p++) {
@@ -48,10 +55,17 @@ export function symmetricEigenvalues(matrix: Float64Array, d: number, sweeps = 3
           a[p * d + k] = c * apk - s * aqk;
           a[q * d + k] = s * apk + c * aqk;
         }
+        if (v) {
+          for (let k = 0; k < d; k++) {
+            const vkp = v[k * d + p]!, vkq = v[k * d + q]!;
+            v[k * d + p] = c * vkp - s * vkq;
+            v[k * d + q] = s * vkp + c * vkq;
+          }
+        }
       }
     }
   }
-  return Float64Array.from({ length: d }, (_, i) => a[i * d + i]!);
+  return { values: Float64Array.from({ length: d }, (_, i) => a[i * d + i]!), vectors: v };
 }
 
 /**
