@@ -13,13 +13,8 @@ import * as tf from '@tensorflow/tfjs';
 import { clusterEmbeddings, umapLayout } from '../core/cluster/run.ts';
 import { sinkhorn } from '../core/cluster/sinkhorn.ts';
 import { activateBackend } from '../core/engine/backends/select.ts';
-import { embedRun } from '../core/engine/embed.ts';
-import { createTrainingRun } from '../core/engine/jobs.ts';
-import { findSslMethod } from '../core/engine/methods.ts';
-import { findPreset } from '../core/engine/presets.ts';
 import { Rng } from '../core/engine/rng.ts';
-import { trainRun } from '../core/engine/trainer.ts';
-import { latestEmbedding, listRuns } from '../core/store/runs.ts';
+import { pretrainedRun } from './data/runs.ts';
 import { openBenchSet, type SetName } from './data/sets.ts';
 import { option } from './args.ts';
 
@@ -28,15 +23,7 @@ async function quality(name: SetName): Promise<void> {
   if (!set) return void console.log(`${name}: skipped (data set unavailable).`);
   try {
     const { project } = set.host;
-    let run = listRuns(project.db, set.datasetId).find((r) => r.method === 'simclr' && r.encoder);
-    if (!run) {
-      console.log(`${name}: no cached SimCLR run; training one (fast CPU preset, 5 epochs)…`);
-      const preset = findPreset(findSslMethod('simclr'), 'fast-cpu');
-      const id = createTrainingRun(project, findSslMethod('simclr'), set.datasetId, { ...preset.settings, epochs: 5, knnEvery: 0 });
-      await trainRun(project, id, { signal: new AbortController().signal, progress: () => {} });
-      run = listRuns(project.db, set.datasetId).find((r) => r.id === id)!;
-    }
-    if (!latestEmbedding(project.db, run.id)) await embedRun(project, run.id);
+    const run = await pretrainedRun(set, name);
     const k = set.classes;
     console.log(`\n${name}: ${set.images} images, k = ${k}, embedding of run #${run.id} (${run.method}).`);
     console.log('| algorithm | NMI | ARI | accuracy | time |');

@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<{ run(args: string[]): Promise<void>
   train: () => import('./train.ts'),
   methods: () => import('./methods.ts'),
   cluster: () => import('./cluster.ts'),
+  iws: () => import('./iws.ts'),
 };
 
 const [name, ...args] = process.argv.slice(2);

@@ -18,6 +18,7 @@ import { progressLine } from './output.ts';
 import { runCluster } from './cluster.ts';
 import { runExportCommand } from './export.ts';
 import { runPlugin } from './plugin.ts';
+import { runIws } from './iws.ts';
 import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,6 +45,8 @@ Usage:
               [--clustering C] [--mode copy|symlink] [--overwrite] [--json]
                                                  embeddings: npy · labels: csv, folders, coco · clusters: csv
                                                  encoder: onnx, tfjs (loupe export <project> --list: all formats)
+  loupe iws simulate <project> [--queries 50] [--noise p] [--acq straddle|random] [--json]
+                                                 weak supervision with a simulated expert (answers from the true labels)
   loupe plugin new ssl-method|lf-generator|importer|exporter <name> [--dir FOLDER]
                                                  scaffold a working plugin (default: the user plugins folder)
   loupe plugin check <folder> [--json]           load a plugin as the app does and exercise it
@@ -214,6 +217,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runExportCommand(rest);
       case 'plugin':
         return await runPlugin(rest);
+      case 'iws':
+        return await runIws(rest);
       case 'methods':
         return runMethods(rest);
       case 'backends':

@@ -172,6 +172,11 @@ export interface LfCandidate {
   fires: Uint32Array;
   /** Optional per-row margin (same order as fires): small = near the LF's boundary. */
   margin?: Float32Array;
+  /**
+   * Optional: LFs sharing a group are cuts of one score at several thresholds (nested). The label
+   * model treats a group as one source rather than as independent voters.
+   */
+  group?: string;
 }
 
 export interface LfGenerator {

@@ -63,6 +63,7 @@ export function thresholdLfs(score: Float32Array, classIndex: number, classes: n
       classIndex,
       fires: Uint32Array.from(rows),
       margin: Float32Array.from(rows, (r) => score[r]! - threshold),
+      group: keyPrefix,
     });
   }
   return out;

@@ -1,11 +1,15 @@
 // Label models: turn the votes of accepted LFs into probabilistic labels (DESIGN §6).
 //
-// The generative model is Dawid–Skene's, specialised to unipolar LFs as in Snorkel: a class
-// prior π, and per LF j (voting for class c_j) a true-positive rate α_j = P(fires | y = c_j) and a
-// false-positive rate β_j = P(fires | y ≠ c_j), LFs independent given y. It is fit by EM on the
-// rows with at least one vote, with a weak Beta prior that keeps rates off 0 and 1. Its estimate
-// of LF j's accuracy is P(y = c_j | j fires). Rows whose true class a person gave are clamped to
-// it (semi-supervised EM), so active-labelling answers anchor the accuracies.
+// The generative model is Dawid–Skene's one-coin model over the votes that were cast, as in
+// Snorkel: a class balance π and, per LF j (voting for class c_j), an accuracy a_j = P(y = c_j |
+// j fires); when j fires, its vote is right with probability a_j and otherwise points away from
+// any one other class alike; LFs are independent given y and abstains carry no evidence. (A
+// variant that also read abstains as evidence, with per-LF true- and false-positive rates, lost to
+// majority vote on real image LFs: LFs cut from one score at several radii are nested, and their
+// joint abstains were counted many times over.) It is fit by EM on the rows with at least one
+// vote, from majority vote, with a Beta prior that keeps accuracies off 0 and 1; the class balance
+// is uniform unless given or asked to be learnt. Rows whose class
+// a person gave are clamped to it (semi-supervised EM), so active-labelling answers anchor it.
 //
 // Cost per EM iteration is O(votes + rows·classes): a fired LF adds one number to one class of its
 // row, because the terms every class shares cancel in the row's normalisation.
@@ -15,8 +19,10 @@ export interface LabelModelOptions {
   iterations?: number;
   /** Stop when no rate moves more than this. */
   tolerance?: number;
-  /** Learn the class balance (default) or keep this prior. */
+  /** The class balance; uniform over the classes with LFs when absent (as Snorkel's default). */
   classPrior?: number[];
+  /** Re-estimate the class balance in EM (free balance can let one class swallow the rest on noisy votes). */
+  learnClassBalance?: boolean;
   /** Known classes of some rows (−1: unknown), e.g. from active labelling. */
   known?: Int32Array;
 }
@@ -86,82 +92,106 @@ function lfAgreement(m: VoteMatrix, probs: Float32Array, covered: Uint8Array): F
 }
 
 export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): LabelModel {
-  const { rows: n, classes: k } = m;
+  const { rows: n, classes: k, groups: G } = m;
   const J = m.classOf.length;
   const maxIter = options.iterations ?? 100, tol = options.tolerance ?? 1e-3;
   const known = options.known;
-  // Rows used: covered by a vote, or of known class.
   const usedList: number[] = [];
   for (let i = 0; i < n; i++) if (m.rowStart[i + 1]! > m.rowStart[i]! || (known && known[i]! >= 0)) usedList.push(i);
   const used = Uint32Array.from(usedList);
-  // The class of every vote, aligned with m.lf: saves a lookup per vote in both steps.
-  const voteClass = Int32Array.from(m.lf, (l) => m.classOf[l]!);
   const covered = new Uint8Array(n);
   for (const i of used) covered[i] = 1;
+  const N = used.length;
 
-  // Start from majority vote (as soft labels): EM then only has to refine, and cannot flip the
-  // meaning of the classes.
+  // Groups: class, size (levels 0…size), and each row's level in each group it votes in.
+  const groupClass = new Int32Array(G), groupSize = new Int32Array(G);
+  for (let l = 0; l < J; l++) (groupClass[m.groupOf[l]!] = m.classOf[l]!), groupSize[m.groupOf[l]!]!++;
+  const levelOffset = new Int32Array(G + 1);
+  for (let g = 0; g < G; g++) levelOffset[g + 1] = levelOffset[g]! + groupSize[g]! + 1;
+  // Sparse (row → [group, level]) built once: rows see few groups.
+  const rowGroupStart = new Uint32Array(n + 1);
+  const rgGroup: number[] = [], rgLevel: number[] = [];
+  const count = new Int32Array(G), touched: number[] = [];
+  for (let i = 0; i < n; i++) {
+    rowGroupStart[i] = rgGroup.length;
+    if (!covered[i]) continue;
+    for (let t = m.rowStart[i]!; t < m.rowStart[i + 1]!; t++) {
+      const g = m.groupOf[m.lf[t]!]!;
+      if (count[g] === 0) touched.push(g);
+      count[g] = count[g]! + 1;
+    }
+    for (const g of touched) (rgGroup.push(g), rgLevel.push(count[g]!), (count[g] = 0));
+    touched.length = 0;
+  }
+  rowGroupStart[n] = rgGroup.length;
+
+  const active = new Uint8Array(k);
+  for (let l = 0; l < J; l++) active[m.classOf[l]!] = 1;
+  if (known) for (const i of used) if (known[i]! >= 0) active[known[i]!] = 1;
+  const activeCount = Math.max(2, active.reduce((a, b) => a + b, 0));
+
+  // Start from majority vote (as soft labels): EM then refines, and cannot permute the classes.
   const q = majorityVote(m, { known }).probs;
-  const prior = Float64Array.from(options.classPrior ?? new Array(k).fill(1 / k), (v) => v);
-  const alpha = new Float64Array(J), beta = new Float64Array(J);
-  const firedMass = new Float64Array(J), firedCount = new Float64Array(J);
-  const classTotal = new Float64Array(k);
-  const score = new Float64Array(k);
-  let iterations = 0;
+  const learnBalance = options.learnClassBalance ?? !options.classPrior;
+  const prior = Float64Array.from(options.classPrior ?? new Array(k).fill(1), (v, c) => (active[c] ? v : 0));
+  const ps = prior.reduce((a, b) => a + b, 0);
+  for (let c = 0; c < k; c++) prior[c]! /= ps;
+  // θ: P(level | y = class of the group); φ: P(level | y ≠ it). Log tables, levels 0…size.
+  const logTheta = new Float64Array(levelOffset[G]!), logPhi = new Float64Array(levelOffset[G]!);
+  const massIn = new Float64Array(levelOffset[G]!), massOut = new Float64Array(levelOffset[G]!);
+  const classTotal = new Float64Array(k), score = new Float64Array(k), base = new Float64Array(k), logPrior = new Float64Array(k);
+  let iterations = 0, previous = new Float64Array(levelOffset[G]!).fill(NaN);
 
-  const mStep = (): number => {
+  for (; iterations < maxIter; iterations++) {
+    // M-step: level distributions per group, from the rows' class posteriors (Dirichlet(1) smoothing).
+    massIn.fill(0);
+    massOut.fill(0);
     classTotal.fill(0);
-    firedMass.fill(0);
-    firedCount.fill(0);
     for (const i of used) {
       for (let c = 0; c < k; c++) classTotal[c]! += q[i * k + c]!;
-      for (let t = m.rowStart[i]!; t < m.rowStart[i + 1]!; t++) {
-        const l = m.lf[t]!;
-        firedMass[l]! += q[i * k + voteClass[t]!]!;
-        firedCount[l]!++;
+      for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
+        const g = rgGroup[t]!, o = levelOffset[g]! + rgLevel[t]!, p = q[i * k + groupClass[g]!]!;
+        massIn[o]! += p;
+        massOut[o]! += 1 - p;
       }
     }
     let moved = 0;
-    for (let l = 0; l < J; l++) {
-      const c = m.classOf[l]!;
-      // Beta(2, 2)-style smoothing: one pseudo-fire and one pseudo-abstain on each side.
-      const a = clamp((firedMass[l]! + 1) / (classTotal[c]! + 2));
-      const b = clamp((firedCount[l]! - firedMass[l]! + 1) / (used.length - classTotal[c]! + 2));
-      moved = Math.max(moved, Math.abs(a - alpha[l]!), Math.abs(b - beta[l]!));
-      alpha[l] = a;
-      beta[l] = b;
+    for (let g = 0; g < G; g++) {
+      const c = groupClass[g]!, o = levelOffset[g]!, L = groupSize[g]! + 1;
+      let inFired = 0, outFired = 0;
+      for (let v = 1; v < L; v++) (inFired += massIn[o + v]!), (outFired += massOut[o + v]!);
+      massIn[o] = Math.max(0, classTotal[c]! - inFired);
+      massOut[o] = Math.max(0, N - classTotal[c]! - outFired);
+      for (let v = 0; v < L; v++) {
+        logTheta[o + v] = Math.log((massIn[o + v]! + 1) / (classTotal[c]! + L));
+        logPhi[o + v] = Math.log((massOut[o + v]! + 1) / (N - classTotal[c]! + L));
+        moved = Math.max(moved, Math.abs(Math.exp(logTheta[o + v]!) - Math.exp(previous[o + v]!)) || (Number.isNaN(previous[o + v]!) ? 1 : 0));
+      }
     }
-    if (!options.classPrior) for (let c = 0; c < k; c++) prior[c] = Math.max(1e-6, classTotal[c]! / used.length);
-    return moved;
-  };
-
-  for (; iterations < maxIter; iterations++) {
-    const moved = mStep();
-    // E-step. Shared terms: log π_y + Σ_j log(1 − p_j(y)) = const + Σ_{j: c_j = y} (log(1 − α_j) − log(1 − β_j)).
-    const base = Float64Array.from(prior, (p) => Math.log(p));
-    for (let l = 0; l < J; l++) base[m.classOf[l]!]! += Math.log(1 - alpha[l]!) - Math.log(1 - beta[l]!);
-    const bump = new Float64Array(J);
-    for (let l = 0; l < J; l++) bump[l] = Math.log(alpha[l]! / (1 - alpha[l]!)) - Math.log(beta[l]! / (1 - beta[l]!));
+    previous = logTheta.slice();
+    if (learnBalance) {
+      const pseudo = (0.01 * N) / activeCount;
+      for (let c = 0; c < k; c++) prior[c] = active[c] ? (classTotal[c]! + pseudo) / (N + pseudo * activeCount) : 0;
+    }
+    // E-step. Terms shared by every class cancel; per class: log π_c + Σ_{groups of c} (log θ_g[0] − log φ_g[0]);
+    // per group the row votes in: (log θ_g[v] − log φ_g[v]) − (log θ_g[0] − log φ_g[0]) on its class.
+    for (let c = 0; c < k; c++) base[c] = logPrior[c] = active[c] ? Math.log(Math.max(prior[c]!, 1e-12)) : -Infinity;
+    for (let g = 0; g < G; g++) base[groupClass[g]!]! += logTheta[levelOffset[g]!]! - logPhi[levelOffset[g]!]!;
     for (const i of used) {
-      const kn = known ? known[i]! : -1;
-      if (kn >= 0) continue; // clamped
+      if (known && known[i]! >= 0) continue; // clamped
       score.set(base);
-      for (let t = m.rowStart[i]!; t < m.rowStart[i + 1]!; t++) score[voteClass[t]!]! += bump[m.lf[t]!]!;
+      for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
+        const g = rgGroup[t]!, o = levelOffset[g]!;
+        score[groupClass[g]!]! += logTheta[o + rgLevel[t]!]! - logPhi[o + rgLevel[t]!]! - (logTheta[o]! - logPhi[o]!);
+      }
       let max = -Infinity;
       for (let c = 0; c < k; c++) max = Math.max(max, score[c]!);
       let z = 0;
-      for (let c = 0; c < k; c++) z += (score[c] = Math.exp(score[c]! - max));
+      for (let c = 0; c < k; c++) z += (score[c] = active[c] ? Math.exp(score[c]! - max) : 0);
       for (let c = 0; c < k; c++) q[i * k + c] = score[c]! / z;
     }
     if (iterations > 0 && moved < tol) break;
   }
-
-  // Accuracy of LF j: P(y = c_j | fires) = α π_c / (α π_c + β (1 − π_c)).
-  const accuracy = new Float32Array(J);
-  for (let l = 0; l < J; l++) {
-    const pc = prior[m.classOf[l]!]!;
-    accuracy[l] = (alpha[l]! * pc) / (alpha[l]! * pc + beta[l]! * (1 - pc));
-  }
   for (let i = 0; i < n; i++) if (!covered[i]) q.fill(0, i * k, (i + 1) * k);
-  return { kind: 'generative', classes: k, probs: q, covered, accuracy, prior: Float32Array.from(prior), iterations };
+  return { kind: 'generative', classes: k, probs: q, covered, accuracy: lfAgreement(m, q, covered), prior: Float32Array.from(prior), iterations: iterations + 1 };
 }

@@ -10,10 +10,16 @@ export interface VoteMatrix {
   /** CSR: the LFs firing on row i are lf[rowStart[i] … rowStart[i + 1]). */
   rowStart: Uint32Array;
   lf: Uint32Array;
+  /**
+   * Dense group id of each LF. LFs of one group are cuts of one score at several thresholds (nested
+   * coverage), so they are far from independent; label models treat a group as one ordinal source.
+   */
+  groupOf: Int32Array;
+  groups: number;
 }
 
 /** Builds the CSR matrix from each LF's ascending list of fired rows. */
-export function voteMatrix(rows: number, classes: number, lfs: { classIndex: number; fires: Uint32Array }[]): VoteMatrix {
+export function voteMatrix(rows: number, classes: number, lfs: { classIndex: number; fires: Uint32Array; group?: string }[]): VoteMatrix {
   const counts = new Uint32Array(rows + 1);
   for (const l of lfs) for (let t = 0; t < l.fires.length; t++) counts[l.fires[t]! + 1]!++;
   for (let i = 0; i < rows; i++) counts[i + 1]! += counts[i]!;
@@ -23,7 +29,13 @@ export function voteMatrix(rows: number, classes: number, lfs: { classIndex: num
   lfs.forEach((l, j) => {
     for (let t = 0; t < l.fires.length; t++) lf[fill[l.fires[t]!]!++] = j;
   });
-  return { rows, classes, classOf: Int32Array.from(lfs, (l) => l.classIndex), rowStart, lf };
+  const ids = new Map<string, number>();
+  const groupOf = Int32Array.from(lfs, (l, j) => {
+    const key = l.group !== undefined ? `${l.classIndex}|${l.group}` : `#${j}`;
+    if (!ids.has(key)) ids.set(key, ids.size);
+    return ids.get(key)!;
+  });
+  return { rows, classes, classOf: Int32Array.from(lfs, (l) => l.classIndex), rowStart, lf, groupOf, groups: ids.size };
 }
 
 /** Rows on which at least one LF fires. */

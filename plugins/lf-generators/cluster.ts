@@ -25,9 +25,9 @@ const generator: LfGenerator = {
         const central = rows.slice().sort((a, b) => score[b]! - score[a]!).slice(0, Math.max(1, Math.ceil(rows.length / 2))).sort((a, b) => a - b);
         const label = cl.names[idx] ? `concept “${cl.names[idx]}”` : `concept #${idx + 1} of clustering ${cl.id}`;
         for (const c of candidates) {
-          out.push({ key: `cluster:${cl.id}:${idx}:${c.index}:all`, description: `Images of ${label} (${rows.length} images) are “${c.name}”`, classIndex: c.index, fires: Uint32Array.from(rows.sort((a, b) => a - b)) });
+          out.push({ key: `cluster:${cl.id}:${idx}:${c.index}:all`, description: `Images of ${label} (${rows.length} images) are “${c.name}”`, classIndex: c.index, fires: Uint32Array.from(rows.sort((a, b) => a - b)), group: `cluster:${cl.id}:${idx}` });
           if (central.length < rows.length) {
-            out.push({ key: `cluster:${cl.id}:${idx}:${c.index}:core`, description: `The most central images of ${label} (${central.length}) are “${c.name}”`, classIndex: c.index, fires: Uint32Array.from(central) });
+            out.push({ key: `cluster:${cl.id}:${idx}:${c.index}:core`, description: `The most central images of ${label} (${central.length}) are “${c.name}”`, classIndex: c.index, fires: Uint32Array.from(central), group: `cluster:${cl.id}:${idx}` });
           }
         }
       });

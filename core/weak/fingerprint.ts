@@ -1,0 +1,80 @@
+// LF fingerprints (DESIGN §6): an LF's votes on a fixed random subset of rows, reduced by a
+// truncated SVD, plus its class. Two LFs that fire on the same images get nearby fingerprints, so
+// the usefulness ensemble can generalise from the few LFs the expert judged to all the others.
+//
+// The SVD is randomized (Halko, Martinsson, Tropp 2011): project on a random basis, orthonormalise,
+// then one small eigenproblem. Exact enough for this use and fast for thousands of LFs.
+import { symmetricEigen } from '../engine/collapse.ts';
+import { Rng } from '../engine/rng.ts';
+
+export interface Fingerprints {
+  dim: number;
+  /** LFs × dim, row-major. */
+  values: Float32Array;
+  subset: Uint32Array;
+}
+
+export function fingerprintSubset(rows: number, size: number, seed: number): Uint32Array {
+  const rng = new Rng(seed);
+  const all = Array.from({ length: rows }, (_, i) => i);
+  return Uint32Array.from(rng.shuffle(all).slice(0, Math.min(size, rows)).sort((a, b) => a - b));
+}
+
+export function fingerprints(lfs: { classIndex: number; fires: Uint32Array }[], classes: number, subset: Uint32Array,
+  options: { svdDim?: number; seed?: number } = {}): Fingerprints {
+  const J = lfs.length, S = subset.length;
+  const position = new Map<number, number>();
+  subset.forEach((r, i) => position.set(r, i));
+  // Sparse rows of the J × S vote matrix: the subset positions each LF fires on.
+  const hits = lfs.map((l) => {
+    const out: number[] = [];
+    for (let t = 0; t < l.fires.length; t++) {
+      const p = position.get(l.fires[t]!);
+      if (p !== undefined) out.push(p);
+    }
+    return Uint32Array.from(out);
+  });
+  const d = Math.max(1, Math.min(options.svdDim ?? 150, J, S));
+  const over = Math.min(d + 10, S);
+  const rng = new Rng(options.seed ?? 0);
+  // Y = A Ω (J × over), Ω Gaussian S × over.
+  const omega = Float64Array.from({ length: S * over }, () => rng.normal());
+  const Y = new Float64Array(J * over);
+  for (let j = 0; j < J; j++) for (const p of hits[j]!) for (let c = 0; c < over; c++) Y[j * over + c]! += omega[p * over + c]!;
+  // Q = orthonormal basis of Y's columns (modified Gram–Schmidt).
+  const Q = Y;
+  for (let c = 0; c < over; c++) {
+    for (let b = 0; b < c; b++) {
+      let dot = 0;
+      for (let j = 0; j < J; j++) dot += Q[j * over + b]! * Q[j * over + c]!;
+      for (let j = 0; j < J; j++) Q[j * over + c]! -= dot * Q[j * over + b]!;
+    }
+    let norm = 0;
+    for (let j = 0; j < J; j++) norm += Q[j * over + c]! ** 2;
+    const s = norm > 1e-20 ? 1 / Math.sqrt(norm) : 0;
+    for (let j = 0; j < J; j++) Q[j * over + c]! *= s;
+  }
+  // B = Qᵀ A (over × S); the fingerprints are A V = Q (Bᵀ-side eigenvectors) Σ, read off B Bᵀ = U Σ² Uᵀ.
+  const B = new Float64Array(over * S);
+  for (let j = 0; j < J; j++) for (const p of hits[j]!) for (let c = 0; c < over; c++) B[c * S + p]! += Q[j * over + c]!;
+  const BBt = new Float64Array(over * over);
+  for (let a = 0; a < over; a++) for (let b = a; b < over; b++) {
+    let s = 0;
+    for (let p = 0; p < S; p++) s += B[a * S + p]! * B[b * S + p]!;
+    BBt[a * over + b] = BBt[b * over + a] = s;
+  }
+  const { values, vectors } = symmetricEigen(BBt, over);
+  const order = Array.from({ length: over }, (_, i) => i).sort((a, b) => values[b]! - values[a]!).slice(0, d);
+  // A V_d = Q U_d Σ_d Σ_d⁻¹ … simplifies to Q U_d Σ_d: project the LF rows onto the top directions.
+  const dim = d + classes;
+  const out = new Float32Array(J * dim);
+  for (let j = 0; j < J; j++) {
+    order.forEach((e, col) => {
+      let s = 0;
+      for (let c = 0; c < over; c++) s += Q[j * over + c]! * vectors![c * over + e]!;
+      out[j * dim + col] = s * Math.sqrt(Math.max(0, values[e]!));
+    });
+    out[j * dim + d + lfs[j]!.classIndex] = 1;
+  }
+  return { dim, values: out, subset };
+}

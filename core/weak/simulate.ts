@@ -1,0 +1,179 @@
+// The simulated expert (IWS paper, DESIGN §6): answers "useful" exactly when an LF's accuracy on
+// the images it fires on exceeds 0.7 by the true labels, flipped with probability `noise`. Used by
+// `loupe iws simulate` and `npm run bench -- iws` to measure accuracy against the number of
+// answers, for straddle and random acquisition, against active labelling of the same number of
+// single images, and against the fully supervised ceiling.
+import { kmeans } from '../cluster/kmeans.ts';
+import { Rng } from '../engine/rng.ts';
+import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
+import type { LfContext } from '../plugins/contract.ts';
+import { examplePrecision, type Acquisition } from './acquisition.ts';
+import { generateCandidates, type Lf } from './candidates.ts';
+import { fingerprints, fingerprintSubset } from './fingerprint.ts';
+import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
+import { hardLabels } from './votes.ts';
+
+export interface SimulationData {
+  features: Float32Array;
+  dim: number;
+  imageIds: number[];
+  /** True class per row (−1 unknown). */
+  truth: Int32Array;
+  classNames: string[];
+  train: number[];
+  test: number[];
+}
+
+export interface SimulationOptions {
+  queries: number[];
+  acquisition: Acquisition;
+  noise?: number;
+  examplesPerClass?: number;
+  seed?: number;
+  ensembleMembers?: number;
+  selfTraining?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SimulationPoint {
+  queries: number;
+  accepted: number;
+  lfsUsed: number;
+  /** Label model on the training rows: accuracy on the rows it covers, and the share it covers. */
+  labelModel: { accuracy: number; coverage: number };
+  majorityVote: { accuracy: number; coverage: number };
+  /** End model trained on the label model's labels, on the held-out rows. */
+  endModel: number;
+}
+
+export interface SimulationResult {
+  candidates: number;
+  proposed: number;
+  points: SimulationPoint[];
+  seconds: number;
+}
+
+/** The user's starting point: a few example images per class (from the training rows). */
+export function pickExamples(data: SimulationData, perClass: number, seed: number): number[][] {
+  const rng = new Rng(seed);
+  return data.classNames.map((_, c) => rng.shuffle(data.train.filter((r) => data.truth[r] === c)).slice(0, perClass));
+}
+
+export async function lfContextFor(data: SimulationData, examples: number[][], seed: number): Promise<LfContext> {
+  const features = l2normalizeRows(data.features, data.dim);
+  const k = data.classNames.length;
+  const clusterings = [];
+  for (const [i, kk] of [k, 2 * k].entries()) {
+    const r = await kmeans(features, data.dim, { k: kk, restarts: 2, seed: seed + i });
+    clusterings.push({ id: i + 1, k: kk, assignment: r.labels, names: new Array(kk).fill(null) });
+  }
+  const rng = new Rng(seed);
+  return {
+    features, dim: data.dim, imageIds: data.imageIds,
+    classes: data.classNames.map((name, index) => ({ index, name, examples: examples[index]! })),
+    clusterings, random: () => rng.uniform(0, 1),
+  };
+}
+
+/** Accuracy of an LF on the rows it fires on, by the true labels (training rows only). */
+function trueAccuracy(lf: Lf, truth: Int32Array, isTrain: Uint8Array): number {
+  let right = 0, seen = 0;
+  for (let t = 0; t < lf.fires.length; t++) {
+    const r = lf.fires[t]!;
+    if (!isTrain[r] || truth[r]! < 0) continue;
+    seen++;
+    if (truth[r] === lf.classIndex) right++;
+  }
+  return seen ? right / seen : 0;
+}
+
+export async function simulateIws(data: SimulationData, options: SimulationOptions): Promise<SimulationResult> {
+  const started = performance.now();
+  const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
+  const rng = new Rng(seed + 17);
+  const examples = pickExamples(data, options.examplesPerClass ?? 3, seed);
+  const ctx = await lfContextFor(data, examples, seed);
+  const { lfs, proposed } = generateCandidates(ctx);
+  const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
+  const isTrain = new Uint8Array(n);
+  for (const r of data.train) isTrain[r] = 1;
+  const useful = lfs.map((lf) => trueAccuracy(lf, data.truth, isTrain) > 0.7);
+  const exampleClass = new Map<number, number>();
+  examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
+  const prior = examplePrecision(lfs, exampleClass);
+  const given = new Map<number, Answer>();
+  const points: SimulationPoint[] = [];
+  const maxQ = Math.max(...options.queries);
+  let prediction = null;
+  // The training rows as a matrix of their own, for the label model.
+  const trainIndex = new Int32Array(n).fill(-1);
+  data.train.forEach((r, i) => (trainIndex[r] = i));
+  const trainLfs = lfs.map((lf) => ({ ...lf, fires: Uint32Array.from([...lf.fires].filter((r) => isTrain[r]).map((r) => trainIndex[r]!)) }));
+  const trainTruth = Int32Array.from(data.train, (r) => data.truth[r]!);
+  const score = (labels: Int32Array) => {
+    let covered = 0, right = 0;
+    labels.forEach((l, i) => { if (l >= 0) { covered++; if (l === trainTruth[i]) right++; } });
+    return { accuracy: covered ? right / covered : 0, coverage: covered / labels.length };
+  };
+  for (let q = 1; q <= maxQ; q++) {
+    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, prior);
+    if (next === null) break;
+    const flip = rng.uniform(0, 1) < (options.noise ?? 0);
+    given.set(next, useful[next] !== flip ? 'useful' : 'not');
+    if (options.acquisition === 'straddle' || options.queries.includes(q)) prediction = predict(fp, given, { members: options.ensembleMembers ?? 10, seed: seed + q, prior });
+    options.onProgress?.(q, maxQ);
+    if (!options.queries.includes(q)) continue;
+    const chosen = finalLfs(lfs, given, prediction);
+    const lm = labelRows(trainLfs, chosen, data.train.length, k);
+    const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority' });
+    // End model on the training rows' features, labelled by the label model; scored on the test rows.
+    const trainFeatures = new Float32Array(data.train.length * data.dim);
+    data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
+    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: k, selfTraining: options.selfTraining ?? 0, seed });
+    points.push({
+      queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length,
+      labelModel: score(hardLabels(lm).label), majorityVote: score(hardLabels(mv).label),
+      endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
+    });
+  }
+  return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
+}
+
+/**
+ * Active labelling of single images, the alternative use of the same expert time: start from the
+ * same few examples per class, then repeatedly label the images the current model is least sure
+ * of (smallest margin between its two top classes), in small batches.
+ */
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number } = {}): Promise<{ labels: number; accuracy: number }[]> {
+  const seed = options.seed ?? 0, k = data.classNames.length;
+  const labelled = new Set(pickExamples(data, options.examplesPerClass ?? 3, seed).flat());
+  const out: { labels: number; accuracy: number }[] = [];
+  const max = Math.max(...budgets);
+  let asked = 0;
+  const fit = () => trainClassifier(data.features, data.dim, [...labelled], Int32Array.from([...labelled], (r) => data.truth[r]!), { classes: k, epochs: 200, learningRate: 0.01, l2: 1e-3, seed });
+  let model = await fit();
+  while (asked < max) {
+    const pool = data.train.filter((r) => !labelled.has(r));
+    const probs = predictProbabilities(model, data.features, pool);
+    const margin = pool.map((r, i) => {
+      const p = Array.from(probs.subarray(i * k, (i + 1) * k)).sort((a, b) => b - a);
+      return { r, m: p[0]! - (p[1] ?? 0) };
+    }).sort((a, b) => a.m - b.m);
+    const step = Math.min(options.batch ?? 5, max - asked);
+    for (const { r } of margin.slice(0, step)) labelled.add(r);
+    asked += step;
+    model = await fit();
+    if (budgets.includes(asked)) out.push({ labels: asked, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
+  }
+  return out;
+}
+
+/** The fully supervised ceiling: the same end model on every training label. */
+export async function supervisedCeiling(data: SimulationData, seed = 0): Promise<number> {
+  const k = data.classNames.length;
+  const rows = data.train.filter((r) => data.truth[r]! >= 0);
+  const model = await trainClassifier(data.features, data.dim, rows, Int32Array.from(rows, (r) => data.truth[r]!), { classes: k, epochs: 300, learningRate: 0.01, l2: 1e-4, seed });
+  const pred = argmaxRows(predictProbabilities(model, data.features, data.test), k);
+  return data.test.filter((r, i) => pred[i] === data.truth[r]).length / data.test.length;
+}
