@@ -1,0 +1,185 @@
+// Weak supervision: the label model against known synthetic LF accuracies and against majority
+// vote; LF generators, fingerprints, the usefulness ensemble and acquisition on controlled inputs;
+// and the whole loop with a simulated expert on real images from the CLI.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { prepareEmojiDemo } from '../core/demo.ts';
+import { useBackendForTest } from '../core/engine/backends/select.ts';
+import { createTrainingRun } from '../core/engine/jobs.ts';
+import { findSslMethod } from '../core/engine/methods.ts';
+import { Rng } from '../core/engine/rng.ts';
+import { trainRun } from '../core/engine/trainer.ts';
+import { Host } from '../core/host/host.ts';
+import { syntheticLfContext } from '../core/plugins/check.ts';
+import { examplePrecision, nextQuery } from '../core/weak/acquisition.ts';
+import { generateCandidates } from '../core/weak/candidates.ts';
+import { predictUsefulness } from '../core/weak/ensemble.ts';
+import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
+import { fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
+import { tempDir } from './helpers/corpus.ts';
+
+/** Unipolar LFs with known accuracy: LF j fires on `cov`·n rows, a fraction `a` of them of its class. */
+function synthetic(n: number, k: number, specs: { c: number; a: number; cov: number; group?: string }[], prior: number[], seed = 1) {
+  const rng = new Rng(seed);
+  const y = Int32Array.from({ length: n }, () => {
+    let u = rng.uniform(0, 1), c = 0;
+    while (c < k - 1 && u > prior[c]!) (u -= prior[c]!), c++;
+    return c;
+  });
+  const byClass = Array.from({ length: k }, (_, c) => [...y.keys()].filter((i) => y[i] === c));
+  const others = Array.from({ length: k }, (_, c) => [...y.keys()].filter((i) => y[i] !== c));
+  const lfs = specs.map((s) => {
+    const count = Math.round(s.cov * n), right = Math.round(count * s.a);
+    const rows = [...rng.shuffle(byClass[s.c]!.slice()).slice(0, right), ...rng.shuffle(others[s.c]!.slice()).slice(0, count - right)].sort((a, b) => a - b);
+    return { classIndex: s.c, fires: Uint32Array.from(rows), ...(s.group ? { group: s.group } : {}) };
+  });
+  return { y, lfs };
+}
+
+const accuracy = (y: Int32Array, label: Int32Array) => {
+  let right = 0, covered = 0;
+  label.forEach((l, i) => { if (l >= 0) { covered++; if (l === y[i]) right++; } });
+  return right / covered;
+};
+
+test('label model: recovers known LF accuracies and the class balance, and beats majority vote when LFs are unequal', () => {
+  const k = 3, n = 20_000;
+  const specs: { c: number; a: number; cov: number }[] = [];
+  for (let c = 0; c < k; c++) specs.push({ c, a: 0.92, cov: 0.12 }, { c, a: 0.88, cov: 0.1 }, ...Array.from({ length: 5 }, () => ({ c, a: 0.55, cov: 0.2 })));
+  const { y, lfs } = synthetic(n, k, specs, [0.5, 0.3, 0.2]);
+  const m = voteMatrix(n, k, lfs);
+  const lm = fitLabelModel(m), mv = majorityVote(m);
+  const empirical = lfs.map((l) => [...l.fires].filter((i) => y[i] === l.classIndex).length / l.fires.length);
+  empirical.forEach((a, j) => assert.ok(Math.abs(a - lm.accuracy[j]!) < 0.05, `LF ${j}: estimated ${lm.accuracy[j]!.toFixed(3)}, true ${a.toFixed(3)}`));
+  [0.5, 0.3, 0.2].forEach((p, c) => assert.ok(Math.abs(lm.prior[c]! - p) < 0.05, `class ${c} balance ${lm.prior[c]}`));
+  const lmAcc = accuracy(y, hardLabels(lm).label), mvAcc = accuracy(y, hardLabels(mv).label);
+  assert.ok(lmAcc > mvAcc + 0.03, `label model ${lmAcc.toFixed(3)} vs majority vote ${mvAcc.toFixed(3)}`);
+  assert.ok(lm.iterations > 1 && lm.iterations <= 100);
+});
+
+test('label model: nested cuts of one weak score count once (as a group), not as many independent voters', () => {
+  const k = 2, n = 10_000;
+  // Two good independent LFs per class, and for class 1 a weak score cut at six nested radii.
+  const specs: { c: number; a: number; cov: number; group?: string }[] = [
+    { c: 0, a: 0.9, cov: 0.3 }, { c: 0, a: 0.88, cov: 0.3 }, { c: 1, a: 0.9, cov: 0.3 }, { c: 1, a: 0.88, cov: 0.3 },
+  ];
+  const { y, lfs } = synthetic(n, k, specs, [0.5, 0.5], 4);
+  // The nested family: the top 5%, 10% … 30% of a score only weakly tied to class 1.
+  const rng = new Rng(9);
+  const score = Float32Array.from(y, (c) => (c === 1 ? 0.3 : 0) + rng.normal());
+  const order = [...score.keys()].sort((a, b) => score[b]! - score[a]!);
+  const nested = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3].map((f) => ({ classIndex: 1, fires: Uint32Array.from(order.slice(0, f * n).sort((a, b) => a - b)), group: 'weak-score' }));
+  const withGroup = voteMatrix(n, k, [...lfs, ...nested]);
+  const asIndependent = voteMatrix(n, k, [...lfs, ...nested.map(({ group: _g, ...l }) => l)]);
+  assert.equal(withGroup.groups, 5);
+  const grouped = accuracy(y, hardLabels(fitLabelModel(withGroup)).label);
+  const independent = accuracy(y, hardLabels(fitLabelModel(asIndependent)).label);
+  const mv = accuracy(y, hardLabels(majorityVote(withGroup)).label);
+  assert.ok(grouped > mv, `grouped ${grouped.toFixed(3)} vs majority vote ${mv.toFixed(3)}`);
+  assert.ok(grouped >= independent - 0.005, `grouped ${grouped.toFixed(3)} vs as independent ${independent.toFixed(3)}`);
+});
+
+test('majority vote: counts per class, shares ties, abstains where nothing fires; known rows are clamped', () => {
+  const m = voteMatrix(4, 3, [
+    { classIndex: 0, fires: Uint32Array.from([0, 1]) },
+    { classIndex: 1, fires: Uint32Array.from([1, 2]) },
+    { classIndex: 1, fires: Uint32Array.from([2]) },
+  ]);
+  const mv = majorityVote(m, { known: Int32Array.from([-1, -1, -1, 2]) });
+  assert.deepEqual(Array.from(mv.probs), [1, 0, 0, 0.5, 0.5, 0, 0, 1, 0, 0, 0, 1]);
+  assert.deepEqual(Array.from(mv.covered), [1, 1, 1, 1]);
+  const none = majorityVote(m);
+  assert.equal(none.covered[3], 0);
+});
+
+test('LF generators: thousands of valid, de-duplicated candidates that mostly fire on their own class', () => {
+  const ctx = syntheticLfContext(4, 50, 12, 3);
+  const truth = (row: number) => Math.floor(row / 50);
+  const { lfs, problems, proposed } = generateCandidates(ctx);
+  assert.deepEqual(problems, []);
+  assert.ok(lfs.length >= 100 && proposed >= lfs.length, `${lfs.length} candidates of ${proposed}`);
+  const keys = new Set(lfs.map((l) => `${l.classIndex}:${Array.from(l.fires).join(',')}`));
+  assert.equal(keys.size, lfs.length, 'no two candidates vote the same class on the same rows');
+  const families = new Set(lfs.map((l) => l.family));
+  assert.deepEqual([...families].sort(), ['cluster', 'direction', 'neighbor', 'prototype']);
+  const precise = lfs.filter((l) => l.coverage <= 0.1);
+  const meanAcc = precise.reduce((s, l) => s + [...l.fires].filter((r) => truth(r) === l.classIndex).length / l.fires.length, 0) / precise.length;
+  assert.ok(meanAcc > 0.85, `narrow LFs are precise on separated data (${meanAcc.toFixed(3)})`);
+  for (const l of lfs.slice(0, 50)) assert.ok(l.description.length > 10 && l.coverage > 0);
+});
+
+test('fingerprints: equal LFs get equal fingerprints; overlapping LFs are nearer than disjoint ones', () => {
+  const rows = 400;
+  const range = (a: number, b: number) => Uint32Array.from({ length: b - a }, (_, i) => a + i);
+  const lfs = [
+    { classIndex: 0, fires: range(0, 100) }, { classIndex: 0, fires: range(0, 100) },
+    { classIndex: 0, fires: range(10, 110) }, { classIndex: 0, fires: range(250, 350) },
+  ];
+  const fp = fingerprints(lfs, 2, fingerprintSubset(rows, 300, 1), { svdDim: 3 });
+  const row = (j: number) => fp.values.subarray(j * fp.dim, (j + 1) * fp.dim);
+  const dist = (a: number, b: number) => Math.hypot(...Array.from(row(a), (v, i) => v - row(b)[i]!));
+  assert.ok(dist(0, 1) < 1e-6);
+  assert.ok(dist(0, 2) < dist(0, 3) / 2, `near ${dist(0, 2)} vs far ${dist(0, 3)}`);
+});
+
+test('usefulness ensemble: learns which fingerprints are useful and is unsure far from the answers', () => {
+  const rng = new Rng(2);
+  const d = 6, J = 300;
+  const x = Float32Array.from({ length: J * d }, () => rng.normal());
+  const useful = (j: number) => x[j * d]! + 0.5 * x[j * d + 1]! > 0;
+  const judged = Array.from({ length: 60 }, (_, j) => ({ lf: j, label: (useful(j) ? 1 : 0) as 0 | 1, weight: 1 }));
+  const { mean, std } = predictUsefulness(x, d, judged, { members: 10, seed: 1 });
+  let right = 0;
+  for (let j = 60; j < J; j++) if ((mean[j]! > 0.5) === useful(j)) right++;
+  assert.ok(right / (J - 60) > 0.8, `held-out usefulness accuracy ${(right / (J - 60)).toFixed(2)}`);
+  assert.ok(std.every((s) => s >= 0 && s <= 0.5));
+  // With only one kind of answer there is nothing to learn: the prior, with full uncertainty.
+  const prior = new Float32Array(J).fill(0.3);
+  const flat = predictUsefulness(x, d, judged.filter((j) => j.label === 0), { prior });
+  assert.ok(flat.mean.every((v) => v === Math.fround(0.3)) && flat.std.every((v) => v === 0.5));
+});
+
+test('acquisition: the warm start visits every class with an LF that agrees with its examples; straddle asks where μ ± σ straddles r', () => {
+  const rng = new Rng(1);
+  const lfs = [
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 3, 9]) }, // widest of class 0, but fires on a class-1 example (9)
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 2]) },
+    { classIndex: 1, fires: Uint32Array.from([8, 9]) },
+    { classIndex: 1, fires: Uint32Array.from([9]) },
+  ];
+  const agrees = examplePrecision(lfs, new Map([[0, 0], [9, 1]]));
+  const input = { coverage: lfs.map((l) => l.fires.length / 10), classOf: lfs.map((l) => l.classIndex), classes: 2, agreesWithExamples: Uint8Array.from(agrees, (p) => (p > 0.5 ? 1 : 0)) };
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set() }, rng), 1, 'class 0 first, the widest LF that agrees with the examples');
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set([1]) }, rng), 2, 'then class 1');
+  const mean = Float32Array.from([0.9, 0.1, 0.55, 0.95]), std = Float32Array.from([0.05, 0.05, 0.2, 0.3]);
+  // scores: 1.96σ − |μ − 0.6| = −0.202, −0.402, 0.342, 0.238
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set([0, 1]), mean, std }, rng), 2);
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set([0, 1, 2, 3]), mean, std }, rng), null);
+});
+
+test('loupe iws simulate: a simulated expert answers LF cards on real images; label and end model accuracies are reported', { timeout: 300_000 }, async () => {
+  await useBackendForTest('native');
+  const dir = tempDir('iws');
+  const folder = prepareEmojiDemo(dir, 24);
+  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  try {
+    const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
+    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 2, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
+    await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
+  } finally {
+    host.close();
+  }
+  const r = spawnSync(process.execPath, [path.resolve('bin/loupe.mjs'), 'iws', 'simulate', dir, '--queries', '25', '--json'], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { candidates: number; points: { queries: number; accepted: number; labelModel: { accuracy: number; coverage: number }; endModel: number }[] };
+  assert.deepEqual(out.points.map((p) => p.queries), [10, 25]);
+  assert.ok(out.candidates > 100);
+  const last = out.points.at(-1)!;
+  assert.ok(last.accepted > 0, 'the expert accepted some LFs');
+  assert.ok(last.labelModel.coverage > 0 && last.labelModel.accuracy > 1 / 9, JSON.stringify(last));
+  assert.ok(last.endModel > 1 / 9, `end model beats chance over 9 classes (${last.endModel})`);
+});
