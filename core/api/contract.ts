@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import type { ClusteringRow, ClusterSummary, MemberPage } from '../cluster/store.ts';
 import type { JobInfo } from '../jobs/runner.ts';
+import type { Suggestion } from '../weak/active.ts';
+import type { IwsCard, IwsResults, IwsStatus } from '../weak/session.ts';
 import type { DatasetRow } from '../store/datasets.ts';
 import type { ImageDetail, ImageSummary } from '../store/images.ts';
 
@@ -86,6 +88,13 @@ export const inputs = {
   'cluster.discard': z.object({ clusteringId: id, idx: z.number().int().min(0) }),
   'cluster.outliers': z.object({ clusteringId: id, imageIds: z.array(id).min(1).max(100_000), on: z.boolean() }),
   'cluster.undo': z.object({ clusteringId: id }),
+  'iws.prepare': z.object({ datasetId: id, runId: id.optional() }),
+  'iws.session': z.object({ datasetId: id }),
+  'iws.card': z.object({ sessionId: id }),
+  'iws.answer': z.object({ sessionId: id, lfIdx: z.number().int().min(0), answer: z.enum(['useful', 'likely', 'unlikely', 'not', 'unsure']) }),
+  'iws.undo': z.object({ sessionId: id }),
+  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(1) }),
+  'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
   'export.formats': z.object({}),
   'export.start': z.object({
     datasetId: id,
@@ -160,6 +169,13 @@ export interface Outputs {
   'cluster.discard': null;
   'cluster.outliers': null;
   'cluster.undo': { undone: string | null };
+  'iws.prepare': { jobId: number };
+  'iws.session': IwsStatus | null;
+  'iws.card': IwsCard | null;
+  'iws.answer': { card: IwsCard | null; status: IwsStatus };
+  'iws.undo': { card: IwsCard | null; status: IwsStatus; undone: number | null };
+  'iws.apply': IwsResults;
+  'active.suggest': { items: Suggestion[]; classes: string[]; labelled: number };
   'export.formats': ExportFormat[];
   'export.start': { jobId: number };
 }
@@ -228,4 +244,4 @@ export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(inputs, name);
 }
 
-export type { DatasetRow, ImageDetail, ImageSummary, JobInfo };
+export type { DatasetRow, ImageDetail, ImageSummary, IwsCard, IwsResults, IwsStatus, JobInfo, Suggestion };

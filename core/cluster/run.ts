@@ -1,6 +1,7 @@
 // Clustering as a job on stored embeddings: k-means (baseline), Sinkhorn-balanced k-means, or
 // SeLa heads; assignments, confidences and centroids stored per clustering; NMI / ARI / Hungarian
 // accuracy when the dataset has labels. Also the 2-D map (UMAP) of an embedding, cached.
+import { activateBackend } from '../engine/backends/select.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UMAP } from 'umap-js';
@@ -50,6 +51,7 @@ export async function embeddingFor(project: Project, runId: number | undefined, 
 }
 
 export async function clusterEmbeddings(project: Project, params: ClusterParams, io: Io = {}): Promise<ClusterResult> {
+  await activateBackend(); // the fastest backend for k-means and Sinkhorn, whatever ran before in this process
   const started = performance.now();
   const row = await embeddingFor(project, params.runId, io);
   const emb = readEmbeddings(project, row);

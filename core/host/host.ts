@@ -21,7 +21,11 @@ import { getMetrics, getRun, listRuns } from '../store/runs.ts';
 import type { SslMethod } from '../engine/method.ts';
 import { JobRunner } from '../jobs/runner.ts';
 import type { Exporter, Importer, Plugin } from '../plugins/contract.ts';
-import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, validateExporter, validateSslMethod } from '../plugins/registry.ts';
+import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, validateExporter, validateLfGenerator, validateSslMethod } from '../plugins/registry.ts';
+import { suggestImages } from '../weak/active.ts';
+import { builtinLfGenerators } from '../weak/candidates.ts';
+import { IwsSessions } from '../weak/session.ts';
+import { latestSession } from '../weak/store.ts';
 import { StagedOutput } from '../export/output.ts';
 import { exportersFrom, findExporter, runExport, type ExportRequest } from '../export/run.ts';
 import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
@@ -53,6 +57,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
   jobs!: JobRunner;
   private readonly importers = builtinImporters();
   private userPlugins: { id: string; name: string; kind: string; source: string }[] = [];
+  private iws!: IwsSessions;
+  private userLfGenerators: Plugin[] = [];
   /** Built-in exporters, then those of user plugins. */
   readonly exporters: Exporter[] = exportersFrom();
   private pluginProblems: PluginProblem[] = [];
@@ -110,6 +116,21 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
           this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
           continue;
         }
+      }
+      if (m.kind === 'lf-generator') {
+        let generator: unknown;
+        try {
+          generator = plugin.activate(pluginContext(m.id));
+        } catch (err) {
+          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
+          continue;
+        }
+        const reason = validateLfGenerator(generator);
+        if (reason) {
+          this.pluginProblems.push({ source, reason });
+          continue;
+        }
+        this.userLfGenerators.push(plugin);
       }
       if (m.kind === 'exporter') {
         let exporter: unknown;
@@ -176,6 +197,13 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     this.jobs.register(trainJobKind(next, () => this.sslMethods()));
     this.jobs.register(embedJobKind(next));
     this.jobs.register(clusterJobKind(next));
+    this.iws = new IwsSessions(next, () => [...builtinLfGenerators, ...this.userLfGenerators] as Plugin[]);
+    this.jobs.register({
+      kind: 'iws-prepare',
+      resumable: true,
+      title: () => 'Prepare candidate rules for weak supervision',
+      run: (ctx) => this.iws.prepare((ctx.params as { datasetId: number }).datasetId, (ctx.params as { runId?: number }).runId, { signal: ctx.signal, progress: ctx.progress }),
+    });
     this.jobs.register({
       kind: 'export',
       resumable: false,
@@ -324,6 +352,23 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       if (finished === undefined) throw new LoupeError('conflict', 'No finished training run on this dataset yet.', { hint: 'Train an encoder first (Train view); clustering uses its embeddings.' });
       return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads }) };
     },
+    'iws.prepare': ({ datasetId, runId }) => {
+      getDataset(this.project.db, datasetId);
+      return { jobId: this.jobs.start('iws-prepare', { datasetId, ...(runId !== undefined ? { runId } : {}) }) };
+    },
+    'iws.session': ({ datasetId }) => {
+      const row = latestSession(this.project.db, datasetId);
+      return row ? this.iws.status(row.id) : null;
+    },
+    'iws.card': ({ sessionId }) => this.iws.card(sessionId),
+    'iws.answer': ({ sessionId, lfIdx, answer }) => this.iws.answer(sessionId, lfIdx, answer),
+    'iws.undo': ({ sessionId }) => this.iws.undo(sessionId),
+    'iws.apply': async ({ sessionId, selfTraining }) => {
+      const result = await this.iws.apply(sessionId, { selfTraining });
+      this.emit('event', { type: 'datasets-changed' });
+      return result;
+    },
+    'active.suggest': ({ datasetId, count, exclude }) => suggestImages(this.project, datasetId, count, exclude),
     'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),
     'export.start': (request) => {
       getDataset(this.project.db, request.datasetId);

@@ -233,6 +233,46 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'interactive weak supervision sessions: candidate LFs, the expert\'s answers',
+    sql: `
+      CREATE TABLE iws_sessions (
+        id           INTEGER PRIMARY KEY,
+        dataset_id   INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        embedding_id INTEGER NOT NULL REFERENCES embeddings(id) ON DELETE CASCADE,
+        -- [{ name, examples: [image ids] }] in class-index order
+        classes      TEXT NOT NULL,
+        params       TEXT NOT NULL DEFAULT '{}',
+        result       TEXT,
+        created_at   TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now'))
+      );
+      CREATE INDEX iws_sessions_by_dataset ON iws_sessions(dataset_id, id);
+
+      -- Candidate LFs; fires holds ascending embedding row indices (uint32 LE), margin float32 LE.
+      CREATE TABLE iws_lfs (
+        session_id  INTEGER NOT NULL REFERENCES iws_sessions(id) ON DELETE CASCADE,
+        idx         INTEGER NOT NULL,
+        key         TEXT NOT NULL,
+        family      TEXT NOT NULL,
+        grp         TEXT,
+        description TEXT NOT NULL,
+        class_index INTEGER NOT NULL,
+        fires       BLOB NOT NULL,
+        margin      BLOB,
+        PRIMARY KEY (session_id, idx)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE iws_answers (
+        id          INTEGER PRIMARY KEY,
+        session_id  INTEGER NOT NULL REFERENCES iws_sessions(id) ON DELETE CASCADE,
+        lf_idx      INTEGER NOT NULL,
+        answer      TEXT NOT NULL CHECK (answer IN ('useful', 'likely', 'unlikely', 'not', 'unsure')),
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+        UNIQUE (session_id, lf_idx)
+      );
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -1,0 +1,70 @@
+// Active labelling: the images most worth a person's label next. A linear model on the embedding
+// learns from the labels so far (human, imported and named-cluster labels as they are; label-model
+// labels weighted by their confidence); the suggestions are the unlabelled images it is least sure
+// of (smallest margin between its two most likely classes), kept diverse (no two near-duplicates
+// in one batch). Suggestions come in batches so the labelling UI always has the next image ready.
+import { activateBackend } from '../engine/backends/select.ts';
+import { readEmbeddings } from '../engine/embed.ts';
+import { LoupeError } from '../errors.ts';
+import { predictProbabilities, trainClassifier } from '../learn/classifier.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
+import type { Project } from '../store/project.ts';
+import { latestEmbedding, listRuns } from '../store/runs.ts';
+
+export interface Suggestion {
+  imageId: number;
+  /** The model's current guess and its probability, shown beside the image. */
+  guess: string;
+  confidence: number;
+}
+
+export async function suggestImages(project: Project, datasetId: number, count: number, exclude: number[] = []): Promise<{ items: Suggestion[]; classes: string[]; labelled: number }> {
+  await activateBackend();
+  const run = listRuns(project.db, datasetId).filter((r) => r.encoder && latestEmbedding(project.db, r.id)).sort((a, b) => b.id - a.id)[0];
+  if (!run) throw new LoupeError('conflict', 'Active labelling needs an embedded dataset.', { hint: 'Train an encoder and embed the images (Train view) first.' });
+  const row = latestEmbedding(project.db, run.id)!;
+  const emb = readEmbeddings(project, row);
+  const features = l2normalizeRows(emb.features, row.dim);
+  const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
+  const labels = project.db.prepare(`
+    SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+    WHERE i.dataset_id = ? AND l.source IN ('human', 'import', 'cluster', 'label-model')
+    ORDER BY CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 WHEN 'cluster' THEN 2 ELSE 3 END`).all(datasetId) as { id: number; name: string; source: string; confidence: number }[];
+  const classes = [...new Set(labels.map((l) => l.name))].sort();
+  if (classes.length < 2) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
+  const classIndex = new Map(classes.map((c, i) => [c, i]));
+  const target = new Map<number, { c: number; w: number; human: boolean }>();
+  for (const l of labels) {
+    const r = rowOf.get(l.id);
+    if (r === undefined || target.has(r)) continue; // the first (most trusted) source wins
+    target.set(r, { c: classIndex.get(l.name)!, w: l.source === 'label-model' ? l.confidence : 1, human: l.source === 'human' });
+  }
+  const rows = [...target.keys()];
+  const model = await trainClassifier(features, row.dim, rows, Int32Array.from(rows, (r) => target.get(r)!.c),
+    { classes: classes.length, epochs: 120, learningRate: 0.02, l2: 1e-3, weights: Float32Array.from(rows, (r) => target.get(r)!.w) });
+  const skip = new Set(exclude);
+  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !target.get(r)?.human);
+  const k = classes.length;
+  const probs = predictProbabilities(model, features, pool.map((p) => p.r));
+  const ranked = pool.map((p, i) => {
+    let a = 0, b = 0, best = 0;
+    for (let c = 0; c < k; c++) {
+      const v = probs[i * k + c]!;
+      if (v > a) (b = a), (a = v), (best = c);
+      else if (v > b) b = v;
+    }
+    return { ...p, margin: a - b, guess: best, confidence: a };
+  }).sort((x, y) => x.margin - y.margin);
+  const chosen: typeof ranked = [];
+  for (const cand of ranked) {
+    if (chosen.length >= count) break;
+    const near = chosen.some((c) => {
+      let dot = 0;
+      for (let j = 0; j < row.dim; j++) dot += features[c.r * row.dim + j]! * features[cand.r * row.dim + j]!;
+      return dot > 0.95;
+    });
+    if (!near) chosen.push(cand);
+  }
+  const humanCount = [...target.values()].filter((t) => t.human).length;
+  return { items: chosen.map((c) => ({ imageId: c.id, guess: classes[c.guess]!, confidence: c.confidence })), classes, labelled: humanCount };
+}

@@ -1,0 +1,282 @@
+// IWS sessions as the app runs them: prepare (find the classes and their examples, generate and
+// store candidate LFs), then one LF card at a time (straddle acquisition over the usefulness
+// ensemble), answers stored as they come (undoable), a live estimate of label quality, and apply:
+// label model → probabilistic labels (source 'label-model'), end model → labels for every image
+// (source 'model'), with the images the two disagree on for review.
+import { activateBackend } from '../engine/backends/select.ts';
+import { listClusterings } from '../cluster/store.ts';
+import { kmeans } from '../cluster/kmeans.ts';
+import { readEmbeddings } from '../engine/embed.ts';
+import { embedRun } from '../engine/embed.ts';
+import { Rng } from '../engine/rng.ts';
+import { LoupeError } from '../errors.ts';
+import { argmaxRows, predictProbabilities } from '../learn/classifier.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
+import type { LfContext, Plugin } from '../plugins/contract.ts';
+import type { Project } from '../store/project.ts';
+import { getEmbedding, latestEmbedding, listRuns } from '../store/runs.ts';
+import { ensureClass } from '../store/images.ts';
+import { examplePrecision } from './acquisition.ts';
+import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
+import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
+import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
+import type { UsefulnessPrediction } from './ensemble.ts';
+import { getSession, saveAnswer, saveResult, saveSession, sessionAnswers, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { hardLabels } from './votes.ts';
+
+const EXAMPLES_PER_CLASS = 12;
+
+export interface IwsCard {
+  sessionId: number;
+  lfIdx: number;
+  description: string;
+  family: string;
+  classIndex: number;
+  className: string;
+  /** Images it fires on, and that share of the dataset. */
+  fires: number;
+  coverage: number;
+  /** The ensemble's P(useful), once it has answers to learn from. */
+  predictedUseful: number | null;
+  /** A spread sample of the images it fires on, and those just inside its boundary. */
+  samples: number[];
+  boundary: number[];
+}
+
+export interface IwsStatus {
+  sessionId: number;
+  datasetId: number;
+  classes: { name: string; examples: number }[];
+  candidates: number;
+  answered: number;
+  accepted: number;
+  /** Live estimate from the label model over the current LF set. */
+  estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[] };
+  applied: IwsResults | null;
+}
+
+export interface IwsResults {
+  labelled: number;
+  covered: number;
+  perClass: { name: string; labelModel: number; endModel: number }[];
+  /** Label-model confidence histogram, 10 bins over [0, 1]. */
+  confidence: number[];
+  /** Images where the label model and the end model disagree, most confident first. */
+  disagreements: { imageId: number; labelModel: string; endModel: string }[];
+}
+
+interface Loaded {
+  row: SessionRow;
+  features: Float32Array;
+  dim: number;
+  imageIds: number[];
+  lfs: Lf[];
+  fp: Fingerprints;
+  prior: Float32Array;
+  given: Map<number, Answer>;
+  prediction: UsefulnessPrediction | null;
+  known: Int32Array;
+}
+
+export class IwsSessions {
+  private cache = new Map<number, Loaded>();
+
+  constructor(private readonly project: Project, private readonly generators: () => Plugin[] = () => builtinLfGenerators as Plugin[]) {}
+
+  /** The dataset's classes with example images: human labels first, then imported, then named clusters. */
+  private classesOf(datasetId: number, inEmbedding: Set<number>): SessionClass[] {
+    const rows = this.project.db.prepare(`
+      SELECT c.name AS name, l.image_id AS imageId FROM labels l JOIN classes c ON c.id = l.class_id
+      WHERE c.dataset_id = ? AND l.source IN ('human', 'import', 'cluster')
+      ORDER BY c.name, CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 ELSE 2 END, l.confidence DESC, l.image_id`).all(datasetId) as { name: string; imageId: number }[];
+    const byName = new Map<string, number[]>();
+    for (const r of rows) {
+      if (!inEmbedding.has(r.imageId)) continue;
+      const list = byName.get(r.name) ?? [];
+      if (list.length < EXAMPLES_PER_CLASS) list.push(r.imageId);
+      byName.set(r.name, list);
+    }
+    return [...byName].map(([name, examples]) => ({ name, examples }));
+  }
+
+  async prepare(datasetId: number, runId: number | undefined, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<{ sessionId: number; candidates: number; classes: number }> {
+    await activateBackend();
+    const run = runId !== undefined ? listRuns(this.project.db, datasetId).find((r) => r.id === runId) : listRuns(this.project.db, datasetId).filter((r) => r.encoder).sort((a, b) => b.id - a.id)[0];
+    if (!run?.encoder) {
+      throw new LoupeError('conflict', 'Weak supervision needs a trained encoder for this dataset.', { hint: 'Train one first (Train view); its embedding is what the rules are made from.' });
+    }
+    io.progress?.(0, null, { phase: 'Embedding images' });
+    if (!latestEmbedding(this.project.db, run.id)) await embedRun(this.project, run.id, io.signal ? { signal: io.signal } : {});
+    const embRow = latestEmbedding(this.project.db, run.id)!;
+    const emb = readEmbeddings(this.project, embRow);
+    const classes = this.classesOf(datasetId, new Set(emb.imageIds));
+    if (classes.length < 2) {
+      throw new LoupeError('invalid-input', 'Weak supervision needs at least two classes with example images.', {
+        hint: 'Name two or more concepts in Explore, or label a few images of each class, then start again.',
+      });
+    }
+    io.progress?.(0, null, { phase: 'Generating candidate rules' });
+    const features = l2normalizeRows(emb.features, embRow.dim);
+    const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
+    const clusterings: LfContext['clusterings'] = [];
+    for (const c of listClusterings(this.project.db, datasetId).filter((x) => x.embeddingId === embRow.id).slice(0, 3)) {
+      const members = this.project.db.prepare('SELECT m.image_id AS id, m.cluster, k.name FROM cluster_members m LEFT JOIN clusters k ON k.clustering_id = m.clustering_id AND k.idx = m.cluster WHERE m.clustering_id = ? AND m.head = 0').all(c.id) as { id: number; cluster: number; name: string | null }[];
+      const assignment = new Int32Array(emb.imageIds.length).fill(-1);
+      const names: (string | null)[] = new Array(c.k).fill(null);
+      for (const m of members) {
+        const r = rowOf.get(m.id);
+        if (r !== undefined) assignment[r] = m.cluster;
+        if (m.name && m.cluster < c.k) names[m.cluster] = m.name;
+      }
+      clusterings.push({ id: c.id, k: c.k, assignment, names });
+    }
+    if (clusterings.length === 0) {
+      const r = await kmeans(features, embRow.dim, { k: classes.length * 2, restarts: 2, seed: 0, ...(io.signal ? { signal: io.signal } : {}) });
+      clusterings.push({ id: 0, k: classes.length * 2, assignment: r.labels, names: new Array(classes.length * 2).fill(null) });
+    }
+    const rng = new Rng(1);
+    const ctx: LfContext = {
+      features, dim: embRow.dim, imageIds: emb.imageIds,
+      classes: classes.map((c, index) => ({ index, name: c.name, examples: c.examples.map((id) => rowOf.get(id)!) })),
+      clusterings, random: () => rng.uniform(0, 1),
+    };
+    const { lfs, problems } = generateCandidates(ctx, this.generators());
+    for (const p of problems) console.error(`LF generator ${p.generator} skipped: ${p.reason}`);
+    if (lfs.length === 0) throw new LoupeError('internal', 'No candidate rules could be made from this embedding.');
+    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id } }, lfs);
+    return { sessionId, candidates: lfs.length, classes: classes.length };
+  }
+
+  private load(sessionId: number): Loaded {
+    const cached = this.cache.get(sessionId);
+    if (cached) return cached;
+    const row = getSession(this.project.db, sessionId);
+    if (!row) throw new LoupeError('not-found', `Weak supervision session ${sessionId} does not exist.`);
+    const embRow = getEmbedding(this.project.db, row.embeddingId);
+    const emb = readEmbeddings(this.project, embRow);
+    const lfs = sessionLfs(this.project.db, sessionId, emb.imageIds.length);
+    const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
+    const exampleClass = new Map<number, number>();
+    row.classes.forEach((c, i) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined) exampleClass.set(r, i); }));
+    const given = sessionAnswers(this.project.db, sessionId);
+    const fp = fingerprints(lfs, row.classes.length, fingerprintSubset(emb.imageIds.length, 2000, 0));
+    const prior = examplePrecision(lfs, exampleClass);
+    const known = new Int32Array(emb.imageIds.length).fill(-1);
+    const loaded: Loaded = {
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, prior, given, known,
+      prediction: given.size ? predict(fp, given, { members: 10, prior }) : null,
+    };
+    this.cache.set(sessionId, loaded);
+    return loaded;
+  }
+
+  /** Human labels of the session's images, as class indices (−1 none): they anchor the label model. */
+  private refreshKnown(s: Loaded): void {
+    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
+    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND l.source = 'human'`).all(s.row.datasetId) as { id: number; name: string }[];
+    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
+    s.known.fill(-1);
+    for (const r of rows) {
+      const row = rowOf.get(r.id), c = names.get(r.name);
+      if (row !== undefined && c !== undefined) s.known[row] = c;
+    }
+  }
+
+  card(sessionId: number): IwsCard | null {
+    const s = this.load(sessionId);
+    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.prior);
+    if (next === null) return null;
+    const lf = s.lfs[next]!;
+    const rng = new Rng(next);
+    const fired = Array.from(lf.fires);
+    const samples = rng.shuffle(fired.slice()).slice(0, 12).map((r) => s.imageIds[r]!);
+    const boundary = lf.margin ? fired.map((r, i) => ({ r, m: lf.margin![i]! })).sort((a, b) => a.m - b.m).slice(0, 6).map((x) => s.imageIds[x.r]!) : [];
+    return {
+      sessionId, lfIdx: next, description: lf.description, family: lf.family, classIndex: lf.classIndex, className: s.row.classes[lf.classIndex]!.name,
+      fires: lf.fires.length, coverage: lf.coverage, predictedUseful: s.prediction && s.given.size ? s.prediction.mean[next]! : null, samples, boundary,
+    };
+  }
+
+  answer(sessionId: number, lfIdx: number, answer: Answer): { card: IwsCard | null; status: IwsStatus } {
+    const s = this.load(sessionId);
+    if (!Number.isInteger(lfIdx) || lfIdx < 0 || lfIdx >= s.lfs.length) throw new LoupeError('invalid-input', `No rule ${lfIdx} in this session.`);
+    saveAnswer(this.project.db, sessionId, lfIdx, answer);
+    s.given.delete(lfIdx);
+    s.given.set(lfIdx, answer);
+    s.prediction = predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size });
+    return { card: this.card(sessionId), status: this.status(sessionId) };
+  }
+
+  undo(sessionId: number): { card: IwsCard | null; status: IwsStatus; undone: number | null } {
+    const s = this.load(sessionId);
+    const undone = undoAnswer(this.project.db, sessionId);
+    if (undone !== null) s.given.delete(undone);
+    s.prediction = s.given.size ? predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size }) : null;
+    return { card: this.card(sessionId), status: this.status(sessionId), undone };
+  }
+
+  status(sessionId: number): IwsStatus {
+    const s = this.load(sessionId);
+    this.refreshKnown(s);
+    const chosen = finalLfs(s.lfs, s.given, s.prediction);
+    const k = s.row.classes.length;
+    const lm = labelRows(s.lfs, chosen, s.imageIds.length, k, { known: s.known });
+    const { label, confidence } = hardLabels(lm);
+    let covered = 0, conf = 0;
+    const perClass = new Array(k).fill(0);
+    label.forEach((l, i) => { if (l >= 0) { covered++; conf += confidence[i]!; perClass[l]++; } });
+    return {
+      sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
+      candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
+      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass },
+      applied: (s.row.result as IwsResults | null) ?? null,
+    };
+  }
+
+  /** Writes the label model's and the end model's labels, and returns what to review. */
+  async apply(sessionId: number, options: { selfTraining?: number } = {}): Promise<IwsResults> {
+    await activateBackend();
+    const s = this.load(sessionId);
+    this.refreshKnown(s);
+    const k = s.row.classes.length, n = s.imageIds.length;
+    const chosen = finalLfs(s.lfs, s.given, s.prediction);
+    if (chosen.length === 0) throw new LoupeError('conflict', 'No rule has been accepted yet.', { hint: 'Answer “Yes” to at least one rule card, then apply.' });
+    const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
+    const hard = hardLabels(lm);
+    const features = l2normalizeRows(s.features, s.dim);
+    const all = Array.from({ length: n }, (_, i) => i);
+    const model = await trainEndModel(features, s.dim, all, lm, { classes: k, selfTraining: options.selfTraining ?? 1 });
+    const modelProbs = model ? predictProbabilities(model, features, all) : null;
+    const modelLabel = modelProbs ? argmaxRows(modelProbs, k) : null;
+    const names = s.row.classes.map((c) => c.name);
+    const db = this.project.db;
+    db.transaction(() => {
+      // One statement prepared once: a million images are a million inserts, not a million prepares.
+      db.prepare("DELETE FROM labels WHERE source IN ('label-model', 'model') AND image_id IN (SELECT id FROM images WHERE dataset_id = ?)").run(s.row.datasetId);
+      const classIds = names.map((name) => ensureClass(db, s.row.datasetId, name));
+      const insert = db.prepare('INSERT INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, ?, ?)');
+      for (let i = 0; i < n; i++) {
+        if (hard.label[i]! >= 0) insert.run(s.imageIds[i]!, classIds[hard.label[i]!]!, 'label-model', Math.min(1, hard.confidence[i]!));
+        if (modelLabel && modelProbs) insert.run(s.imageIds[i]!, classIds[modelLabel[i]!]!, 'model', Math.min(1, modelProbs[i * k + modelLabel[i]!]!));
+      }
+    })();
+    const confidence = new Array(10).fill(0);
+    const perClass = names.map((name) => ({ name, labelModel: 0, endModel: 0 }));
+    const disagreements: { imageId: number; labelModel: string; endModel: string; c: number }[] = [];
+    for (let i = 0; i < n; i++) {
+      if (hard.label[i]! >= 0) {
+        perClass[hard.label[i]!]!.labelModel++;
+        confidence[Math.min(9, Math.floor(hard.confidence[i]! * 10))]++;
+        if (modelLabel && modelLabel[i] !== hard.label[i]) disagreements.push({ imageId: s.imageIds[i]!, labelModel: names[hard.label[i]!]!, endModel: names[modelLabel[i]!]!, c: hard.confidence[i]! });
+      }
+      if (modelLabel) perClass[modelLabel[i]!]!.endModel++;
+    }
+    const result: IwsResults = {
+      labelled: modelLabel ? n : hard.label.filter((l) => l >= 0).length, covered: hard.label.filter((l) => l >= 0).length, perClass, confidence,
+      disagreements: disagreements.sort((a, b) => b.c - a.c).slice(0, 48).map(({ c: _c, ...d }) => d),
+    };
+    saveResult(db, sessionId, result);
+    s.row.result = result;
+    return result;
+  }
+}
