@@ -82,6 +82,19 @@ test('label model: nested cuts of one weak score count once (as a group), not as
   assert.ok(grouped >= independent - 0.005, `grouped ${grouped.toFixed(3)} vs as independent ${independent.toFixed(3)}`);
 });
 
+test('label model: a class known only from a few labelled rows (no LF votes for it) does not absorb the other rows', () => {
+  const k = 3, n = 6000;
+  const specs = [{ c: 0, a: 0.9, cov: 0.2 }, { c: 0, a: 0.8, cov: 0.25 }, { c: 1, a: 0.9, cov: 0.2 }, { c: 1, a: 0.8, cov: 0.25 }];
+  const { y, lfs } = synthetic(n, k, specs, [0.4, 0.4, 0.2], 6);
+  const known = new Int32Array(n).fill(-1);
+  [...y.keys()].filter((i) => y[i] === 2).slice(0, 5).forEach((i) => (known[i] = 2));
+  const m = voteMatrix(n, k, lfs);
+  const withKnown = hardLabels(fitLabelModel(m, { known })).label, without = hardLabels(fitLabelModel(m)).label;
+  const predictedTwo = [...withKnown.keys()].filter((i) => withKnown[i] === 2 && known[i] !== 2).length;
+  assert.equal(predictedTwo, 0, 'no unlabelled row is given the LF-less class');
+  assert.ok(Math.abs(accuracy(y, withKnown) - accuracy(y, without)) < 0.01);
+});
+
 test('majority vote: counts per class, shares ties, abstains where nothing fires; known rows are clamped', () => {
   const m = voteMatrix(4, 3, [
     { classIndex: 0, fires: Uint32Array.from([0, 1]) },

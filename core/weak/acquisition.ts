@@ -1,8 +1,8 @@
 // Which LF to ask the expert about next (DESIGN §6). Straddle (level-set estimation) asks where
 // the ensemble is unsure whether an LF clears the usefulness threshold r: argmax 1.96σ − |μ − r|.
-// Random is the baseline. The first queries are a warm start: for each class in turn, the widest
-// LF that agrees with the user's example images (it fires on some of the class's examples and on
-// none of another class's), so every class is represented before the ensemble can learn.
+// Random is the baseline. The first queries are a warm start that gives every class an accepted
+// LF when it can: for the class with the fewest tries and no accepted LF yet, an LF that agrees
+// with the user's example images (fires on some of the class's examples, none of another's).
 import { Rng } from '../engine/rng.ts';
 
 export type Acquisition = 'straddle' | 'random';
@@ -13,6 +13,8 @@ export interface AcquisitionInput {
   classOf: ArrayLike<number>;
   classes: number;
   judged: Set<number>;
+  /** LFs the expert accepted (for the warm start: every class should get one). */
+  accepted?: Set<number>;
   mean?: Float32Array;
   std?: Float32Array;
   /** Per LF: does it agree with the user's example images (see examplePrecision)? */
@@ -42,13 +44,19 @@ export function nextQuery(kind: Acquisition, input: AcquisitionInput, rng: Rng):
   const open: number[] = [];
   for (let j = 0; j < J; j++) if (!input.judged.has(j)) open.push(j);
   if (open.length === 0) return null;
-  const warm = input.warmStart ?? input.classes;
-  if (input.judged.size < warm) {
-    // Round-robin over classes, widest LF first.
-    const cls = input.judged.size % input.classes;
-    const ofClass = open.filter((j) => input.classOf[j] === cls);
-    const agreeing = ofClass.filter((j) => input.agreesWithExamples?.[j]);
-    const pool = agreeing.length ? agreeing : ofClass.length ? ofClass : open;
+  // Warm start: until every class has an accepted LF (at most `warmStart` tries per class), ask
+  // about the class with the fewest tries: its widest LF that agrees with the examples, among
+  // those no wider than half a class's share of the data (wider ones are rarely precise).
+  const tries = new Array(input.classes).fill(0), hasAccepted = new Array(input.classes).fill(false);
+  for (const j of input.judged) tries[input.classOf[j]!]++;
+  for (const j of input.accepted ?? []) hasAccepted[input.classOf[j]!] = true;
+  const maxTries = input.warmStart ?? 3;
+  const needy = Array.from({ length: input.classes }, (_, c) => c).filter((c) => !hasAccepted[c] && tries[c] < maxTries).sort((a, b) => tries[a] - tries[b] || a - b);
+  for (const cls of needy) {
+    const ofClass = open.filter((j) => input.classOf[j] === cls && (!input.agreesWithExamples || input.agreesWithExamples[j]));
+    if (ofClass.length === 0) continue;
+    const narrow = ofClass.filter((j) => input.coverage[j]! <= 0.5 / input.classes);
+    const pool = narrow.length ? narrow : ofClass;
     return pool.reduce((a, b) => (input.coverage[b]! > input.coverage[a]! ? b : a));
   }
   if (kind === 'random' || !input.mean || !input.std) return open[rng.int(open.length)]!;

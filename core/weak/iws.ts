@@ -37,7 +37,8 @@ export function chooseNext(kind: Acquisition, lfs: Lf[], classes: number, given:
   prior?: Float32Array): number | null {
   return nextQuery(kind, {
     coverage: lfs.map((l) => l.coverage), classOf: lfs.map((l) => l.classIndex), classes,
-    judged: new Set(given.keys()), ...(prediction ? { mean: prediction.mean, std: prediction.std } : {}),
+    judged: new Set(given.keys()), accepted: new Set([...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j)),
+    ...(prediction ? { mean: prediction.mean, std: prediction.std } : {}),
     ...(prior ? { agreesWithExamples: Uint8Array.from(prior, (p) => (p > 0.5 ? 1 : 0)) } : {}),
   }, rng);
 }
@@ -51,9 +52,16 @@ export type FinalSet = 'validated' | 'validated+predicted';
 export function finalLfs(lfs: Lf[], given: Map<number, Answer>, prediction: UsefulnessPrediction | null, mode: FinalSet = 'validated+predicted', top = 150): number[] {
   const chosen = [...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j);
   if (mode === 'validated' || !prediction) return chosen;
-  const extra = lfs.map((l, j) => ({ j, mu: prediction.mean[j]!, score: (2 * prediction.mean[j]! - 1) * l.coverage }))
+  // Predicted-useful LFs, best first by (2μ − 1)·coverage, with an equal quota per class: ranked
+  // globally, the classes with the widest LFs would take every place and the others get no labels.
+  const classes = Math.max(...lfs.map((l) => l.classIndex)) + 1;
+  const quota = Math.ceil(top / Math.max(1, classes));
+  const perClass = new Array(classes).fill(0);
+  const extra = lfs.map((l, j) => ({ j, c: l.classIndex, mu: prediction.mean[j]!, score: (2 * prediction.mean[j]! - 1) * l.coverage }))
     .filter((c) => !given.has(c.j) && c.mu >= USEFUL_THRESHOLD)
-    .sort((a, b) => b.score - a.score).slice(0, top).map((c) => c.j);
+    .sort((a, b) => b.score - a.score)
+    .filter((c) => perClass[c.c]++ < quota)
+    .map((c) => c.j);
   return [...chosen, ...extra];
 }
 
@@ -65,6 +73,8 @@ export function labelRows(lfs: Lf[], chosen: number[], rows: number, classes: nu
 
 export interface EndModelOptions {
   classes: number;
+  /** Rows whose class a person gave (−1: none): trained on as certain, whatever the LFs say. */
+  known?: Int32Array;
   hidden?: number;
   epochs?: number;
   /** Noisy Student rounds: the model pseudo-labels the uncovered rows and a noised student learns from all. */
@@ -75,13 +85,30 @@ export interface EndModelOptions {
 /** Trains the end model on the label model's probabilistic labels (noise-aware: soft targets weighted by confidence). */
 export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
   const k = options.classes;
-  const covered = rows.filter((r) => lm.covered[r]);
-  if (covered.length < k) return null;
+  const known = options.known;
+  const covered = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
+  if (covered.length < 2) return null;
   const targets = new Float32Array(covered.length * k), weights = new Float32Array(covered.length);
+  const mass = new Float64Array(k);
   covered.forEach((r, i) => {
-    let top = 0;
-    for (let c = 0; c < k; c++) (targets[i * k + c] = lm.probs[r * k + c]!), (top = Math.max(top, lm.probs[r * k + c]!));
+    const kn = known ? known[r]! : -1;
+    let top = 1;
+    if (kn >= 0) targets[i * k + kn] = 1;
+    else {
+      top = 0;
+      for (let c = 0; c < k; c++) (targets[i * k + c] = lm.probs[r * k + c]!), (top = Math.max(top, lm.probs[r * k + c]!));
+    }
     weights[i] = top;
+    for (let c = 0; c < k; c++) mass[c]! += targets[i * k + c]! * top;
+  });
+  // Class-balanced: LFs cover some classes far more than others, and the end model should not
+  // learn the LFs' coverage as if it were the classes' frequency. Each class weighs the same in all;
+  // a person's labels (known rows) weigh at least as much as the most trusted LF label.
+  const meanMass = mass.reduce((a, b) => a + b, 0) / Math.max(1, mass.filter((m) => m > 0).length);
+  covered.forEach((_, i) => {
+    let c = 0;
+    for (let d = 1; d < k; d++) if (targets[i * k + d]! > targets[i * k + c]!) c = d;
+    weights[i] = weights[i]! * Math.min(20, meanMass / Math.max(mass[c]!, 1e-9));
   });
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0 };
   let model = await trainClassifier(features, dim, covered, targets, { ...base, weights });

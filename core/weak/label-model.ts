@@ -125,15 +125,19 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
   }
   rowGroupStart[n] = rgGroup.length;
 
+  // Only classes some LF votes for can be inferred: a class without one has no evidence against
+  // it and would absorb rows. Known rows of such a class stay clamped to it.
   const active = new Uint8Array(k);
   for (let l = 0; l < J; l++) active[m.classOf[l]!] = 1;
-  if (known) for (const i of used) if (known[i]! >= 0) active[known[i]!] = 1;
   const activeCount = Math.max(2, active.reduce((a, b) => a + b, 0));
 
   // Start from majority vote (as soft labels): EM then refines, and cannot permute the classes.
   const q = majorityVote(m, { known }).probs;
+  // The class balance among covered rows is whatever the LFs' coverage makes it (often far from
+  // the dataset's), so it is learnt by default, starting from majority vote's.
   const learnBalance = options.learnClassBalance ?? !options.classPrior;
-  const prior = Float64Array.from(options.classPrior ?? new Array(k).fill(1), (v, c) => (active[c] ? v : 0));
+  const mvMass = classMass(q, covered, k);
+  const prior = Float64Array.from(options.classPrior ?? Array.from(mvMass, (v) => v + 1e-3), (v, c) => (active[c] ? v : 0));
   const ps = prior.reduce((a, b) => a + b, 0);
   for (let c = 0; c < k; c++) prior[c]! /= ps;
   // θ: P(level | y = class of the group); φ: P(level | y ≠ it). Log tables, levels 0…size.
@@ -170,7 +174,7 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
     }
     previous = logTheta.slice();
     if (learnBalance) {
-      const pseudo = (0.01 * N) / activeCount;
+      const pseudo = (0.05 * N) / activeCount;
       for (let c = 0; c < k; c++) prior[c] = active[c] ? (classTotal[c]! + pseudo) / (N + pseudo * activeCount) : 0;
     }
     // E-step. Terms shared by every class cancel; per class: log π_c + Σ_{groups of c} (log θ_g[0] − log φ_g[0]);

@@ -245,7 +245,11 @@ export class IwsSessions {
     const hard = hardLabels(lm);
     const features = l2normalizeRows(s.features, s.dim);
     const all = Array.from({ length: n }, (_, i) => i);
-    const model = await trainEndModel(features, s.dim, all, lm, { classes: k, selfTraining: options.selfTraining ?? 1 });
+    // The examples the session started from are labels a person gave, as are later human labels.
+    const known = s.known.slice();
+    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
+    s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
+    const model = await trainEndModel(features, s.dim, all, lm, { classes: k, known, selfTraining: options.selfTraining ?? 1 });
     const modelProbs = model ? predictProbabilities(model, features, all) : null;
     const modelLabel = modelProbs ? argmaxRows(modelProbs, k) : null;
     const names = s.row.classes.map((c) => c.name);

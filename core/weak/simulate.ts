@@ -111,6 +111,9 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   data.train.forEach((r, i) => (trainIndex[r] = i));
   const trainLfs = lfs.map((lf) => ({ ...lf, fires: Uint32Array.from([...lf.fires].filter((r) => isTrain[r]).map((r) => trainIndex[r]!)) }));
   const trainTruth = Int32Array.from(data.train, (r) => data.truth[r]!);
+  // The user's example images are labels they gave: the label model and the end model use them.
+  const known = new Int32Array(data.train.length).fill(-1);
+  examples.forEach((rows, c) => rows.forEach((r) => { if (trainIndex[r]! >= 0) known[trainIndex[r]!] = c; }));
   const score = (labels: Int32Array) => {
     let covered = 0, right = 0;
     labels.forEach((l, i) => { if (l >= 0) { covered++; if (l === trainTruth[i]) right++; } });
@@ -125,12 +128,12 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     options.onProgress?.(q, maxQ);
     if (!options.queries.includes(q)) continue;
     const chosen = finalLfs(lfs, given, prediction);
-    const lm = labelRows(trainLfs, chosen, data.train.length, k);
-    const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority' });
+    const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
+    const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
     // End model on the training rows' features, labelled by the label model; scored on the test rows.
     const trainFeatures = new Float32Array(data.train.length * data.dim);
     data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
-    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: k, selfTraining: options.selfTraining ?? 0, seed });
+    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: k, known, selfTraining: options.selfTraining ?? 0, seed });
     points.push({
       queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length,
       labelModel: score(hardLabels(lm).label), majorityVote: score(hardLabels(mv).label),
