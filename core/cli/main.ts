@@ -45,6 +45,7 @@ Usage:
               [--clustering C] [--mode copy|symlink] [--overwrite] [--json]
                                                  embeddings: npy · labels: csv, folders, coco · clusters: csv
                                                  encoder: onnx, tfjs (loupe export <project> --list: all formats)
+  loupe label export <project> --format csv|folders|coco <out>   the labels (human first, then rules, then model)
   loupe iws simulate <project> [--queries 50] [--noise p] [--acq straddle|random] [--json]
                                                  weak supervision with a simulated expert (answers from the true labels)
   loupe plugin new ssl-method|lf-generator|importer|exporter <name> [--dir FOLDER]
@@ -219,6 +220,10 @@ export async function main(argv: string[]): Promise<number> {
         return await runPlugin(rest);
       case 'iws':
         return await runIws(rest);
+      case 'label':
+        // `loupe label export <project> --format csv|folders|coco <out>`: the labels export by another name.
+        if (rest[0] !== 'export') throw new UsageError('Usage: loupe label export <project> --format csv|folders|coco <out>');
+        return await runExportCommand([rest[1] ?? '', 'labels', ...rest.slice(2)]);
       case 'methods':
         return runMethods(rest);
       case 'backends':
