@@ -279,7 +279,7 @@ test('export the labels from the dataset header: choose a format and a folder, s
   const labelled = (host.project.db.prepare("SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.status = 'ok' AND i.dataset_id = (SELECT dataset_id FROM images WHERE id = l.image_id)").get() as { n: number }).n;
   assert.ok(lines.length - 1 > 3000, `${lines.length - 1} labelled images exported`);
   assert.ok(lines.length - 1 <= labelled);
-  await page.getByRole('button', { name: 'Done' }).click();
+  await page.getByTestId('export-progress').getByRole('button', { name: 'Done' }).click();
   // The same name again is refused before anything is written, with the way out.
   await page.getByRole('button', { name: 'Export…' }).click();
   await page.getByLabel('Format').selectOption('csv');
