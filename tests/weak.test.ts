@@ -3,6 +3,7 @@
 // and the whole loop with a simulated expert on real images from the CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { prepareEmojiDemo } from '../core/demo.ts';
@@ -11,6 +12,10 @@ import { createTrainingRun } from '../core/engine/jobs.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { trainRun } from '../core/engine/trainer.ts';
+import type { IwsCard, IwsResults, IwsStatus } from '../core/api/contract.ts';
+import { parseCsv } from '../core/export/csv.ts';
+import { readNpy } from '../core/export/npy.ts';
+import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
 import { examplePrecision, nextQuery } from '../core/weak/acquisition.ts';
@@ -173,7 +178,7 @@ test('acquisition: the warm start visits every class with an LF that agrees with
   assert.equal(nextQuery('straddle', { ...input, judged: new Set([0, 1, 2, 3]), mean, std }, rng), null);
 });
 
-test('loupe iws simulate: a simulated expert answers LF cards on real images; label and end model accuracies are reported', { timeout: 300_000 }, async () => {
+test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {
   await useBackendForTest('native');
   const dir = tempDir('iws');
   const folder = prepareEmojiDemo(dir, 24);
@@ -185,6 +190,50 @@ test('loupe iws simulate: a simulated expert answers LF cards on real images; la
     await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
   } finally {
     host.close();
+  }
+  // The app's session: prepare, answer cards, undo, apply; then the LF votes export re-read.
+  const app = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: false, autoResume: false });
+  try {
+    const datasetId = (app.project.db.prepare('SELECT id FROM datasets').get() as { id: number }).id;
+    const { jobId } = (await app.call('iws.prepare', { datasetId })) as { jobId: number };
+    assert.equal((await app.jobs.waitFor(jobId)).state, 'done');
+    const status = (await app.call('iws.session', { datasetId })) as IwsStatus;
+    assert.equal(status.classes.length, 9);
+    let card = (await app.call('iws.card', { sessionId: status.sessionId })) as IwsCard;
+    const seen = new Set<number>();
+    for (let i = 0; i < 6; i++) {
+      assert.ok(!seen.has(card.lfIdx), 'never the same card twice');
+      seen.add(card.lfIdx);
+      assert.ok(card.samples.length > 0 && card.fires > 0 && card.className);
+      const r = (await app.call('iws.answer', { sessionId: status.sessionId, lfIdx: card.lfIdx, answer: i % 2 ? 'not' : 'useful' })) as { card: IwsCard; status: IwsStatus };
+      assert.equal(r.status.answered, i + 1);
+      card = r.card;
+    }
+    const undone = (await app.call('iws.undo', { sessionId: status.sessionId })) as { status: IwsStatus; undone: number };
+    assert.equal(undone.status.answered, 5);
+    const results = (await app.call('iws.apply', { sessionId: status.sessionId })) as IwsResults;
+    assert.ok(results.covered > 0 && results.perClass.reduce((s, c) => s + c.endModel, 0) === results.labelled);
+    const fromRules = (app.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n;
+    assert.equal(fromRules, results.covered);
+    const out = path.join(tempDir('lf-votes'), 'votes.npy');
+    const exported = await runExport(app.project, { datasetId, subject: 'lf-votes', out });
+    const votes = readNpy(out);
+    const rules = parseCsv(fs.readFileSync(out.replace(/\.npy$/, '.lfs.csv'), 'utf8')).slice(1);
+    assert.equal(votes.descr, '|i1');
+    assert.deepEqual(votes.shape, [JSON.parse(JSON.stringify(exported.details)).images, rules.length]);
+    assert.ok(rules.filter((r) => r[6] === 'useful').length >= 2, 'accepted rules are in the export with their answers');
+    // Column j votes its class (or −1) and fires on as many rows as its coverage says.
+    const rowsCount = votes.shape[0]!;
+    rules.slice(0, 5).forEach((r, col) => {
+      let fired = 0;
+      for (let i = 0; i < rowsCount; i++) {
+        const v = votes.data[i * rules.length + col]!;
+        if (v >= 0) (fired++, assert.equal(v, Number(r[4])));
+      }
+      assert.ok(Math.abs(fired / rowsCount - Number(r[5])) < 1e-3);
+    });
+  } finally {
+    app.close();
   }
   const r = spawnSync(process.execPath, [path.resolve('bin/loupe.mjs'), 'iws', 'simulate', dir, '--queries', '25', '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);

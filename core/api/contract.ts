@@ -98,7 +98,7 @@ export const inputs = {
   'export.formats': z.object({}),
   'export.start': z.object({
     datasetId: id,
-    subject: z.enum(['embeddings', 'labels', 'clusters', 'encoder']),
+    subject: z.enum(['embeddings', 'labels', 'clusters', 'encoder', 'lf-votes']),
     format: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).optional(),
     /** Absolute path on this machine, chosen by the user (validated again by the exporter's staging). */
     out: z.string().trim().min(1).max(4096).refine((p) => /^(\/|[A-Za-z]:[\\/])/.test(p), 'must be an absolute path'),
@@ -182,7 +182,7 @@ export interface Outputs {
 
 /** One way to export a subject, as the Export dialog and `loupe export` offer it. */
 export interface ExportFormat {
-  subject: 'embeddings' | 'labels' | 'clusters' | 'encoder';
+  subject: 'embeddings' | 'labels' | 'clusters' | 'encoder' | 'lf-votes';
   format: string;
   description: string;
   output: 'file' | 'folder';

@@ -41,10 +41,10 @@ Usage:
   loupe runs [project] [--json]                  training runs
   loupe cluster [project] [--algo sela|kmeans|sk] [--k K] [--heads H] [--run R] [--json]
                                                  cluster a run's embeddings; NMI/ARI/accuracy when labels exist
-  loupe export <project> embeddings|labels|clusters|encoder [--format F] <out> [--dataset NAME] [--run R]
+  loupe export <project> embeddings|labels|clusters|encoder|lf-votes [--format F] <out> [--dataset NAME] [--run R]
               [--clustering C] [--mode copy|symlink] [--overwrite] [--json]
                                                  embeddings: npy · labels: csv, folders, coco · clusters: csv
-                                                 encoder: onnx, tfjs (loupe export <project> --list: all formats)
+                                                 encoder: onnx, tfjs · lf-votes: npy (loupe export <project> --list: all formats)
   loupe label export <project> --format csv|folders|coco <out>   the labels (human first, then rules, then model)
   loupe iws simulate <project> [--queries 50] [--noise p] [--acq straddle|random] [--json]
                                                  weak supervision with a simulated expert (answers from the true labels)

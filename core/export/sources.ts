@@ -9,6 +9,8 @@ import type { ExportClusterMember, ExportImage, ExportLabel, ExportSources } fro
 import { getDataset } from '../store/datasets.ts';
 import type { Project } from '../store/project.ts';
 import { getRun, latestEmbedding, listRuns } from '../store/runs.ts';
+import { IwsSessions } from '../weak/session.ts';
+import { latestSession } from '../weak/store.ts';
 
 export interface SourceChoice {
   datasetId: number;
@@ -63,6 +65,11 @@ export function exportSources(project: Project, choice: SourceChoice): ExportSou
       if (!run.encoder) throw new LoupeError('invalid-input', `Run ${id} has not finished training, so it has no encoder yet.`);
       const { arrays, metadata } = readWeightArrays<EncoderMetadata>(path.join(project.dir, run.encoder));
       return { runId: id, method: metadata.method, config: metadata.encoder, tensors: arrays, normalization: metadata.normalization };
+    },
+    lfVotes: (which) => {
+      const session = latestSession(db, dataset.id);
+      if (!session) throw new LoupeError('not-found', `Dataset "${dataset.name}" has no weak-supervision session.`, { hint: 'Start one in the Label view (Prepare rules), then export.' });
+      return new IwsSessions(project).votes(session.id, which);
     },
     clustering: () => {
       const id = choice.clusteringId ?? listClusterings(db, dataset.id)[0]?.id;

@@ -64,7 +64,7 @@ export interface Importer {
 }
 
 /** What can be exported. */
-export const exportSubjects = ['embeddings', 'labels', 'clusters', 'encoder'] as const;
+export const exportSubjects = ['embeddings', 'labels', 'clusters', 'encoder', 'lf-votes'] as const;
 export type ExportSubject = (typeof exportSubjects)[number];
 
 export interface ExportImage {
@@ -110,6 +110,15 @@ export interface ExportSources {
   };
   /** The chosen (or latest) clustering's memberships, every head. */
   clustering(): { id: number; algo: string; k: number; heads: number; members: ExportClusterMember[] };
+  /**
+   * The latest weak-supervision session's LF votes: one row per embedded image, one column per LF
+   * (the class index it votes, −1 where it abstains); `which: 'used'` keeps the LFs the label model
+   * uses (accepted + predicted useful), `'all'` every candidate.
+   */
+  lfVotes(which: 'used' | 'all'): {
+    sessionId: number; imageIds: number[]; classNames: string[]; votes: Int8Array;
+    lfs: { idx: number; key: string; description: string; className: string; coverage: number; answer: string | null }[];
+  };
 }
 
 /** Where an exporter writes (already validated; see core/export/output.ts). */

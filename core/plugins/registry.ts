@@ -8,6 +8,7 @@ import { encoderTfjsExporter } from '../../plugins/exporters/encoder-tfjs.ts';
 import { labelsCocoExporter } from '../../plugins/exporters/labels-coco.ts';
 import { labelsCsvExporter } from '../../plugins/exporters/labels-csv.ts';
 import { labelsFoldersExporter } from '../../plugins/exporters/labels-folders.ts';
+import { lfVotesNpyExporter } from '../../plugins/exporters/lf-votes-npy.ts';
 import { folderImporter } from '../../plugins/importers/folder.ts';
 import * as tf from '@tensorflow/tfjs';
 import { resolveHyperparameters, type SslMethod } from '../engine/method.ts';
@@ -28,7 +29,7 @@ const builtins: Plugin[] = [folderImporter as Plugin];
 
 /** Built-in exporters, in the order formats are offered (the first of a subject is its default). */
 export const builtinExporterPlugins: Plugin[] = [
-  embeddingsNpyExporter, labelsCsvExporter, labelsFoldersExporter, labelsCocoExporter, clustersCsvExporter, encoderOnnxExporter, encoderTfjsExporter,
+  embeddingsNpyExporter, labelsCsvExporter, labelsFoldersExporter, labelsCocoExporter, clustersCsvExporter, encoderOnnxExporter, encoderTfjsExporter, lfVotesNpyExporter,
 ] as Plugin[];
 
 /** What every plugin's activate() receives, built-in or third-party. */

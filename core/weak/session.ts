@@ -233,6 +233,20 @@ export class IwsSessions {
     };
   }
 
+  /** The vote matrix of the session's LFs (those in use, or all), rows in embedding order. */
+  votes(sessionId: number, which: 'used' | 'all') {
+    const s = this.load(sessionId);
+    const cols = which === 'all' ? s.lfs.map((_, j) => j) : finalLfs(s.lfs, s.given, s.prediction);
+    const n = s.imageIds.length, J = cols.length;
+    if (n * J > 2 ** 31) throw new LoupeError('invalid-input', `${n} images × ${J} rules is too large for one matrix.`, { hint: 'Export the rules in use instead of all candidates.' });
+    const votes = new Int8Array(n * J).fill(-1);
+    cols.forEach((j, col) => { for (const r of s.lfs[j]!.fires) votes[r * J + col] = s.lfs[j]!.classIndex; });
+    return {
+      sessionId, imageIds: s.imageIds, classNames: s.row.classes.map((c) => c.name), votes,
+      lfs: cols.map((j) => ({ idx: j, key: s.lfs[j]!.key, description: s.lfs[j]!.description, className: s.row.classes[s.lfs[j]!.classIndex]!.name, coverage: s.lfs[j]!.coverage, answer: s.given.get(j) ?? null })),
+    };
+  }
+
   /** Writes the label model's and the end model's labels, and returns what to review. */
   async apply(sessionId: number, options: { selfTraining?: number } = {}): Promise<IwsResults> {
     await activateBackend();
