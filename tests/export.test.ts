@@ -135,6 +135,18 @@ test('embeddings, labels and clusters exports re-read equal to the store; destin
     assert.deepEqual(index.slice(1).map((r) => Number(r[1])), emb.imageIds);
     assert.ok(index.slice(1).every((r) => fs.existsSync(r[2]!)), 'paths point at the originals');
 
+    // Embeddings: Parquet, read back with hyparquet (what pandas/polars would see).
+    const parquetOut = path.join(outDir, 'emb.parquet');
+    await runExport(project, { datasetId, subject: 'embeddings', format: 'parquet', out: parquetOut });
+    const { asyncBufferFromFile, parquetReadObjects } = await import('hyparquet');
+    const table = (await parquetReadObjects({ file: await asyncBufferFromFile(parquetOut) })) as Record<string, unknown>[];
+    assert.equal(table.length, emb.imageIds.length);
+    assert.deepEqual(table.map((r) => Number(r.image_id)), emb.imageIds);
+    const d = emb.row.dim;
+    for (const i of [0, Math.floor(table.length / 2), table.length - 1]) {
+      for (const j of [0, d - 1]) assert.equal(table[i]![`e${j}`], emb.features[i * d + j]);
+    }
+
     // Labels: CSV, one row per labelled image, human label first.
     const labelled = (project.db.prepare("SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND i.status = 'ok'").get(datasetId) as { n: number }).n;
     const csvOut = path.join(outDir, 'labels.csv');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { clustersCsvExporter } from '../../plugins/exporters/clusters-csv.ts';
 import { embeddingsNpyExporter } from '../../plugins/exporters/embeddings-npy.ts';
+import { embeddingsParquetExporter } from '../../plugins/exporters/embeddings-parquet.ts';
 import { encoderOnnxExporter } from '../../plugins/exporters/encoder-onnx.ts';
 import { encoderTfjsExporter } from '../../plugins/exporters/encoder-tfjs.ts';
 import { labelsCocoExporter } from '../../plugins/exporters/labels-coco.ts';
@@ -29,7 +30,7 @@ const builtins: Plugin[] = [folderImporter as Plugin];
 
 /** Built-in exporters, in the order formats are offered (the first of a subject is its default). */
 export const builtinExporterPlugins: Plugin[] = [
-  embeddingsNpyExporter, labelsCsvExporter, labelsFoldersExporter, labelsCocoExporter, clustersCsvExporter, encoderOnnxExporter, encoderTfjsExporter, lfVotesNpyExporter,
+  embeddingsNpyExporter, embeddingsParquetExporter, labelsCsvExporter, labelsFoldersExporter, labelsCocoExporter, clustersCsvExporter, encoderOnnxExporter, encoderTfjsExporter, lfVotesNpyExporter,
 ] as Plugin[];
 
 /** What every plugin's activate() receives, built-in or third-party. */
