@@ -40,11 +40,20 @@ type Outcome =
   | { entry: ImportEntry; kind: 'failed'; reason: string; hash: string | null };
 
 /** Writes a file so that readers never see half of it: temp file, then rename. */
+let tmpSerial = 0;
+
 async function writeAtomic(file: string, data: Buffer): Promise<void> {
   await fs.promises.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.promises.writeFile(tmp, data);
-  await fs.promises.rename(tmp, file);
+  // A name of its own per write: two lanes (or a resumed job and one still winding down) may write
+  // the same content-addressed thumbnail at once, and must not rename each other's file away.
+  const tmp = `${file}.${process.pid}-${++tmpSerial}.tmp`;
+  try {
+    await fs.promises.writeFile(tmp, data);
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => {});
+    throw err;
+  }
 }
 
 export async function makeThumbnail(project: Project, hash: string, data: Buffer, display: DisplaySettings): Promise<void> {
@@ -85,10 +94,21 @@ async function processEntry(project: Project, entry: ImportEntry, knownHashes: S
 /** Runs `fn` over items with at most `limit` in flight, stopping early when the signal aborts. */
 async function forEachLimited<T>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  let failure: { err: unknown } | null = null;
+  // On the first error no lane starts another item, and the error is rethrown only once every
+  // lane has settled: nothing of this run is still writing when the job is reported failed (and
+  // perhaps resumed at once).
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length && !signal.aborted) await fn(items[next++]!);
+    while (next < items.length && !signal.aborted && !failure) {
+      try {
+        await fn(items[next++]!);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
   });
   await Promise.all(lanes);
+  if (failure) throw (failure as { err: unknown }).err;
 }
 
 export function importJobKind(project: Project, importers: Map<string, Importer>): JobKind<ImportParams, ImportResult> {
@@ -114,7 +134,9 @@ export function resolveDataset(project: Project, p: ImportParams): number {
 /**
  * The import job. Idempotent by construction: a file already stored with the same size and
  * mtime is skipped, rows are written in small transactions after their thumbnail exists, and
- * UNIQUE(dataset, rel_path) makes a re-run after kill -9 continue without duplicates.
+ * UNIQUE(dataset, rel_path) makes a re-run after kill -9 continue without duplicates. Files that
+ * failed before are tried again: a failure can be transient (a disk that filled up while lanes
+ * were still decoding), and a truly broken file fails again in milliseconds with the same reason.
  */
 export async function runImport(project: Project, importers: Map<string, Importer>, ctx: JobContext<ImportParams>): Promise<ImportResult> {
   const { db } = project;
@@ -132,7 +154,7 @@ export async function runImport(project: Project, importers: Map<string, Importe
     ctx.progress(done, total, { imported: result.imported, duplicates: result.duplicates, failed: result.failed, unchanged: result.unchanged });
 
   const existing = new Map<string, { bytes: number; mtime: number }>();
-  for (const r of db.prepare('SELECT rel_path, bytes, mtime_ms FROM images WHERE dataset_id = ?').iterate(datasetId) as Iterable<{ rel_path: string; bytes: number; mtime_ms: number }>) {
+  for (const r of db.prepare("SELECT rel_path, bytes, mtime_ms FROM images WHERE dataset_id = ? AND status != 'failed'").iterate(datasetId) as Iterable<{ rel_path: string; bytes: number; mtime_ms: number }>) {
     existing.set(r.rel_path, { bytes: r.bytes, mtime: r.mtime_ms });
   }
   const isUnchanged = (e: ImportEntry) => {
