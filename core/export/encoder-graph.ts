@@ -59,15 +59,15 @@ export function encoderGraph(config: EncoderConfig, tensors: Map<string, NamedAr
   const p = (s: string) => `${prefix}/${s}`;
   const conv = (name: string, input: string, stride: number, pad: number, relu: boolean, bn = name.replace(/conv(\d?)$/, 'bn$1')): string => {
     const { kernel, bias } = foldConvBn(tensors, name, bn);
-    const output = `${name}:out`;
+    const output = `${name}/out`; // no ':': TensorFlow reads "x:k" as output k of node x
     layers.push({ op: 'conv', name, input, output, kernel, bias, stride, pad, relu });
     return output;
   };
   const imagenet = stemFor(config.inputSize) === 'imagenet';
   let h = conv(p('stem/conv'), 'image', imagenet ? 2 : 1, imagenet ? 3 : 1, true);
   if (imagenet) {
-    layers.push({ op: 'maxpool', name: p('stem/maxpool'), input: h, output: p('stem/maxpool:out'), size: 3, stride: 2, pad: 1 });
-    h = p('stem/maxpool:out');
+    layers.push({ op: 'maxpool', name: p('stem/maxpool'), input: h, output: p('stem/maxpool/out'), size: 3, stride: 2, pad: 1 });
+    h = p('stem/maxpool/out');
   }
   let cin = widths[0]!;
   widths.forEach((cout, stage) => {
@@ -77,8 +77,8 @@ export function encoderGraph(config: EncoderConfig, tensors: Map<string, NamedAr
       const h1 = conv(`${name}/conv1`, h, stride, 1, true);
       const h2 = conv(`${name}/conv2`, h1, 1, 1, false);
       const shortcut = stride !== 1 || cin !== cout ? conv(`${name}/shortcut/conv`, h, stride, 0, false, `${name}/shortcut/bn`) : h;
-      layers.push({ op: 'add-relu', name: `${name}/add`, a: h2, b: shortcut, output: `${name}:out` });
-      h = `${name}:out`;
+      layers.push({ op: 'add-relu', name: `${name}/add`, a: h2, b: shortcut, output: `${name}/out` });
+      h = `${name}/out`;
       cin = cout;
     }
   });

@@ -8,7 +8,7 @@ import { LoupeError } from '../errors.ts';
 import type { ExportClusterMember, ExportImage, ExportLabel, ExportSources } from '../plugins/contract.ts';
 import { getDataset } from '../store/datasets.ts';
 import type { Project } from '../store/project.ts';
-import { getRun, latestEmbedding, listRuns } from '../store/runs.ts';
+import { getRun, latestEmbedding, latestFinishedRun } from '../store/runs.ts';
 import { IwsSessions } from '../weak/session.ts';
 import { latestSession } from '../weak/store.ts';
 
@@ -32,7 +32,7 @@ export function exportSources(project: Project, choice: SourceChoice): ExportSou
       if (run.datasetId !== dataset.id) throw new LoupeError('invalid-input', `Run ${run.id} was trained on another dataset.`);
       return run.id;
     }
-    const finished = listRuns(db, dataset.id).filter((r) => r.encoder).sort((a, b) => b.id - a.id)[0];
+    const finished = latestFinishedRun(db, dataset.id);
     if (!finished) {
       throw new LoupeError('not-found', `Dataset "${dataset.name}" has no finished training run.`, {
         hint: 'Pretrain an encoder first (Train view, or loupe train), then export.',

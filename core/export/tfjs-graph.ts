@@ -23,14 +23,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const ints = (xs: number[]) => ({ list: { i: xs.map(String) } });
 const FLOAT = { type: 'DT_FLOAT' };
 
-/** TensorFlow reads "name:k" as output k of node "name", so the graph's ":" become "_". */
-const tfName = (name: string) => name.replace(/:/g, '_');
-
 export function encoderToTfjsGraph(input: OnnxExportInput): TfjsGraphModel {
   const graph = encoderGraph(input.encoder, input.tensors);
-  for (const layer of graph.layers) {
-    for (const key of ['input', 'output', 'a', 'b'] as const) if (key in layer) (layer as Record<string, unknown>)[key] = tfName((layer as Record<string, string>)[key]!);
-  }
   const s = input.encoder.inputSize, c = input.encoder.inChannels;
   const nodes: TfNode[] = [{
     name: graph.input, op: 'Placeholder',

@@ -91,65 +91,48 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     for (const { plugin, source } of loaded) {
       const m = plugin.manifest;
       if (m.kind === 'ssl-method') {
-        let method: unknown;
-        try {
-          method = plugin.activate(pluginContext(m.id));
-        } catch (err) {
-          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
-          continue;
-        }
-        const reason = validateSslMethod(method, m.id) ?? ([...builtinSslMethods, ...this.userSslMethods].some((x) => x.id === m.id) ? `a method with id "${m.id}" is already loaded` : undefined);
-        if (reason) {
-          this.pluginProblems.push({ source, reason });
-          continue;
-        }
+        const method = this.activateChecked(plugin, source, (x) => validateSslMethod(x, m.id)
+          ?? ([...builtinSslMethods, ...this.userSslMethods].some((b) => b.id === m.id) ? `a method with id "${m.id}" is already loaded` : undefined));
+        if (method === undefined) continue;
         this.userSslMethods.push(method as SslMethod);
       }
       if (m.kind === 'importer') {
-        if (this.importers.has(m.id)) {
-          this.pluginProblems.push({ source, reason: `an importer with id "${m.id}" is already loaded` });
-          continue;
-        }
-        try {
-          this.importers.set(m.id, (plugin as Plugin<Importer>).activate(pluginContext(m.id)));
-        } catch (err) {
-          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
-          continue;
-        }
+        const importer = this.activateChecked(plugin, source, () => (this.importers.has(m.id) ? `an importer with id "${m.id}" is already loaded` : undefined));
+        if (importer === undefined) continue;
+        this.importers.set(m.id, importer as Importer);
       }
       if (m.kind === 'lf-generator') {
-        let generator: unknown;
-        try {
-          generator = plugin.activate(pluginContext(m.id));
-        } catch (err) {
-          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
-          continue;
-        }
-        const reason = validateLfGenerator(generator);
-        if (reason) {
-          this.pluginProblems.push({ source, reason });
-          continue;
-        }
+        if (this.activateChecked(plugin, source, validateLfGenerator) === undefined) continue;
         this.userLfGenerators.push(plugin);
       }
       if (m.kind === 'exporter') {
-        let exporter: unknown;
-        try {
-          exporter = plugin.activate(pluginContext(m.id));
-        } catch (err) {
-          this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
-          continue;
-        }
-        const e = exporter as Exporter;
-        const reason = validateExporter(exporter) ?? (this.exporters.some((x) => x.subject === e.subject && x.format === e.format) ? `a ${e.subject} export in format "${e.format}" is already loaded` : undefined);
-        if (reason) {
-          this.pluginProblems.push({ source, reason });
-          continue;
-        }
-        this.exporters.push(e);
+        const exporter = this.activateChecked(plugin, source, (x) => validateExporter(x)
+          ?? (this.exporters.some((e) => e.subject === (x as Exporter).subject && e.format === (x as Exporter).format) ? `a ${(x as Exporter).subject} export in format "${(x as Exporter).format}" is already loaded` : undefined));
+        if (exporter === undefined) continue;
+        this.exporters.push(exporter as Exporter);
       }
       this.userPlugins.push({ id: m.id, name: m.name, kind: m.kind, source });
     }
+  }
+
+  /**
+   * Activates a user plugin and checks what it returned; on failure the reason is recorded in
+   * pluginProblems and undefined returned (the plugin is skipped, never fatal).
+   */
+  private activateChecked(plugin: Plugin, source: string, check: (activated: unknown) => string | undefined): unknown {
+    let activated: unknown;
+    try {
+      activated = plugin.activate(pluginContext(plugin.manifest.id));
+    } catch (err) {
+      this.pluginProblems.push({ source, reason: `activate failed: ${(err as Error).message}` });
+      return undefined;
+    }
+    const reason = check(activated);
+    if (reason) {
+      this.pluginProblems.push({ source, reason });
+      return undefined;
+    }
+    return activated;
   }
 
   /** SSL methods from user plugins (built-in ones are always available). */

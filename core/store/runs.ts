@@ -61,8 +61,11 @@ export function listRuns<C = unknown>(db: Db, datasetId?: number): RunRow<C>[] {
   return rows.map((r) => toRun<C>(r));
 }
 
-export function latestFinishedRun(db: Db): RunRow | undefined {
-  const r = db.prepare('SELECT * FROM runs WHERE encoder IS NOT NULL ORDER BY id DESC LIMIT 1').get() as RawRun | undefined;
+/** The newest run with a saved encoder, in the whole project or in one dataset. */
+export function latestFinishedRun(db: Db, datasetId?: number): RunRow | undefined {
+  const r = (datasetId === undefined
+    ? db.prepare('SELECT * FROM runs WHERE encoder IS NOT NULL ORDER BY id DESC LIMIT 1').get()
+    : db.prepare('SELECT * FROM runs WHERE encoder IS NOT NULL AND dataset_id = ? ORDER BY id DESC LIMIT 1').get(datasetId)) as RawRun | undefined;
   return r && toRun(r);
 }
 

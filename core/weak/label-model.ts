@@ -35,8 +35,6 @@ export interface LabelModel extends ProbabilisticLabels {
   iterations: number;
 }
 
-const clamp = (p: number) => Math.min(1 - 1e-4, Math.max(1e-4, p));
-
 /** Majority vote: each row's votes counted per class, ties shared. The baseline. */
 export function majorityVote(m: VoteMatrix, options: { known?: Int32Array } = {}): LabelModel {
   const { rows: n, classes: k } = m;

@@ -6,15 +6,14 @@
 import { activateBackend } from '../engine/backends/select.ts';
 import { listClusterings } from '../cluster/store.ts';
 import { kmeans } from '../cluster/kmeans.ts';
-import { readEmbeddings } from '../engine/embed.ts';
-import { embedRun } from '../engine/embed.ts';
+import { embedRun, readEmbeddings } from '../engine/embed.ts';
 import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { LfContext, Plugin } from '../plugins/contract.ts';
 import type { Project } from '../store/project.ts';
-import { getEmbedding, latestEmbedding, listRuns } from '../store/runs.ts';
+import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
 import { examplePrecision } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
@@ -101,7 +100,7 @@ export class IwsSessions {
 
   async prepare(datasetId: number, runId: number | undefined, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<{ sessionId: number; candidates: number; classes: number }> {
     await activateBackend();
-    const run = runId !== undefined ? listRuns(this.project.db, datasetId).find((r) => r.id === runId) : listRuns(this.project.db, datasetId).filter((r) => r.encoder).sort((a, b) => b.id - a.id)[0];
+    const run = runId !== undefined ? listRuns(this.project.db, datasetId).find((r) => r.id === runId) : latestFinishedRun(this.project.db, datasetId);
     if (!run?.encoder) {
       throw new LoupeError('conflict', 'Weak supervision needs a trained encoder for this dataset.', { hint: 'Train one first (Train view); its embedding is what the rules are made from.' });
     }

@@ -1,29 +1,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LoupeError } from '../../core/errors.ts';
+import { parseCsv } from '../../core/export/csv.ts';
 import { classify } from '../../core/images/formats.ts';
 import { API_VERSION, type ImportEntry, type Importer, type ImportListing, type LabelSpec, type Plugin } from '../../core/plugins/contract.ts';
 
 /** Parses a `path,label` CSV (header optional, quoted fields allowed) into a map keyed by relative path. */
 export function parseLabelsCsv(text: string): Map<string, string> {
   const out = new Map<string, string>();
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    const fields: string[] = [];
-    let cur = '';
-    let quoted = false;
-    for (let k = 0; k < line.length; k++) {
-      const ch = line[k]!;
-      if (quoted) {
-        if (ch === '"' && line[k + 1] === '"') (cur += '"'), k++;
-        else if (ch === '"') quoted = false;
-        else cur += ch;
-      } else if (ch === '"') quoted = true;
-      else if (ch === ',') fields.push(cur), (cur = '');
-      else cur += ch;
-    }
-    fields.push(cur);
+  parseCsv(text.replace(/^\uFEFF/, '')).forEach((fields, i) => {
+    if (fields.every((f) => !f.trim())) return;
     const [p, label] = fields.map((f) => f.trim());
     if (i === 0 && p?.toLowerCase() === 'path' && label?.toLowerCase() === 'label') return;
     if (!p || label === undefined) throw new LoupeError('invalid-input', `Labels CSV line ${i + 1} needs two columns: path,label.`);
