@@ -23,6 +23,13 @@ import { tempDir } from './helpers/corpus.ts';
 
 const bin = path.resolve('bin/loupe.mjs');
 
+/** The truncated path without native kernels (the JS fallback). */
+function sinkhornTruncatedJsForTest(L: Float32Array, k: number): Int32Array {
+  const r = sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, path: 'sparse', forceJs: true });
+  assert.equal(r.path, 'sparse');
+  return r.labels;
+}
+
 function randomLogits(n: number, k: number, seed: number, scale = 1): Float32Array {
   const rng = new Rng(seed);
   const out = new Float32Array(n * k);
@@ -53,7 +60,7 @@ test('Sinkhorn-Knopp: native, JS and log-domain paths agree with a dense referen
   const L = randomLogits(n, k, 1, 1.5);
   const ref = denseSinkhorn(L, n, k, 5, 400);
   ref.colMass.forEach((m) => assert.ok(Math.abs(m * k - 1) < 1e-6, 'the reference itself converged'));
-  for (const path of ['native', 'js', 'log'] as const) {
+  for (const path of ['sparse', 'native', 'js', 'log'] as const) {
     const r = sinkhorn(L, k, { lambda: 5, tolerance: 1e-6, path });
     assert.equal(r.path, path);
     assert.ok(r.converged && r.marginalError < 1e-6, `${path}: marginal error ${r.marginalError}`);
@@ -79,11 +86,33 @@ test('Sinkhorn-Knopp: balanced clusters where the argmax is not; prior sizes; la
   assert.ok(withPrior.sizes[0]! > 3 * withPrior.sizes[1]!, `prior sizes ${Array.from(withPrior.sizes)}`);
   // Very confident predictions with λ = 200: scalings leave float range; the log domain takes over.
   const confident = randomLogits(500, 5, 3, 8);
-  const big = sinkhorn(confident, 5, { lambda: 200, tolerance: 0.02, maxIterations: 3000 });
-  assert.equal(big.path, 'log');
+  const big = sinkhorn(confident, 5, { lambda: 200, tolerance: 0.02, maxIterations: 3000, path: 'log' });
   assert.ok(big.converged && Number.isFinite(big.marginalError));
   assert.ok(Math.max(...big.sizes) <= 140 && Math.min(...big.sizes) >= 60, `sizes ${Array.from(big.sizes)}`);
   assert.throws(() => sinkhorn(new Float32Array(10), 3), /whole number of rows/);
+});
+
+test('Sinkhorn-Knopp, truncated kernel: same labels as the dense path where entries are dropped, and a fallback when they matter', () => {
+  const n = 20000, k = 100;
+  const L = randomLogits(n, k, 5, 1);
+  const dense = sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, path: 'native' });
+  for (const path of ['sparse', 'auto'] as const) {
+    const sparse = sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, path });
+    assert.equal(sparse.path, 'sparse');
+    assert.ok(sparse.truncationBound > 0 && sparse.truncationBound < 2.5e-5, `bound ${sparse.truncationBound}`);
+    assert.ok(sparse.converged && sparse.marginalError < 1e-4, `marginal error ${sparse.marginalError}`);
+    const agree = dense.labels.filter((l, i) => l === sparse.labels[i]).length;
+    assert.ok(agree >= n - 3, `${agree}/${n} labels agree with the dense path`);
+  }
+  // The JS fallback of the truncated kernel gives the same answer as the native one.
+  const js = sinkhornTruncatedJsForTest(L, k);
+  assert.ok(js.filter((l, i) => l === dense.labels[i]).length >= n - 3);
+  // Too few entries kept per row (cap 16 of ~30 within reach): the bound rejects the truncation
+  // and the dense path runs; so it does for flat rows (an untrained head).
+  assert.equal(sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, sparseCap: 16 }).path, 'native');
+  assert.throws(() => sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, path: 'sparse', sparseCap: 16 }), /not accurate enough/);
+  const flat = randomLogits(500, k, 6, 0.001);
+  assert.equal(sinkhorn(flat, k, { lambda: 25, tolerance: 1e-3 }).path, 'native');
 });
 
 test('Sinkhorn on a tfjs tensor matches the array version', async () => {

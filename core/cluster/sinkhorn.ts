@@ -3,7 +3,14 @@
 // images in given proportions (equal by default). Q = diag(r) · exp(λL) · diag(c), with r and c
 // found by alternating row and column normalisation.
 //
-// Two exact-arithmetic paths share one contract:
+// Three paths share one contract, tried in this order:
+// - truncated (fastest, `sparse`): with λ = 25 almost every entry of A is below e^-30 of its
+//   row's max, so only the entries above that are kept (a compare pass over L at memory speed;
+//   exp only for the kept ones) and every iteration reads those few per row. After convergence a
+//   bound on what the dropped entries could change in any marginal, k · dropped_i · max(c) /
+//   (A c)_i, is checked against the tolerance; when it fails (flat rows, e.g. an untrained
+//   head, or extreme column scalings) the dense path below runs instead. Hand-written rather than
+//   a sparse-matrix library: the truncation, its bound and the fused pass are the whole point;
 // - scaling (fast): A = exp(λ(L − rowmax)) is formed once (float32, per row chunk, so N in the
 //   millions fits), then every iteration is one fused pass over A: r = a / (A c), then
 //   c = b / (Aᵀ r). The native kernels run it multi-threaded and memory-bound; a JS loop is the
@@ -27,8 +34,14 @@ export interface SinkhornOptions {
   rowMarginals?: ArrayLike<number>;
   /** Overwrite the input chunks with A to save memory (no log-domain fallback then). */
   inPlace?: boolean;
-  /** 'auto' (native when available), or force a path (tests, benchmarks). */
-  path?: 'auto' | 'native' | 'js' | 'log';
+  /** 'auto' (truncated, then dense, native when available), or force a path (tests, benchmarks). */
+  path?: 'auto' | 'sparse' | 'native' | 'js' | 'log';
+  /** Truncated path: entries under e^-truncation of their row's max are dropped (default 30). */
+  truncation?: number;
+  /** Truncated path: at most this many entries are kept per row (default 64). */
+  sparseCap?: number;
+  /** Tests: run the truncated path in JS even where the native kernels are loaded. */
+  forceJs?: boolean;
 }
 
 export interface SinkhornResult {
@@ -39,7 +52,9 @@ export interface SinkhornResult {
   converged: boolean;
   /** Max relative error of the column marginals at the end. */
   marginalError: number;
-  path: 'native' | 'js' | 'log';
+  path: 'sparse' | 'native' | 'js' | 'log';
+  /** Truncated path: the bound on the marginal error the truncation can cause (else 0). */
+  truncationBound: number;
   /** Number of images per cluster after assignment. */
   sizes: Int32Array;
 }
@@ -86,6 +101,13 @@ export function sinkhorn(logits: Float32Array | Chunks, k: number, options: Sink
   const kernels = want === 'js' || want === 'log' ? null : native();
   if (want === 'native' && !kernels) throw new Error('the native Sinkhorn kernels are not available');
   if (want === 'log') return sinkhornLogDomain(chunks, rowsPer, k, options);
+  if (want === 'auto' || want === 'sparse') {
+    const truncated = sinkhornTruncated(chunks, rowsPer, k, options, options.forceJs ? null : kernels);
+    if (truncated || want === 'sparse') {
+      if (!truncated) throw new Error('the truncated Sinkhorn kernel is not accurate enough for these predictions');
+      return truncated;
+    }
+  }
   const result = sinkhornScaling(chunks, rowsPer, k, options, kernels);
   if (result) return result;
   if (options.inPlace) throw new Error('Sinkhorn scalings left float range (λ too large for these predictions); run without inPlace to use the log-domain path');
@@ -108,7 +130,7 @@ function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: S
     if (kernels) kernels.sinkhornPrepare!(chunk, new Float64Array(rows), Int32Array.of(rows, k), lambda);
     else prepareJs(chunk, rows, k, lambda);
   });
-  let c = new Float64Array(k).fill(1);
+  let c: Float64Array = new Float64Array(k).fill(1);
   const r = new Float64Array(n);
   let iterations = 0, error = Infinity;
   const uniformMass = Float64Array.of(1 / n);
@@ -122,26 +144,11 @@ function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: S
       else passJs(chunk, rows, k, c, mass, uniformRows, rr, acc);
     });
     iterations++;
-    // Column masses of Q after the row update are c_j · acc_j; the target is b_j.
-    error = 0;
-    const next = new Float64Array(k);
-    let lo = Infinity, hi = 0;
-    for (let j = 0; j < k; j++) {
-      const mass = c[j]! * acc[j]!;
-      error = Math.max(error, Math.abs(mass / b[j]! - 1));
-      next[j] = b[j]! / acc[j]!;
-    }
-    // Scale-free: keep max(c) = 1 so float32 copies of c stay representable.
-    let top = 0;
-    for (let j = 0; j < k; j++) top = Math.max(top, next[j]!);
-    for (let j = 0; j < k; j++) {
-      next[j]! /= top;
-      lo = Math.min(lo, next[j]!);
-      hi = Math.max(hi, next[j]!);
-    }
-    if (!Number.isFinite(error) || !(lo > 0) || hi / lo > 1e30) return null;
+    const step = columnUpdate(c, acc, b);
+    error = step.error;
+    if (!step.next) return null;
     if (error < tolerance) break;
-    c = next;
+    c = step.next;
   }
   const labels = new Int32Array(n), confidence = new Float32Array(n);
   A.forEach((chunk, ci) => {
@@ -149,7 +156,153 @@ function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: S
     if (kernels) kernels.sinkhornAssign!(chunk, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows), Int32Array.of(rows, k));
     else assignJs(chunk, rows, k, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows));
   });
-  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: kernels ? 'native' : 'js', sizes: sizesOf(labels, k) };
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: kernels ? 'native' : 'js', truncationBound: 0, sizes: sizesOf(labels, k) };
+}
+
+/**
+ * Column masses of Q after the row update are c_j · acc_j; the target is b_j. Returns the max
+ * relative error and the next c, normalised to max(c) = 1 so float32 copies stay representable
+ * (null when the scalings left float range).
+ */
+function columnUpdate(c: Float64Array, acc: Float64Array, b: Float64Array): { error: number; next: Float64Array | null } {
+  const k = c.length;
+  let error = 0, top = 0, lo = Infinity, hi = 0;
+  const next = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    error = Math.max(error, Math.abs((c[j]! * acc[j]!) / b[j]! - 1));
+    next[j] = b[j]! / acc[j]!;
+    top = Math.max(top, next[j]!);
+  }
+  for (let j = 0; j < k; j++) {
+    next[j]! /= top;
+    lo = Math.min(lo, next[j]!);
+    hi = Math.max(hi, next[j]!);
+  }
+  const ok = Number.isFinite(error) && lo > 0 && hi / lo <= 1e30;
+  return { error, next: ok ? next : null };
+}
+
+/** One row chunk of the truncated kernel, compressed rows. */
+interface TruncatedChunk {
+  rows: number;
+  vals: Float32Array;
+  cols: Int32Array;
+  rowPtr: Int32Array;
+  dropped: Float32Array;
+}
+
+/** The truncated path; null when its bound says the dropped entries could matter. */
+function sinkhornTruncated(input: Chunks, rowsPer: number[], k: number, options: SinkhornOptions, kernels: NativeKernels | null): SinkhornResult | null {
+  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const cutoff = options.truncation ?? 30, cap = Math.max(1, Math.min(k, options.sparseCap ?? 64));
+  const useNative = kernels?.sinkhornSparsify ? kernels : null;
+  const n = rowsPer.reduce((x, y) => x + y, 0);
+  const b = normalised(options.columnMarginals, k, 'columnMarginals');
+  const uniformRows = !options.rowMarginals;
+  const a = normalised(options.rowMarginals, n, 'rowMarginals');
+  const offsets = rowsPer.map((_, i) => rowsPer.slice(0, i).reduce((x, y) => x + y, 0));
+  // Native: rows go to scratch slots of `cap` (reused across chunks), then to exact-size CSR, so
+  // memory is what is kept (≈ 20 entries per row), not rows × cap.
+  const maxRows = Math.max(...rowsPer);
+  const slots = useNative ? { vals: new Float32Array(maxRows * cap), cols: new Int32Array(maxRows * cap), count: new Int32Array(maxRows) } : null;
+  const sparse: TruncatedChunk[] = input.map((chunk, ci) => {
+    const rows = rowsPer[ci]!;
+    const dropped = new Float32Array(rows);
+    if (!useNative || !slots) return { rows, dropped, ...sparsifyJs(chunk, rows, k, lambda, cutoff, cap, dropped) };
+    const count = slots.count.subarray(0, rows), slotVals = slots.vals.subarray(0, rows * cap), slotCols = slots.cols.subarray(0, rows * cap);
+    const nnz = useNative.sinkhornSparsify!(chunk, slotVals, slotCols, count, dropped, Int32Array.of(rows, k, cap), lambda, cutoff);
+    const t: TruncatedChunk = { rows, dropped, vals: new Float32Array(nnz), cols: new Int32Array(nnz), rowPtr: new Int32Array(rows + 1) };
+    useNative.sinkhornCompact!(slotVals, slotCols, count, t.vals, t.cols, t.rowPtr, Int32Array.of(rows, cap, nnz));
+    return t;
+  });
+  let c: Float64Array = new Float64Array(k).fill(1);
+  const r = new Float64Array(n);
+  let iterations = 0, error = Infinity;
+  const uniformMass = Float64Array.of(1 / n);
+  while (iterations < maxIterations) {
+    const acc = new Float64Array(k);
+    sparse.forEach((t, ci) => {
+      const off = offsets[ci]!;
+      const rr = r.subarray(off, off + t.rows);
+      const mass = uniformRows ? uniformMass : a.subarray(off, off + t.rows);
+      if (useNative) useNative.sinkhornSparsePass!(t.vals, t.cols, t.rowPtr, c, mass, rr, acc, Int32Array.of(t.rows, k, t.vals.length, uniformRows ? 1 : 0));
+      else sparsePassJs(t, c, mass, uniformRows, rr, acc);
+    });
+    iterations++;
+    const step = columnUpdate(c, acc, b);
+    error = step.error;
+    if (!step.next) return null;
+    if (error < tolerance) break;
+    c = step.next;
+  }
+  const labels = new Int32Array(n), confidence = new Float32Array(n);
+  let bound = 0;
+  sparse.forEach((t, ci) => {
+    const off = offsets[ci]!;
+    const l = labels.subarray(off, off + t.rows), conf = confidence.subarray(off, off + t.rows);
+    bound = Math.max(bound, useNative ? useNative.sinkhornSparseAssign!(t.vals, t.cols, t.rowPtr, t.dropped, c, l, conf, Int32Array.of(t.rows, k, t.vals.length)) : sparseAssignJs(t, k, c, l, conf));
+  });
+  // A quarter of the tolerance for the truncation, the rest for the iterations.
+  if (!(bound <= tolerance / 4)) return null;
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error + bound, path: 'sparse', truncationBound: bound, sizes: sizesOf(labels, k) };
+}
+
+function sparsifyJs(L: Float32Array, rows: number, k: number, lambda: number, cutoff: number, cap: number, dropped: Float32Array): Pick<TruncatedChunk, 'vals' | 'cols' | 'rowPtr'> {
+  const vals: number[] = [], cols: number[] = [], rowPtr = new Int32Array(rows + 1);
+  for (let i = 0; i < rows; i++) {
+    let m = -Infinity;
+    for (let j = 0; j < k; j++) m = Math.max(m, L[i * k + j]!);
+    // Keep the (at most cap) largest entries within the cutoff.
+    const candidates: number[] = [];
+    let below = -Infinity;
+    for (let j = 0; j < k; j++) {
+      if (lambda * (L[i * k + j]! - m) >= -cutoff) candidates.push(j);
+      else below = Math.max(below, L[i * k + j]!);
+    }
+    if (candidates.length > cap) {
+      candidates.sort((x, y) => L[i * k + y]! - L[i * k + x]!);
+      for (const j of candidates.splice(cap)) below = Math.max(below, L[i * k + j]!);
+    }
+    rowPtr[i] = vals.length;
+    for (const j of candidates) {
+      vals.push(Math.exp(lambda * (L[i * k + j]! - m)));
+      cols.push(j);
+    }
+    dropped[i] = below === -Infinity ? 0 : Math.exp(lambda * (below - m));
+  }
+  rowPtr[rows] = vals.length;
+  return { vals: Float32Array.from(vals), cols: Int32Array.from(cols), rowPtr };
+}
+
+function sparsePassJs(t: TruncatedChunk, c: Float64Array, mass: Float64Array, uniform: boolean, r: Float64Array, acc: Float64Array): void {
+  for (let i = 0; i < t.rows; i++) {
+    let dot = 0;
+    for (let e = t.rowPtr[i]!; e < t.rowPtr[i + 1]!; e++) dot += t.vals[e]! * c[t.cols[e]!]!;
+    const ri = dot > 0 ? (uniform ? mass[0]! : mass[i]!) / dot : 0;
+    r[i] = ri;
+    for (let e = t.rowPtr[i]!; e < t.rowPtr[i + 1]!; e++) acc[t.cols[e]!]! += ri * t.vals[e]!;
+  }
+}
+
+function sparseAssignJs(t: TruncatedChunk, k: number, c: Float64Array, labels: Int32Array, confidence: Float32Array): number {
+  let cMax = 0, bound = 0;
+  for (const v of c) cMax = Math.max(cMax, v);
+  for (let i = 0; i < t.rows; i++) {
+    let total = 0, best = -1, arg = 0;
+    for (let e = t.rowPtr[i]!; e < t.rowPtr[i + 1]!; e++) {
+      const x = t.vals[e]! * c[t.cols[e]!]!;
+      total += x;
+      if (x > best) {
+        best = x;
+        arg = t.cols[e]!;
+      }
+    }
+    labels[i] = arg;
+    confidence[i] = total > 0 ? best / total : 0;
+    const leftOut = (k - (t.rowPtr[i + 1]! - t.rowPtr[i]!)) * t.dropped[i]! * cMax;
+    bound = Math.max(bound, total > 0 ? leftOut / total : leftOut > 0 ? Infinity : 0);
+  }
+  return bound;
 }
 
 function prepareJs(a: Float32Array, rows: number, k: number, lambda: number): void {
@@ -251,7 +404,7 @@ function sinkhornLogDomain(chunks: Chunks, rowsPer: number[], k: number, options
       confidence[row] = 1 / s;
     }
   }
-  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: 'log', sizes: sizesOf(labels, k) };
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: 'log', truncationBound: 0, sizes: sizesOf(labels, k) };
 }
 
 /**

@@ -343,6 +343,83 @@ napi_value SinkhornAssign(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// sinkhornSparsify(logits, slotVals, slotCols, count, dropped, sizes[rows, k, cap], lambda, cutoff) → entries kept
+napi_value SinkhornSparsify(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  std::vector<long> p = args.ints(5, 3);
+  const long rows = p[0], k = p[1], cap = p[2];
+  const float* logits = args.f32(0, rows * k, "logits");
+  float* vals = args.f32(1, rows * cap, "slotVals");
+  int32_t* cols = args.i32(2, rows * cap, "slotCols");
+  int32_t* count = args.i32(3, rows, "count");
+  float* dropped = args.f32(4, rows, "dropped");
+  const double lambda = args.number(6), cutoff = args.number(7);
+  if (args.failed) return nullptr;
+  const long kept = sinkhorn_sparsify(rows, k, static_cast<float>(lambda), static_cast<float>(cutoff), cap, logits, vals, cols, count, dropped);
+  napi_value out;
+  napi_create_double(env, static_cast<double>(kept), &out);
+  return out;
+}
+
+// sinkhornCompact(slotVals, slotCols, count, vals, cols, rowPtr, sizes[rows, cap, nnz])
+napi_value SinkhornCompact(napi_env env, napi_callback_info info) {
+  Args args(env, info, 7);
+  std::vector<long> p = args.ints(6, 3);
+  const long rows = p[0], cap = p[1], nnz = p[2];
+  const float* slot_vals = args.f32(0, rows * cap, "slotVals");
+  const int32_t* slot_cols = args.i32(1, rows * cap, "slotCols");
+  const int32_t* count = args.i32(2, rows, "count");
+  float* vals = args.f32(3, nnz, "vals");
+  int32_t* cols = args.i32(4, nnz, "cols");
+  int32_t* row_ptr = args.i32(5, rows + 1, "rowPtr");
+  if (args.failed) return nullptr;
+  long total = 0;
+  for (long i = 0; i < rows; ++i) total += count[i];
+  if (total != nnz) {
+    napi_throw_range_error(env, nullptr, "sinkhornCompact: nnz does not match the counts");
+    return nullptr;
+  }
+  sinkhorn_compact(rows, cap, slot_vals, slot_cols, count, vals, cols, row_ptr);
+  return undefined(env);
+}
+
+// sinkhornSparsePass(vals, cols, rowPtr, c, rowMass, r, cAcc, sizes[rows, k, nnz, uniformRows])
+napi_value SinkhornSparsePass(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  std::vector<long> p = args.ints(7, 4);
+  const long rows = p[0], k = p[1], nnz = p[2];
+  const bool uniform = p[3] != 0;
+  const float* vals = args.f32(0, nnz, "vals");
+  const int32_t* cols = args.i32(1, nnz, "cols");
+  const int32_t* row_ptr = args.i32(2, rows + 1, "rowPtr");
+  const double* c = args.f64(3, k, "c");
+  const double* mass = args.f64(4, uniform ? 1 : rows, "rowMass");
+  double* r = args.f64(5, rows, "r");
+  double* acc = args.f64(6, k, "cAcc");
+  if (args.failed) return nullptr;
+  sinkhorn_sparse_pass(rows, k, vals, cols, row_ptr, c, mass, uniform, r, acc);
+  return undefined(env);
+}
+
+// sinkhornSparseAssign(vals, cols, rowPtr, dropped, c, labels, confidence, sizes[rows, k, nnz]) → truncation bound
+napi_value SinkhornSparseAssign(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  std::vector<long> p = args.ints(7, 3);
+  const long rows = p[0], k = p[1], nnz = p[2];
+  const float* vals = args.f32(0, nnz, "vals");
+  const int32_t* cols = args.i32(1, nnz, "cols");
+  const int32_t* row_ptr = args.i32(2, rows + 1, "rowPtr");
+  const float* dropped = args.f32(3, rows, "dropped");
+  const double* c = args.f64(4, k, "c");
+  int32_t* labels = args.i32(5, rows, "labels");
+  float* conf = args.f32(6, rows, "confidence");
+  if (args.failed) return nullptr;
+  const double bound = sinkhorn_sparse_assign(rows, k, vals, cols, row_ptr, dropped, c, labels, conf);
+  napi_value out;
+  napi_create_double(env, bound, &out);
+  return out;
+}
+
 // cropAndResize(x, boxes, out, sizes[n, h, w, c, oh, ow])
 napi_value CropAndResize(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -450,6 +527,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sinkhornPrepare", nullptr, SinkhornPrepare, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornPass", nullptr, SinkhornPass, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornAssign", nullptr, SinkhornAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornSparsify", nullptr, SinkhornSparsify, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornCompact", nullptr, SinkhornCompact, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornSparsePass", nullptr, SinkhornSparsePass, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sinkhornSparseAssign", nullptr, SinkhornSparseAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

@@ -34,6 +34,12 @@ export interface NativeKernels {
   sinkhornPrepare?(a: Float32Array, shift: Float64Array, sizes: Int32Array, lambda: number): void;
   sinkhornPass?(a: Float32Array, c: Float64Array, rowMass: Float64Array, r: Float64Array, cAcc: Float64Array, sizes: Int32Array): void;
   sinkhornAssign?(a: Float32Array, c: Float64Array, labels: Int32Array, confidence: Float32Array, sizes: Int32Array): void;
+  /** Returns the number of entries kept (see native/src/sinkhorn.h). */
+  sinkhornSparsify?(logits: Float32Array, slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, dropped: Float32Array, sizes: Int32Array, lambda: number, cutoff: number): number;
+  sinkhornCompact?(slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, sizes: Int32Array): void;
+  sinkhornSparsePass?(vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, c: Float64Array, rowMass: Float64Array, r: Float64Array, cAcc: Float64Array, sizes: Int32Array): void;
+  /** Returns the truncation bound (see native/src/sinkhorn.h). */
+  sinkhornSparseAssign?(vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, dropped: Float32Array, c: Float64Array, labels: Int32Array, confidence: Float32Array, sizes: Int32Array): number;
   info(): NativeInfo;
   /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
   configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;
