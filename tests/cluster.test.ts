@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { kmeans } from '../core/cluster/kmeans.ts';
 import { hungarianMax, scoreClustering } from '../core/cluster/metrics.ts';
-import { embeddingMap, splitByReclustering } from '../core/cluster/run.ts';
+import { embeddingMap, splitByReclustering, umapLayout } from '../core/cluster/run.ts';
 import { sinkhorn, sinkhornTensor } from '../core/cluster/sinkhorn.ts';
 import { clusterMembers, discardCluster, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../core/cluster/store.ts';
 import { prepareEmojiDemo } from '../core/demo.ts';
@@ -113,6 +113,26 @@ test('Sinkhorn-Knopp, truncated kernel: same labels as the dense path where entr
   assert.throws(() => sinkhorn(L, k, { lambda: 25, tolerance: 1e-4, path: 'sparse', sparseCap: 16 }), /not accurate enough/);
   const flat = randomLogits(500, k, 6, 0.001);
   assert.equal(sinkhorn(flat, k, { lambda: 25, tolerance: 1e-3 }).path, 'native');
+});
+
+test('UMAP layout: separated groups stay separated on the map, and a cancelled layout stops', async () => {
+  const n = 1500, dim = 32, groups = 5, rng = new Rng(11);
+  const centers = Array.from({ length: groups }, () => Array.from({ length: dim }, () => rng.normal()));
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = centers[i % groups]![j]! + 0.3 * rng.normal();
+  const y = await umapLayout(x, dim);
+  assert.ok(y.every((v) => v >= -1 && v <= 1));
+  // Each point's 10 nearest neighbours on the map come from its own group.
+  let same = 0;
+  for (let i = 0; i < n; i += 5) {
+    const d = Array.from({ length: n }, (_, k) => [(y[2 * i]! - y[2 * k]!) ** 2 + (y[2 * i + 1]! - y[2 * k + 1]!) ** 2, k] as const).filter(([, k]) => k !== i);
+    d.sort((a, b) => a[0] - b[0]);
+    same += d.slice(0, 10).filter(([, k]) => k % groups === i % groups).length;
+  }
+  assert.ok(same / ((n / 5) * 10) > 0.98, `map neighbours from the same group: ${same / ((n / 5) * 10)}`);
+  const abort = new AbortController();
+  abort.abort(new Error('cancelled'));
+  await assert.rejects(umapLayout(x, dim, { signal: abort.signal }, { nEpochs: 5000 }), /cancelled/);
 });
 
 test('Sinkhorn on a tfjs tensor matches the array version', async () => {

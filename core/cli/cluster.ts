@@ -1,9 +1,10 @@
-// `loupe cluster [project] --algo sela|kmeans|sk --k K [--heads H] [--run R] [--seed S] [--json]`:
+// `loupe cluster [project] --algo sela|kmeans|sk --k K [--heads H] [--sizes equal|found] [--run R] [--seed S] [--json]`:
 // clusters the newest embedding of a finished run (embedding it first if needed) and prints the
 // cluster sizes and, when the dataset has labels, NMI / ARI / Hungarian accuracy.
 import { parseArgs } from 'node:util';
 import { clusterEmbeddings } from '../cluster/run.ts';
 import type { ClusterAlgo } from '../cluster/store.ts';
+import type { ClusterSizes } from '../cluster/sela.ts';
 import { LoupeError } from '../errors.ts';
 import { Host } from '../host/host.ts';
 import { defaultProjectDir, userDataDir } from '../paths.ts';
@@ -12,10 +13,12 @@ const print = (json: boolean, human: string, data: unknown) => console.log(json 
 export async function runCluster(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { json: { type: 'boolean' }, algo: { type: 'string', default: 'sela' }, k: { type: 'string' }, heads: { type: 'string' }, run: { type: 'string' }, seed: { type: 'string' } },
+    options: { json: { type: 'boolean' }, algo: { type: 'string', default: 'sela' }, k: { type: 'string' }, heads: { type: 'string' }, run: { type: 'string' }, seed: { type: 'string' }, sizes: { type: 'string', default: 'equal' } },
   });
   const algo = values.algo as ClusterAlgo;
   if (!['sela', 'kmeans', 'sk'].includes(algo)) throw new LoupeError('invalid-input', `Unknown algorithm "${values.algo}".`, { hint: 'Use --algo sela, kmeans or sk.' });
+  const sizes = values.sizes as ClusterSizes;
+  if (!['equal', 'found'].includes(sizes)) throw new LoupeError('invalid-input', `Unknown cluster sizes "${values.sizes}".`, { hint: 'Use --sizes equal (balanced) or found (the sizes k-means finds).' });
   const int = (v: string | undefined, what: string) => {
     if (v === undefined) return undefined;
     const n = Number(v);
@@ -32,7 +35,7 @@ export async function runCluster(args: string[]): Promise<number> {
       k = classes >= 2 ? classes : 10;
     }
     const json = !!values.json;
-    const result = await clusterEmbeddings(host.project, { algo, k, ...(runId !== undefined ? { runId } : {}), heads: int(values.heads, 'heads') ?? 3, seed: int(values.seed, 'seed') ?? 0 }, {
+    const result = await clusterEmbeddings(host.project, { algo, k, ...(runId !== undefined ? { runId } : {}), heads: int(values.heads, 'heads') ?? 3, seed: int(values.seed, 'seed') ?? 0, sizes }, {
       progress: (done, total, m) => { if (!json && m?.phase && process.stderr.isTTY) process.stderr.write(`\r${m.phase} ${total ? `${done}/${total}` : ''}   `); },
     });
     if (!json && process.stderr.isTTY) process.stderr.write('\n');

@@ -31,11 +31,27 @@ function centroidsOf(x: Float32Array, dim: number, labels: Int32Array, k: number
   return out;
 }
 
-export async function skClustering(features: Float32Array, dim: number, options: { k: number; lambda?: number; iterations?: number; seed?: number; columnMarginals?: number[] }): Promise<Clustering> {
+/**
+ * Target cluster sizes of the balanced assignment: 'equal' is SeLa's equipartition; 'found' keeps
+ * the sizes k-means found (for collections where some concepts are far more common than others,
+ * where an equipartition would split the common ones and pad the rare ones).
+ */
+export type ClusterSizes = 'equal' | 'found';
+
+export async function skClustering(features: Float32Array, dim: number, options: { k: number; lambda?: number; iterations?: number; seed?: number; sizes?: ClusterSizes; columnMarginals?: number[] }): Promise<Clustering> {
   const { k } = options;
   const n = features.length / dim;
   const x = l2normalizeRows(features, dim);
-  let centroids: Float32Array = (await kmeans(features, dim, { k, restarts: 1, seed: options.seed, maxIterations: 20 })).centroids;
+  // Start from the k-means baseline itself (same restarts and seed): the equipartition then refines
+  // the best unconstrained solution rather than a weaker single start.
+  const start = await kmeans(features, dim, { k, restarts: 5, seed: options.seed ?? 0 });
+  let centroids: Float32Array = start.centroids;
+  let marginals = options.columnMarginals;
+  if (!marginals && options.sizes === 'found') {
+    const found = new Array<number>(k).fill(0);
+    for (const l of start.labels) found[l]!++;
+    marginals = found.map((s) => Math.max(s, 1));
+  }
   let result: { labels: Int32Array; confidence: Float32Array } = { labels: new Int32Array(n), confidence: new Float32Array(n) };
   const xt = tf.tensor2d(x, [n, dim]);
   try {
@@ -44,7 +60,7 @@ export async function skClustering(features: Float32Array, dim: number, options:
       const sims = tf.matMul(xt, c, false, true);
       const logits = (await sims.data()) as Float32Array;
       tf.dispose([c, sims]);
-      const sk = sinkhorn(logits, k, { lambda: options.lambda ?? 25, ...(options.columnMarginals ? { columnMarginals: options.columnMarginals } : {}), inPlace: false });
+      const sk = sinkhorn(logits, k, { lambda: options.lambda ?? 25, ...(marginals ? { columnMarginals: marginals } : {}), inPlace: false });
       const changed = sk.labels.reduce((s, l, i) => s + (l !== result.labels[i] ? 1 : 0), 0);
       result = { labels: sk.labels, confidence: sk.confidence };
       centroids = centroidsOf(x, dim, sk.labels, k);

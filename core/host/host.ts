@@ -328,12 +328,12 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       }));
     },
     'train.metrics': ({ runId, sinceStep }) => getMetrics(this.project.db, runId, sinceStep),
-    'cluster.start': ({ datasetId, runId, algo, k, heads }) => {
+    'cluster.start': ({ datasetId, runId, algo, k, heads, sizes }) => {
       getDataset(this.project.db, datasetId);
       if (runId !== undefined && getRun(this.project.db, runId).datasetId !== datasetId) throw new LoupeError('invalid-input', 'That run belongs to another dataset.');
       const finished = runId ?? listRuns(this.project.db, datasetId).find((r) => r.encoder)?.id;
       if (finished === undefined) throw new LoupeError('conflict', 'No finished training run on this dataset yet.', { hint: 'Train an encoder first (Train view); clustering uses its embeddings.' });
-      return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads }) };
+      return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads, sizes }) };
     },
     'iws.prepare': ({ datasetId, runId }) => {
       getDataset(this.project.db, datasetId);
