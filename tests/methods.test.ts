@@ -9,6 +9,7 @@ import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { builtinSslMethods } from '../core/engine/methods.ts';
+import { labelSolveSteps, selfLabelLoss } from '../plugins/ssl/sela.ts';
 import { effectiveRank, featureSpread, symmetricEigenvalues } from '../core/engine/collapse.ts';
 import { resolveHyperparameters } from '../core/engine/method.ts';
 import { findPreset, presetsFor } from '../core/engine/presets.ts';
@@ -106,6 +107,13 @@ test('each SSL loss equals its hand computation on a fixed input', async () => {
   assert.deepEqual(Array.from(labels.dataSync()), [0, 1, 2, 3]);
 });
 
+test('SeLa: cross-entropy of each head against its labels, averaged over heads; label solves dense early', () => {
+  // Head 0: logits [0, ln 3] for label 1 → −log(3/4); head 1: logits [0, 0] for label 0 → log 2.
+  const loss = selfLabelLoss([tf.tensor2d([[0, Math.log(3)]]), tf.tensor2d([[0, 0]])], [tf.tensor1d([1], 'int32'), tf.tensor1d([0], 'int32')], 2);
+  close(loss.dataSync()[0]!, (-Math.log(3 / 4) + Math.log(2)) / 2, 'SeLa loss');
+  assert.deepEqual([...labelSolveSteps(4, 160)], [10, 40, 90]);
+});
+
 test('every built-in method trains on real images without collapsing; the loss falls (except the early rise of MoCo and DINO)', { timeout: 600_000 }, async () => {
   await useBackendForTest('native');
   const dir = tempDir('methods');
@@ -114,8 +122,9 @@ test('every built-in method trains on real images without collapsing; the loss f
   try {
     const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
     assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
-    assert.equal(builtinSslMethods.length, 9);
+    assert.equal(builtinSslMethods.length, 10);
     const report: string[] = [], failures: string[] = [];
+    let simclrRun: number | undefined;
     for (const method of builtinSslMethods.filter((m) => !process.env.ONLY || process.env.ONLY.split(',').includes(m.id))) {
       const hyperparameters: Record<string, number> = {};
       for (const h of method.hyperparameters) {
@@ -123,11 +132,15 @@ test('every built-in method trains on real images without collapsing; the loss f
         if (h.key === 'queueSize') hyperparameters[h.key] = 48;
         if (h.key === 'momentum') hyperparameters[h.key] = 0.9; // few steps: let the teacher move
         if (h.key === 'outDim' || h.key === 'prototypes') hyperparameters[h.key] = 64;
+        if (h.key === 'clusters') hyperparameters[h.key] = 16;
       }
       const runId = createTrainingRun(host.project, method, datasetId, {
         epochs: 8, batchSize: 16, imageSize: 24, width: 0.125, knnEvery: 0, warmupEpochs: 0, hyperparameters,
         learningRate: method.defaults.learningRate,
+        // SeLa starts from the SimCLR encoder trained just before (as a user would).
+        ...(method.id === 'sela' && simclrRun !== undefined ? { initFromRun: simclrRun } : {}),
       });
+      if (method.id === 'simclr') simclrRun = runId;
       const result = await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
       assert.equal(result.stopped, false, method.id);
       const loss = getMetrics(host.project.db, runId).loss!.map(([, v]) => v);

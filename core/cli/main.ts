@@ -34,7 +34,7 @@ Usage:
   loupe serve <project> [--port N] [--no-open]   serve the UI on 127.0.0.1 only
   loupe train [project] [--method simclr] [--epochs N] [--batch B] [--size S] [--width W] [--lr X]
               [--backend webgpu|tensorflow|native|wasm|cpu] [--dataset NAME] [--hp|--set key=value]
-              [--preset fast-cpu|balanced|quality-gpu] [--checkpoint-minutes M] [--knn-every EPOCHS] [--new] [--json]
+              [--preset fast-cpu|balanced|quality-gpu] [--checkpoint-minutes M] [--knn-every EPOCHS] [--init-from RUN] [--new] [--json]
                                                  pretrain an encoder (resumes a paused run; Ctrl+C pauses)
   loupe embed [project] [--run R] [--json]       embed every image with a finished run's encoder
   loupe eval knn [project] [--run R] [--k 20] [--json]   kNN accuracy of a run on the labelled images

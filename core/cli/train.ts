@@ -87,7 +87,7 @@ export async function runTrain(args: string[]): Promise<number> {
       json: { type: 'boolean' }, method: { type: 'string', default: 'simclr' }, epochs: { type: 'string' }, batch: { type: 'string' },
       size: { type: 'string' }, width: { type: 'string' }, lr: { type: 'string' }, backend: { type: 'string' }, dataset: { type: 'string' },
       seed: { type: 'string' }, hp: { type: 'string', multiple: true }, set: { type: 'string', multiple: true }, new: { type: 'boolean' }, 'checkpoint-minutes': { type: 'string' },
-      'knn-every': { type: 'string' }, preset: { type: 'string' },
+      'knn-every': { type: 'string' }, preset: { type: 'string' }, 'init-from': { type: 'string' },
     },
   });
   const json = !!values.json;
@@ -131,7 +131,7 @@ export async function runTrain(args: string[]): Promise<number> {
         epochs: num(values.epochs, 'epochs'), batchSize: num(values.batch, 'batch'), imageSize: num(values.size, 'size'),
         width: num(values.width, 'width'), learningRate: num(values.lr, 'lr'), seed: num(values.seed, 'seed'),
         backend: values.backend as BackendName | undefined, hyperparameters,
-        checkpointMinutes: num(values['checkpoint-minutes'], 'checkpoint-minutes'), knnEvery: num(values['knn-every'], 'knn-every'),
+        checkpointMinutes: num(values['checkpoint-minutes'], 'checkpoint-minutes'), knnEvery: num(values['knn-every'], 'knn-every'), initFromRun: num(values['init-from'], 'init-from'),
       };
       const overrides = { ...preset?.settings, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
       const runId = createTrainingRun(host.project, method, datasetId, overrides);

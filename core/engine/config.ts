@@ -23,6 +23,8 @@ export const trainConfigSchema = z.object({
   /** Epochs between kNN evaluations on the labelled images (0: only at the end). */
   knnEvery: z.number().int().min(0),
   backend: z.enum(BACKEND_NAMES).optional(),
+  /** Start the encoder from another finished run's encoder (same width and channels), e.g. SeLa on a SimCLR encoder. */
+  initFromRun: z.number().int().positive().optional(),
 });
 
 export type TrainConfig = z.infer<typeof trainConfigSchema>;

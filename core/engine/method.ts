@@ -42,6 +42,16 @@ export interface MethodBuildContext {
   /** A second encoder with the same architecture under another prefix (EMA teachers, momentum encoders). */
   createEncoder(prefix: string, trainable: boolean): Encoder;
   encoderConfig: EncoderConfig;
+  /** Images in the training set (0 when unknown): for methods with per-image state (SeLa's labels). */
+  datasetSize: number;
+}
+
+/** What `beforeStep` may use: a pass of the current encoder over the whole training set. */
+export interface DatasetPassContext {
+  step: number;
+  totalSteps: number;
+  /** Features of every training image (datasetSize × featureDim, rows in dataset order), un-augmented. */
+  encodeAll(): Promise<Float32Array>;
 }
 
 export interface StepContext {
@@ -50,9 +60,13 @@ export interface StepContext {
   mode: ForwardMode;
   step: number;
   totalSteps: number;
+  /** Dataset rows of the batch's images, in batch order. */
+  rows: readonly number[];
 }
 
 export interface MethodInstance {
+  /** Before a step, outside the tape: dataset-level work on a schedule (SeLa's label solves). */
+  beforeStep?(ctx: DatasetPassContext): Promise<void>;
   /** The scalar to minimise for this step; runs under the gradient tape. */
   loss(step: StepContext): tf.Scalar;
   /** After the optimiser step: EMA teachers, queues, centring. Outside the tape. */

@@ -5,6 +5,7 @@ import { byol } from '../../plugins/ssl/byol.ts';
 import { dino } from '../../plugins/ssl/dino.ts';
 import { mocoV2 } from '../../plugins/ssl/moco-v2.ts';
 import { rotnet } from '../../plugins/ssl/rotnet.ts';
+import { sela } from '../../plugins/ssl/sela.ts';
 import { simclr } from '../../plugins/ssl/simclr.ts';
 import { simsiam } from '../../plugins/ssl/simsiam.ts';
 import { swav } from '../../plugins/ssl/swav.ts';
@@ -12,7 +13,7 @@ import { vicreg } from '../../plugins/ssl/vicreg.ts';
 import { LoupeError } from '../errors.ts';
 import type { SslMethod } from './method.ts';
 
-export const builtinSslMethods: SslMethod[] = [simclr, mocoV2, byol, simsiam, barlowTwins, vicreg, swav, dino, rotnet];
+export const builtinSslMethods: SslMethod[] = [simclr, mocoV2, byol, simsiam, barlowTwins, vicreg, swav, dino, rotnet, sela];
 
 export function findSslMethod(id: string, extra: SslMethod[] = []): SslMethod {
   const m = [...builtinSslMethods, ...extra].find((x) => x.id === id);

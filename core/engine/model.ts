@@ -15,12 +15,12 @@ export interface BuiltModel {
   dispose(): void;
 }
 
-export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: Record<string, HyperValue>, seed: number): BuiltModel {
+export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: Record<string, HyperValue>, seed: number, datasetSize = 0): BuiltModel {
   const params = new Params();
   const rng = Rng.derive(seed, 'init');
   const encoder = createResNet(params, rng, encoderConfig);
   const instance = method.build({
-    params, rng, encoder, hp, encoderConfig,
+    params, rng, encoder, hp, encoderConfig, datasetSize,
     createEncoder: (prefix, trainable) => {
       const copy = createResNet(params, Rng.derive(seed, `init:${prefix}`), encoderConfig, prefix);
       // Teachers start as copies of the student and are then moved by EMA, never by gradients.

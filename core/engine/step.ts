@@ -6,11 +6,11 @@ import type { BuiltModel } from './model.ts';
 import { BatchStatsLog } from './nn/params.ts';
 import type { Optimizer } from './optim.ts';
 
-export function trainStep(model: BuiltModel, optimizer: Optimizer, views: tf.Tensor4D[], step: number, totalSteps: number, lr: number): tf.Scalar {
+export function trainStep(model: BuiltModel, optimizer: Optimizer, views: tf.Tensor4D[], step: number, totalSteps: number, lr: number, rows: readonly number[] = []): tf.Scalar {
   const stats = new BatchStatsLog();
   const trainable = [...model.params.trainable.values()];
   const nameOf = new Map([...model.params.trainable].map(([name, v]) => [v.name, name]));
-  const context = { views, mode: { training: true, stats }, step, totalSteps };
+  const context = { views, mode: { training: true, stats }, step, totalSteps, rows };
   let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
   try {
     result = tf.variableGrads(() => model.method.loss(context), trainable);

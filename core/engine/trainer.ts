@@ -130,7 +130,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   updateRun(project.db, runId, { totalSteps, dataHash: cache.dataHash });
 
   const encoderConfig: EncoderConfig = { arch: 'resnet18', width: cfg.width, inputSize: cfg.imageSize, inChannels: cache.channels };
-  const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed);
+  const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed, n);
   const optimizer = new Optimizer({ ...defaultOptimizer, name: cfg.optimizer, weightDecay: cfg.weightDecay });
   const stateTensors = () => model.method.stateTensors?.() ?? [];
   const views = method.views(cfg.imageSize, hp);
@@ -143,6 +143,21 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   let step = 0;
   let lastCheckpointStep = -1;
   try {
+    if (!run.checkpoint && cfg.initFromRun !== undefined) {
+      const from = getRun<TrainConfig>(project.db, cfg.initFromRun);
+      if (!from.encoder) throw new LoupeError('invalid-input', `Run ${cfg.initFromRun} has no finished encoder to start from.`, { hint: 'Pick a finished run, or start from scratch.' });
+      const saved = readWeights<EncoderMetadata>(path.join(project.dir, from.encoder));
+      try {
+        const enc = saved.metadata.encoder;
+        if (enc.width !== encoderConfig.width || enc.inChannels !== encoderConfig.inChannels) {
+          throw new LoupeError('invalid-input', `Run ${cfg.initFromRun}'s encoder (width ${enc.width}, ${enc.inChannels} channels) does not fit this run (width ${encoderConfig.width}, ${encoderConfig.inChannels} channels).`, { hint: 'Use the same width as the run you start from.' });
+        }
+        // Encoder weights only; the method's heads start fresh.
+        loadInto(model.params, new Map([...saved.tensors].filter(([name]) => name.startsWith('encoder/'))), { requirePrefix: 'encoder/' });
+      } finally {
+        tf.dispose([...saved.tensors.values()]);
+      }
+    }
     if (run.checkpoint) {
       const saved = readWeights<CheckpointMetadata>(path.join(project.dir, run.checkpoint));
       try {
@@ -215,10 +230,13 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       const rows = order.slice(within * batch, (within + 1) * batch).sort((a, b) => a - b);
       const lr = learningRateAt(step, totalSteps, cfg.learningRate, warmupSteps);
 
+      if (model.method.beforeStep) {
+        await model.method.beforeStep({ step, totalSteps, encodeAll: () => encodeRows(model.encoder, reader, Array.from({ length: n }, (_, i) => i)) });
+      }
       const images = reader.batch(rows);
       const viewTensors = views.map((spec, v) => augmentBatch(images, spec, Rng.derive(cfg.seed, `view${v}`, step), cache));
       images.dispose();
-      const value = trainStep(model, optimizer, viewTensors, step, totalSteps, lr);
+      const value = trainStep(model, optimizer, viewTensors, step, totalSteps, lr, rows);
       const loss = (await value.data())[0]!;
       tf.dispose([value, ...viewTensors]);
 
