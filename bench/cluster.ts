@@ -94,7 +94,7 @@ async function umapTiming(n: number): Promise<void> {
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = centers[i % 20]![j]! + 0.4 * rng.normal();
   const t0 = performance.now();
   await umapLayout(x, dim);
-  console.log(`\nUMAP (umap-js neighbours and graph, typed-array epochs; 15 neighbours, default epochs) of ${n.toLocaleString()} × ${dim}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(`\nUMAP (exact neighbours and epochs on the native kernels; 15 neighbours, default epochs) of ${n.toLocaleString()} × ${dim}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
 export async function run(args: string[]): Promise<void> {

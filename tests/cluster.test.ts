@@ -10,6 +10,9 @@ import * as tf from '@tensorflow/tfjs';
 import { kmeans } from '../core/cluster/kmeans.ts';
 import { hungarianMax, scoreClustering } from '../core/cluster/metrics.ts';
 import { embeddingMap, splitByReclustering, umapLayout } from '../core/cluster/run.ts';
+import { exactKnn, fuzzyGraph } from '../core/cluster/umap.ts';
+import { loadNativeKernels } from '../core/engine/backends/native-kernels.ts';
+import { l2normalizeRows } from '../core/learn/vectors.ts';
 import { sinkhorn, sinkhornTensor } from '../core/cluster/sinkhorn.ts';
 import { clusterMembers, discardCluster, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../core/cluster/store.ts';
 import { prepareEmojiDemo } from '../core/demo.ts';
@@ -115,21 +118,41 @@ test('Sinkhorn-Knopp, truncated kernel: same labels as the dense path where entr
   assert.equal(sinkhorn(flat, k, { lambda: 25, tolerance: 1e-3 }).path, 'native');
 });
 
-test('UMAP layout: separated groups stay separated on the map, and a cancelled layout stops', async () => {
+test('UMAP layout: separated groups stay separated on the map (native and umap-js paths); the fuzzy graph is symmetric; a cancelled layout stops', async () => {
   const n = 1500, dim = 32, groups = 5, rng = new Rng(11);
   const centers = Array.from({ length: groups }, () => Array.from({ length: dim }, () => rng.normal()));
   const x = new Float32Array(n * dim);
   for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = centers[i % groups]![j]! + 0.3 * rng.normal();
-  const y = await umapLayout(x, dim);
-  assert.ok(y.every((v) => v >= -1 && v <= 1));
-  // Each point's 10 nearest neighbours on the map come from its own group.
-  let same = 0;
-  for (let i = 0; i < n; i += 5) {
-    const d = Array.from({ length: n }, (_, k) => [(y[2 * i]! - y[2 * k]!) ** 2 + (y[2 * i + 1]! - y[2 * k + 1]!) ** 2, k] as const).filter(([, k]) => k !== i);
-    d.sort((a, b) => a[0] - b[0]);
-    same += d.slice(0, 10).filter(([, k]) => k % groups === i % groups).length;
+  for (const path of ['auto', 'umap-js'] as const) {
+    const y = await umapLayout(x, dim, {}, { path });
+    assert.ok(y.every((v) => v >= -1 && v <= 1));
+    // Each point's 10 nearest neighbours on the map come from its own group.
+    let same = 0;
+    for (let i = 0; i < n; i += 5) {
+      const d = Array.from({ length: n }, (_, k) => [(y[2 * i]! - y[2 * k]!) ** 2 + (y[2 * i + 1]! - y[2 * k + 1]!) ** 2, k] as const).filter(([, k]) => k !== i);
+      d.sort((a, b) => a[0] - b[0]);
+      same += d.slice(0, 10).filter(([, k]) => k % groups === i % groups).length;
+    }
+    assert.ok(same / ((n / 5) * 10) > 0.98, `${path}: map neighbours from the same group: ${same / ((n / 5) * 10)}`);
   }
-  assert.ok(same / ((n / 5) * 10) > 0.98, `map neighbours from the same group: ${same / ((n / 5) * 10)}`);
+  // Neighbours: exact (each point's own row first, as a brute-force check says); the fuzzy union
+  // lists every pair both ways with one weight in (0, 1].
+  const unit = l2normalizeRows(x, dim);
+  const load = loadNativeKernels();
+  assert.ok(load.ok && load.kernels.knnExact);
+  const knn = await exactKnn(unit, n, dim, 15, load.kernels as Parameters<typeof exactKnn>[4]);
+  for (const i of [0, 777, 1499]) {
+    const sims = Array.from({ length: n }, (_, j) => [unit.subarray(i * dim, (i + 1) * dim).reduce((s, v, d) => s + v * unit[j * dim + d]!, 0), j] as const).sort((a, b) => b[0] - a[0]);
+    assert.deepEqual(Array.from(knn.idx.subarray(i * 15, i * 15 + 15)).sort(), sims.slice(0, 15).map(([, j]) => j).sort());
+    assert.equal(knn.idx[i * 15], i);
+  }
+  const g = fuzzyGraph(knn, n);
+  const pairs = new Map<string, number>();
+  g.head.forEach((h, e) => pairs.set(`${h},${g.tail[e]}`, g.weight[e]!));
+  for (const [key, w] of pairs) {
+    const [h, t] = key.split(',');
+    assert.ok(w > 0 && w <= 1 && pairs.get(`${t},${h}`) === w, `pair ${key}`);
+  }
   const abort = new AbortController();
   abort.abort(new Error('cancelled'));
   await assert.rejects(umapLayout(x, dim, { signal: abort.signal }, { nEpochs: 5000 }), /cancelled/);

@@ -1,11 +1,11 @@
 // Clustering as a job on stored embeddings: k-means (baseline), Sinkhorn-balanced k-means, or
 // SeLa heads; assignments, confidences and centroids stored per clustering; NMI / ARI / Hungarian
 // accuracy when the dataset has labels. Also the 2-D map (UMAP) of an embedding, cached.
-import { activateBackend } from '../engine/backends/select.ts';
 import fs from 'node:fs';
 import path from 'node:path';
 import { UMAP } from 'umap-js';
-import { LayoutOptimizer } from './umap-layout.ts';
+import { loadNativeKernels } from '../engine/backends/native-kernels.ts';
+import { activateBackend } from '../engine/backends/select.ts';
 import { embeddingImageIds, embedRun, readEmbeddings } from '../engine/embed.ts';
 import { loadLabels } from '../engine/labels.ts';
 import { Rng } from '../engine/rng.ts';
@@ -16,6 +16,9 @@ import { kmeans } from './kmeans.ts';
 import { scoreClustering, type ClusterScores } from './metrics.ts';
 import { selaHeads, skClustering, type ClusterSizes, type Clustering } from './sela.ts';
 import { assignments, getClustering, saveClustering, splitCluster, type ClusterAlgo } from './store.ts';
+import { LayoutOptimizer } from './umap-layout.ts';
+import { nativeUmap } from './umap.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
 
 export interface ClusterParams {
   runId?: number;
@@ -130,18 +133,37 @@ interface UmapInternals {
 }
 
 /**
- * UMAP of L2-normalised features, scaled into [−1, 1]: umap-js finds the neighbours, builds the
- * fuzzy graph and the initial layout; the epochs run in LayoutOptimizer (typed arrays, ~6× faster
- * than umap-js's loop), yielding to the event loop every 100 ms for progress and cancel.
+ * UMAP of L2-normalised features, scaled into [−1, 1]. With the native kernels: `umap.ts` (exact
+ * neighbours, native epochs). Without: umap-js finds the neighbours and builds the graph, and the
+ * epochs run in LayoutOptimizer (typed arrays). Both yield to the event loop for progress and cancel.
  */
-export async function umapLayout(features: Float32Array, dim: number, io: Io = {}, options: { nEpochs?: number; seed?: number } = {}): Promise<Float32Array> {
+export async function umapLayout(features: Float32Array, dim: number, io: Io = {}, options: { nEpochs?: number; seed?: number; path?: 'auto' | 'umap-js' } = {}): Promise<Float32Array> {
   const n = features.length / dim;
-  const rows: number[][] = [];
-  for (let i = 0; i < n; i++) {
-    const r = Array.from(features.subarray(i * dim, (i + 1) * dim));
-    const norm = Math.hypot(...r) || 1;
-    rows.push(r.map((v) => v / norm));
+  const x = l2normalizeRows(features, dim);
+  const load = loadNativeKernels();
+  const kernels = options.path !== 'umap-js' && load.ok && load.kernels.knnExact && load.kernels.umapEpochs ? { knnExact: load.kernels.knnExact, umapEpochs: load.kernels.umapEpochs } : null;
+  const y = kernels && n > 2 ? await nativeUmap(x, n, dim, kernels, io, options) : await umapJsLayout(x, n, dim, io, options);
+  // Scale by the 0.5–99.5 percentiles, not min/max: a few far outliers would otherwise squeeze
+  // the whole map into the middle of the view. The outliers are clamped to the edge.
+  const out = new Float32Array(n * 2);
+  const lo: number[] = [], hi: number[] = [];
+  for (const axis of [0, 1]) {
+    const v = Float32Array.from({ length: n }, (_, i) => y[2 * i + axis]!).sort();
+    lo.push(v[Math.floor(0.005 * (n - 1))]!);
+    hi.push(v[Math.ceil(0.995 * (n - 1))]!);
   }
+  const span = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!) || 1;
+  const mid = [(lo[0]! + hi[0]!) / 2, (lo[1]! + hi[1]!) / 2];
+  for (let i = 0; i < n; i++) {
+    out[2 * i] = Math.max(-1, Math.min(1, ((y[2 * i]! - mid[0]!) / span) * 1.9));
+    out[2 * i + 1] = Math.max(-1, Math.min(1, ((y[2 * i + 1]! - mid[1]!) / span) * 1.9));
+  }
+  return out;
+}
+
+/** umap-js for the neighbours, graph and initial layout; LayoutOptimizer for the epochs. */
+async function umapJsLayout(x: Float32Array, n: number, dim: number, io: Io, options: { nEpochs?: number; seed?: number }): Promise<Float32Array> {
+  const rows: number[][] = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * dim, (i + 1) * dim)));
   const rng = new Rng(options.seed ?? 0);
   const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, n - 1), minDist: 0.1, random: () => rng.next(), ...(options.nEpochs ? { nEpochs: options.nEpochs } : {}) });
   const internals = umap as unknown as UmapInternals;
@@ -151,9 +173,8 @@ export async function umapLayout(features: Float32Array, dim: number, io: Io = {
   io.progress?.(0, null, { phase });
   const nEpochs = umap.initializeFit(rows);
   const state = internals.optimizationState;
-  let emb: number[][];
+  const y = new Float32Array(n * 2);
   if (state && state.head?.length === state.epochsPerSample?.length && Array.isArray(state.headEmbedding) && state.headEmbedding[0]?.length === 2) {
-    const y = new Float32Array(n * 2);
     state.headEmbedding.forEach((p, i) => { y[2 * i] = p[0]!; y[2 * i + 1] = p[1]!; });
     const optimizer = new LayoutOptimizer(y, state, { nEpochs, a: state.a, b: state.b, random: () => rng.next() });
     let yielded = performance.now();
@@ -166,33 +187,17 @@ export async function umapLayout(features: Float32Array, dim: number, io: Io = {
         yielded = performance.now();
       }
     }
-    emb = Array.from({ length: n }, (_, i) => [y[2 * i]!, y[2 * i + 1]!]);
-  } else {
-    // A umap-js whose internals changed: its own (slower) loop.
-    for (let e = 0; e < nEpochs; e++) {
-      umap.step();
-      if (e % 10 === 0) {
-        io.progress?.(e, nEpochs, { phase });
-        await new Promise((r) => setImmediate(r));
-        io.signal?.throwIfAborted();
-      }
+    return y;
+  }
+  // A umap-js whose internals changed: its own (slower) loop.
+  for (let e = 0; e < nEpochs; e++) {
+    umap.step();
+    if (e % 10 === 0) {
+      io.progress?.(e, nEpochs, { phase });
+      await new Promise((r) => setImmediate(r));
+      io.signal?.throwIfAborted();
     }
-    emb = umap.getEmbedding();
   }
-  // Scale by the 0.5–99.5 percentiles, not min/max: a few far outliers would otherwise squeeze
-  // the whole map into the middle of the view. The outliers are clamped to the edge.
-  const out = new Float32Array(n * 2);
-  const lo: number[] = [], hi: number[] = [];
-  for (const axis of [0, 1]) {
-    const v = emb.map((p) => p[axis]!).sort((a, b) => a - b);
-    lo.push(v[Math.floor(0.005 * (n - 1))]!);
-    hi.push(v[Math.ceil(0.995 * (n - 1))]!);
-  }
-  const span = Math.max(hi[0]! - lo[0]!, hi[1]! - lo[1]!) || 1;
-  const mid = [(lo[0]! + hi[0]!) / 2, (lo[1]! + hi[1]!) / 2];
-  emb.forEach(([x, y], i) => {
-    out[2 * i] = Math.max(-1, Math.min(1, ((x! - mid[0]!) / span) * 1.9));
-    out[2 * i + 1] = Math.max(-1, Math.min(1, ((y! - mid[1]!) / span) * 1.9));
-  });
-  return out;
+  umap.getEmbedding().forEach((p, i) => { y[2 * i] = p[0]!; y[2 * i + 1] = p[1]!; });
+  return y;
 }

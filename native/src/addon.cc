@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "sinkhorn.h"
 #include "thread_pool.h"
+#include "umap.h"
 
 namespace {
 
@@ -420,6 +421,47 @@ napi_value SinkhornSparseAssign(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// knnExact(x, idx, vals, sizes[qBegin, qEnd, n, dim, k])
+napi_value KnnExact(napi_env env, napi_callback_info info) {
+  Args args(env, info, 4);
+  std::vector<long> p = args.ints(3, 5);
+  const long q0 = p[0], q1 = p[1], n = p[2], dim = p[3], k = p[4];
+  if (!args.failed && (q0 < 0 || q1 < q0 || q1 > n || k < 1 || k > n || dim < 1)) {
+    napi_throw_range_error(env, nullptr, "knnExact: need 0 <= qBegin <= qEnd <= n, 1 <= k <= n, dim >= 1");
+    return nullptr;
+  }
+  const float* x = args.f32(0, n * dim, "x");
+  int32_t* idx = args.i32(1, (q1 - q0) * k, "idx");
+  float* vals = args.f32(2, (q1 - q0) * k, "vals");
+  if (args.failed) return nullptr;
+  knn_exact(q0, q1, n, dim, k, x, idx, vals);
+  return undefined(env);
+}
+
+// umapEpochs(head, tail, epochsPerSample, nextSample, nextNegative, y, rngState, sizes[nVertices, edges, from, to, nEpochs], params[a, b, gamma, negativeRate, learningRate])
+napi_value UmapEpochs(napi_env env, napi_callback_info info) {
+  Args args(env, info, 9);
+  std::vector<long> p = args.ints(7, 5);
+  const long nv = p[0], edges = p[1];
+  const int32_t* head = args.i32(0, edges, "head");
+  const int32_t* tail = args.i32(1, edges, "tail");
+  const float* eps = args.f32(2, edges, "epochsPerSample");
+  float* next_sample = args.f32(3, edges, "nextSample");
+  float* next_negative = args.f32(4, edges, "nextNegative");
+  float* y = args.f32(5, nv * 2, "y");
+  int32_t* rng = args.i32(6, 2, "rngState");
+  const float* h = args.f32(8, 5, "params");
+  if (args.failed) return nullptr;
+  for (long e = 0; e < edges; ++e)
+    if (head[e] < 0 || head[e] >= nv || tail[e] < 0 || tail[e] >= nv) {
+      napi_throw_range_error(env, nullptr, "umapEpochs: an edge points outside the vertices");
+      return nullptr;
+    }
+  umap_epochs(nv, edges, head, tail, eps, next_sample, next_negative, y, static_cast<int>(p[2]), static_cast<int>(p[3]),
+              static_cast<int>(p[4]), h[0], h[1], h[2], h[3], h[4], reinterpret_cast<uint32_t*>(rng));
+  return undefined(env);
+}
+
 // cropAndResize(x, boxes, out, sizes[n, h, w, c, oh, ow])
 napi_value CropAndResize(napi_env env, napi_callback_info info) {
   Args args(env, info, 4);
@@ -528,6 +570,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sinkhornPass", nullptr, SinkhornPass, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornAssign", nullptr, SinkhornAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparsify", nullptr, SinkhornSparsify, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"knnExact", nullptr, KnnExact, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"umapEpochs", nullptr, UmapEpochs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornCompact", nullptr, SinkhornCompact, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparsePass", nullptr, SinkhornSparsePass, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparseAssign", nullptr, SinkhornSparseAssign, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -34,6 +34,9 @@ export interface NativeKernels {
   sinkhornPrepare?(a: Float32Array, shift: Float64Array, sizes: Int32Array, lambda: number): void;
   sinkhornPass?(a: Float32Array, c: Float64Array, rowMass: Float64Array, r: Float64Array, cAcc: Float64Array, sizes: Int32Array): void;
   sinkhornAssign?(a: Float32Array, c: Float64Array, labels: Int32Array, confidence: Float32Array, sizes: Int32Array): void;
+  /** 2-D map kernels (core/cluster/umap.ts; native/src/umap.h). */
+  knnExact?(x: Float32Array, idx: Int32Array, vals: Float32Array, sizes: Int32Array): void;
+  umapEpochs?(head: Int32Array, tail: Int32Array, epochsPerSample: Float32Array, nextSample: Float32Array, nextNegative: Float32Array, y: Float32Array, rngState: Int32Array, sizes: Int32Array, params: Float32Array): void;
   /** Returns the number of entries kept (see native/src/sinkhorn.h). */
   sinkhornSparsify?(logits: Float32Array, slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, dropped: Float32Array, sizes: Int32Array, lambda: number, cutoff: number): number;
   sinkhornCompact?(slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, sizes: Int32Array): void;
