@@ -76,7 +76,7 @@ export const inputs = {
   'train.runs': z.object({ datasetId: id }),
   'train.metrics': z.object({ runId: id, sinceStep: z.number().int().min(-1).default(-1) }),
   'embed.start': z.object({ runId: id }),
-  'cluster.start': z.object({ datasetId: id, runId: id.optional(), algo: z.enum(['kmeans', 'sk', 'sela']).default('sela'), k: z.number().int().min(2).max(5000), heads: z.number().int().min(1).max(10).default(3), sizes: z.enum(['equal', 'found']).default('equal') }),
+  'cluster.start': z.object({ datasetId: id, runId: id.optional(), algo: z.enum(['kmeans', 'sk', 'sela']).default('sk'), k: z.number().int().min(2).max(5000), heads: z.number().int().min(1).max(10).default(3), sizes: z.enum(['equal', 'found']).default('equal') }),
   'cluster.list': z.object({ datasetId: id }),
   'cluster.clusters': z.object({ clusteringId: id }),
   'cluster.members': z.object({ clusteringId: id, idx: z.number().int().min(0), offset: z.number().int().min(0).default(0), limit: z.number().int().min(1).max(2000).default(200) }),

@@ -1,4 +1,4 @@
-// `loupe cluster [project] --algo sela|kmeans|sk --k K [--heads H] [--sizes equal|found] [--run R] [--seed S] [--json]`:
+// `loupe cluster [project] --algo sk|sela|kmeans --k K [--heads H] [--sizes equal|found] [--run R] [--seed S] [--json]`:
 // clusters the newest embedding of a finished run (embedding it first if needed) and prints the
 // cluster sizes and, when the dataset has labels, NMI / ARI / Hungarian accuracy.
 import { parseArgs } from 'node:util';
@@ -13,7 +13,7 @@ const print = (json: boolean, human: string, data: unknown) => console.log(json 
 export async function runCluster(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { json: { type: 'boolean' }, algo: { type: 'string', default: 'sela' }, k: { type: 'string' }, heads: { type: 'string' }, run: { type: 'string' }, seed: { type: 'string' }, sizes: { type: 'string', default: 'equal' } },
+    options: { json: { type: 'boolean' }, algo: { type: 'string', default: 'sk' }, k: { type: 'string' }, heads: { type: 'string' }, run: { type: 'string' }, seed: { type: 'string' }, sizes: { type: 'string', default: 'equal' } },
   });
   const algo = values.algo as ClusterAlgo;
   if (!['sela', 'kmeans', 'sk'].includes(algo)) throw new LoupeError('invalid-input', `Unknown algorithm "${values.algo}".`, { hint: 'Use --algo sela, kmeans or sk.' });

@@ -39,7 +39,7 @@ Usage:
   loupe embed [project] [--run R] [--json]       embed every image with a finished run's encoder
   loupe eval knn [project] [--run R] [--k 20] [--json]   kNN accuracy of a run on the labelled images
   loupe runs [project] [--json]                  training runs
-  loupe cluster [project] [--algo sela|kmeans|sk] [--k K] [--heads H] [--sizes equal|found] [--run R] [--json]
+  loupe cluster [project] [--algo sk|sela|kmeans] [--k K] [--heads H] [--sizes equal|found] [--run R] [--json]
                                                  cluster a run's embeddings; NMI/ARI/accuracy when labels exist
   loupe export <project> embeddings|labels|clusters|encoder|lf-votes [--format F] <out> [--dataset NAME] [--run R]
               [--clustering C] [--mode copy|symlink] [--overwrite] [--json]

@@ -13,7 +13,7 @@ void knn_exact(long q_begin, long q_end, long n, long dim, long k, const float* 
 // edge e pulls head[e] and tail[e] together every epochs_per_sample[e] epochs (negative: never)
 // and pushes head[e] from `negative_rate` random vertices per pull; gradients clipped at 4; the
 // learning rate decays linearly to 0 at n_epochs. next_sample / next_negative carry the schedule
-// between calls; rng_state (2 × uint32 as doubles-safe ints) carries the random stream.
+// between calls, and rng_state (the 64-bit state as two uint32) the random stream.
 void umap_epochs(long n_vertices, long edges, const int* head, const int* tail, const float* epochs_per_sample,
                  float* next_sample, float* next_negative, float* y, int from, int to, int n_epochs, float a, float b,
                  float gamma, float negative_rate, float learning_rate, uint32_t* rng_state);
