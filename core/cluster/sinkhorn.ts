@@ -116,13 +116,11 @@ export function sinkhorn(logits: Float32Array | Chunks, k: number, options: Sink
 
 /** The fast path; null when the scalings leave the range where float32 A·c is exact enough. */
 function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: SinkhornOptions, kernels: NativeKernels | null): SinkhornResult | null {
-  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3;
   const n = rowsPer.reduce((a, b) => a + b, 0);
-  const b = normalised(options.columnMarginals, k, 'columnMarginals');
-  const uniformRows = !options.rowMarginals;
-  const a = normalised(options.rowMarginals, n, 'rowMarginals');
+  const marginals = marginalsOf(options, n, k);
   const A = input.map((chunk) => (options.inPlace ? chunk : Float32Array.from(chunk)));
-  const offsets = rowsPer.map((_, i) => rowsPer.slice(0, i).reduce((x, y) => x + y, 0));
+  const offsets = chunkOffsets(rowsPer);
   // exp(λ(L − rowmax)); entries more than 87 nats under their row's max are clamped to e^-87.
   // Whether that clamp matters is checked below through the range of c.
   A.forEach((chunk, ci) => {
@@ -130,18 +128,66 @@ function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: S
     if (kernels) kernels.sinkhornPrepare!(chunk, new Float64Array(rows), Int32Array.of(rows, k), lambda);
     else prepareJs(chunk, rows, k, lambda);
   });
-  let c: Float64Array = new Float64Array(k).fill(1);
-  const r = new Float64Array(n);
-  let iterations = 0, error = Infinity;
+  const solved = scalingIterations(rowsPer, k, marginals, options, (ci, c, mass, uniformRows, r, acc) => {
+    const rows = rowsPer[ci]!;
+    if (kernels) kernels.sinkhornPass!(A[ci]!, c, mass, r, acc, Int32Array.of(rows, k, uniformRows ? 1 : 0));
+    else passJs(A[ci]!, rows, k, c, mass, uniformRows, r, acc);
+  });
+  if (!solved) return null;
+  const { c, iterations, error } = solved;
+  const labels = new Int32Array(n), confidence = new Float32Array(n);
+  A.forEach((chunk, ci) => {
+    const rows = rowsPer[ci]!, off = offsets[ci]!;
+    if (kernels) kernels.sinkhornAssign!(chunk, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows), Int32Array.of(rows, k));
+    else assignJs(chunk, rows, k, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows));
+  });
+  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: kernels ? 'native' : 'js', truncationBound: 0, sizes: sizesOf(labels, k) };
+}
+
+/** First row of each chunk. */
+function chunkOffsets(rowsPer: number[]): number[] {
+  const offsets: number[] = [];
+  let at = 0;
+  for (const rows of rowsPer) {
+    offsets.push(at);
+    at += rows;
+  }
+  return offsets;
+}
+
+interface Marginals {
+  /** Row masses (normalised). */
+  a: Float64Array;
+  /** Column masses (normalised). */
+  b: Float64Array;
+  uniformRows: boolean;
+}
+
+/** The target marginals, validated before any work touches the input. */
+function marginalsOf(options: SinkhornOptions, n: number, k: number): Marginals {
+  return { b: normalised(options.columnMarginals, k, 'columnMarginals'), a: normalised(options.rowMarginals, n, 'rowMarginals'), uniformRows: !options.rowMarginals };
+}
+
+/** One chunk's share of an iteration: r = mass / (A c) for its rows, then acc += Aᵀ r. */
+type ChunkPass = (chunk: number, c: Float64Array, mass: Float64Array, uniformRows: boolean, r: Float64Array, acc: Float64Array) => void;
+
+/**
+ * The alternating row/column scaling shared by the dense and truncated kernels: the column
+ * scaling c and how the iterations ended, or null when the scalings left float range.
+ */
+function scalingIterations(rowsPer: number[], k: number, { a, b, uniformRows }: Marginals, options: SinkhornOptions, pass: ChunkPass): { c: Float64Array; iterations: number; error: number } | null {
+  const tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const n = a.length;
+  const offsets = chunkOffsets(rowsPer);
   const uniformMass = Float64Array.of(1 / n);
+  const r = new Float64Array(n);
+  let c: Float64Array = new Float64Array(k).fill(1);
+  let iterations = 0, error = Infinity;
   while (iterations < maxIterations) {
     const acc = new Float64Array(k);
-    A.forEach((chunk, ci) => {
-      const rows = rowsPer[ci]!, off = offsets[ci]!;
-      const rr = r.subarray(off, off + rows);
-      const mass = uniformRows ? uniformMass : a.subarray(off, off + rows);
-      if (kernels) kernels.sinkhornPass!(chunk, c, mass, rr, acc, Int32Array.of(rows, k, uniformRows ? 1 : 0));
-      else passJs(chunk, rows, k, c, mass, uniformRows, rr, acc);
+    rowsPer.forEach((rows, ci) => {
+      const off = offsets[ci]!;
+      pass(ci, c, uniformRows ? uniformMass : a.subarray(off, off + rows), uniformRows, r.subarray(off, off + rows), acc);
     });
     iterations++;
     const step = columnUpdate(c, acc, b);
@@ -150,13 +196,7 @@ function sinkhornScaling(input: Chunks, rowsPer: number[], k: number, options: S
     if (error < tolerance) break;
     c = step.next;
   }
-  const labels = new Int32Array(n), confidence = new Float32Array(n);
-  A.forEach((chunk, ci) => {
-    const rows = rowsPer[ci]!, off = offsets[ci]!;
-    if (kernels) kernels.sinkhornAssign!(chunk, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows), Int32Array.of(rows, k));
-    else assignJs(chunk, rows, k, c, labels.subarray(off, off + rows), confidence.subarray(off, off + rows));
-  });
-  return { labels, confidence, iterations, converged: error < tolerance, marginalError: error, path: kernels ? 'native' : 'js', truncationBound: 0, sizes: sizesOf(labels, k) };
+  return { c, iterations, error };
 }
 
 /**
@@ -193,14 +233,12 @@ interface TruncatedChunk {
 
 /** The truncated path; null when its bound says the dropped entries could matter. */
 function sinkhornTruncated(input: Chunks, rowsPer: number[], k: number, options: SinkhornOptions, kernels: NativeKernels | null): SinkhornResult | null {
-  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3, maxIterations = options.maxIterations ?? 500;
+  const lambda = options.lambda ?? 25, tolerance = options.tolerance ?? 1e-3;
   const cutoff = options.truncation ?? 30, cap = Math.max(1, Math.min(k, options.sparseCap ?? 64));
   const useNative = kernels?.sinkhornSparsify ? kernels : null;
   const n = rowsPer.reduce((x, y) => x + y, 0);
-  const b = normalised(options.columnMarginals, k, 'columnMarginals');
-  const uniformRows = !options.rowMarginals;
-  const a = normalised(options.rowMarginals, n, 'rowMarginals');
-  const offsets = rowsPer.map((_, i) => rowsPer.slice(0, i).reduce((x, y) => x + y, 0));
+  const marginals = marginalsOf(options, n, k);
+  const offsets = chunkOffsets(rowsPer);
   // Native: rows go to scratch slots of `cap` (reused across chunks), then to exact-size CSR, so
   // memory is what is kept (≈ 20 entries per row), not rows × cap.
   const maxRows = Math.max(...rowsPer);
@@ -215,26 +253,13 @@ function sinkhornTruncated(input: Chunks, rowsPer: number[], k: number, options:
     useNative.sinkhornCompact!(slotVals, slotCols, count, t.vals, t.cols, t.rowPtr, Int32Array.of(rows, cap, nnz));
     return t;
   });
-  let c: Float64Array = new Float64Array(k).fill(1);
-  const r = new Float64Array(n);
-  let iterations = 0, error = Infinity;
-  const uniformMass = Float64Array.of(1 / n);
-  while (iterations < maxIterations) {
-    const acc = new Float64Array(k);
-    sparse.forEach((t, ci) => {
-      const off = offsets[ci]!;
-      const rr = r.subarray(off, off + t.rows);
-      const mass = uniformRows ? uniformMass : a.subarray(off, off + t.rows);
-      if (useNative) useNative.sinkhornSparsePass!(t.vals, t.cols, t.rowPtr, c, mass, rr, acc, Int32Array.of(t.rows, k, t.vals.length, uniformRows ? 1 : 0));
-      else sparsePassJs(t, c, mass, uniformRows, rr, acc);
-    });
-    iterations++;
-    const step = columnUpdate(c, acc, b);
-    error = step.error;
-    if (!step.next) return null;
-    if (error < tolerance) break;
-    c = step.next;
-  }
+  const solved = scalingIterations(rowsPer, k, marginals, options, (ci, c, mass, uniformRows, r, acc) => {
+    const t = sparse[ci]!;
+    if (useNative) useNative.sinkhornSparsePass!(t.vals, t.cols, t.rowPtr, c, mass, r, acc, Int32Array.of(t.rows, k, t.vals.length, uniformRows ? 1 : 0));
+    else sparsePassJs(t, c, mass, uniformRows, r, acc);
+  });
+  if (!solved) return null;
+  const { c, iterations, error } = solved;
   const labels = new Int32Array(n), confidence = new Float32Array(n);
   let bound = 0;
   sparse.forEach((t, ci) => {
