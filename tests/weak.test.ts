@@ -18,7 +18,8 @@ import { readNpy } from '../core/export/npy.ts';
 import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
-import { examplePrecision, nextQuery } from '../core/weak/acquisition.ts';
+import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
+import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
@@ -160,22 +161,70 @@ test('usefulness ensemble: learns which fingerprints are useful and is unsure fa
   assert.ok(flat.mean.every((v) => v === Math.fround(0.3)) && flat.std.every((v) => v === 0.5));
 });
 
-test('acquisition: the warm start visits every class with an LF that agrees with its examples; straddle asks where μ ± σ straddles r', () => {
+test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced and asks where μ ± σ straddles r', () => {
   const rng = new Rng(1);
   const lfs = [
-    { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 3, 9]) }, // widest of class 0, but fires on a class-1 example (9)
-    { classIndex: 0, fires: Uint32Array.from([0, 1, 2]) },
-    { classIndex: 1, fires: Uint32Array.from([8, 9]) },
-    { classIndex: 1, fires: Uint32Array.from([9]) },
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 3, 9]), group: 'a' }, // fires on a class-1 example (9)
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 4]), group: 'b' }, // two own examples (0, 1), wider
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 4]), group: 'b' }, // the same two, narrower: first
+    { classIndex: 0, fires: Uint32Array.from([0, 5]), group: 'c' }, // one own example
+    { classIndex: 1, fires: Uint32Array.from([8, 9]), group: 'd' },
+    { classIndex: 1, fires: Uint32Array.from([9]), group: 'd' },
   ];
-  const agrees = examplePrecision(lfs, new Map([[0, 0], [9, 1]]));
-  const input = { coverage: lfs.map((l) => l.fires.length / 10), classOf: lfs.map((l) => l.classIndex), classes: 2, agreesWithExamples: Uint8Array.from(agrees, (p) => (p > 0.5 ? 1 : 0)) };
-  assert.equal(nextQuery('straddle', { ...input, judged: new Set() }, rng), 1, 'class 0 first, the widest LF that agrees with the examples');
-  assert.equal(nextQuery('straddle', { ...input, judged: new Set([1]) }, rng), 2, 'then class 1');
-  const mean = Float32Array.from([0.9, 0.1, 0.55, 0.95]), std = Float32Array.from([0.05, 0.05, 0.2, 0.3]);
-  // scores: 1.96σ − |μ − 0.6| = −0.202, −0.402, 0.342, 0.238
-  assert.equal(nextQuery('straddle', { ...input, judged: new Set([0, 1]), mean, std }, rng), 2);
-  assert.equal(nextQuery('straddle', { ...input, judged: new Set([0, 1, 2, 3]), mean, std }, rng), null);
+  const agreement = exampleAgreement(lfs, new Map([[0, 0], [1, 0], [9, 1]]));
+  assert.deepEqual([...agreement.own], [2, 2, 2, 1, 1, 1]);
+  assert.deepEqual([...agreement.other], [1, 0, 0, 0, 0, 0]);
+  const input = {
+    coverage: lfs.map((l) => l.fires.length / 10), classOf: lfs.map((l) => l.classIndex), classes: 2, groupOf: lfs.map((l) => l.group),
+    examplePrior: agreement.prior, ownExamples: agreement.own, otherExamples: agreement.other,
+  };
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set() }, rng), 2, 'class 0 first: most own examples, none of another class, narrowest');
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set([2]) }, rng), 5, 'then class 1 (fewest tries), its narrowest');
+  // A "No" to LF 2 rules out the wider cut of its group (LF 1), and LF 0 fires on a class-1 example: LF 3 is next.
+  assert.equal(nextQuery('straddle', { ...input, judged: new Set([2, 5]), accepted: new Set([5]) }, rng), 3);
+  const mean = Float32Array.from([0.9, 0.55, 0.1, 0.62, 0.95, 0.9]), std = Float32Array.from([0.05, 0.2, 0.05, 0.05, 0.3, 0.3]);
+  const after = { ...input, mean, std };
+  // Both classes have an accepted LF (2 and 4): class 0 comes first (equal need, lower index). Its open
+  // LFs: 0, 1 (wider than the accepted 2) and 3; 1.96σ − |μ − 0.6| = −0.202, 0.342, 0.078.
+  assert.equal(nextQuery('straddle', { ...after, judged: new Set([2, 4]), accepted: new Set([2, 4]) }, rng), 1);
+  // Two rejections for class 0 (need 1 + 2 · 0.25) against class 1's one acceptance (need 1): class 1
+  // would come first, but its only other LF (5) is narrower than the accepted LF 4, so implied: class 0's LF 3.
+  assert.equal(nextQuery('straddle', { ...after, judged: new Set([1, 2, 4, 0]), accepted: new Set([2, 4]) }, rng), 3);
+  // Nothing open but implied cuts: those are asked rather than stopping; everything judged: null.
+  assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4]), accepted: new Set([2, 4]) }, rng), 5);
+  assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4, 5]) }, rng), null);
+});
+
+test('label propagation: one seed labels its whole group against 100 seeds of the other class (class masses balanced); native and JS graphs agree', async () => {
+  await useBackendForTest('cpu');
+  const rng = new Rng(4), dim = 16, n = 600;
+  // Two groups along two directions, noisy (cosine inside a group ~0.6, across ~0).
+  const truth = Int32Array.from({ length: n }, (_, i) => (i < 450 ? 0 : 1));
+  const x = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) for (let j = 0; j < dim; j++) x[i * dim + j] = (j === truth[i]! ? 4 : 0) + rng.normal();
+  const seeds = new Float32Array(n * 2);
+  for (let i = 0; i < 100; i++) seeds[i * 2] = 1; // 100 seeds of the big class
+  seeds[450 * 2 + 1] = 1; // one of the small class
+  const graph = await neighbourGraph(x, dim, 10);
+  const js = await neighbourGraph(x, dim, 10, undefined, { forceJs: true });
+  assert.deepEqual([...graph.rowStart], [...js.rowStart]);
+  assert.deepEqual([...graph.col], [...js.col]);
+  for (let t = 0; t < graph.weight.length; t++) assert.ok(Math.abs(graph.weight[t]! - js.weight[t]!) < 1e-4);
+  // Symmetric: j lists i whenever i lists j.
+  for (let i = 0; i < n; i++) for (let t = graph.rowStart[i]!; t < graph.rowStart[i + 1]!; t++) {
+    const j = graph.col[t]!;
+    assert.ok(graph.col.subarray(graph.rowStart[j]!, graph.rowStart[j + 1]!).includes(i));
+  }
+  const spread = spreadLabels(graph, seeds, 2);
+  let right = 0, small = 0;
+  for (let i = 0; i < n; i++) {
+    const label = spread[i * 2 + 1]! > spread[i * 2]! ? 1 : 0;
+    if (label === truth[i]) right++;
+    if (label === 1 && truth[i] === 1) small++;
+    assert.ok(Math.abs(spread[i * 2]! + spread[i * 2 + 1]! - 1) < 1e-5, 'rows are distributions');
+  }
+  assert.ok(right / n > 0.95, `propagated accuracy ${(right / n).toFixed(3)}`);
+  assert.ok(small / 150 > 0.9, `small class recovered ${(small / 150).toFixed(3)} from one seed`);
 });
 
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {

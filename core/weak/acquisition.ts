@@ -1,8 +1,17 @@
 // Which LF to ask the expert about next (DESIGN §6). Straddle (level-set estimation) asks where
 // the ensemble is unsure whether an LF clears the usefulness threshold r: argmax 1.96σ − |μ − r|.
-// Random is the baseline. The first queries are a warm start that gives every class an accepted
-// LF when it can: for the class with the fewest tries and no accepted LF yet, an LF that agrees
-// with the user's example images (fires on some of the class's examples, none of another's).
+// Random is the baseline. Both share two rules that only save the expert's time:
+// - Warm start: until every class has an accepted LF (at most `warmStart` tries per class), ask
+//   about the class with the fewest tries: the LF that fires on most of its example images and
+//   on none of another class's, narrowest first — a narrow cut close to the examples is the
+//   likeliest "Yes", and one "Yes" per class is what the ensemble and the label model need.
+// - Nested cuts: LFs of one group are cuts of one score at growing coverage. After a "No" the
+//   wider cuts of that group are not asked (they contain the rejected rows); after a "Yes" the
+//   narrower ones are not asked (they add no coverage).
+// After the warm start, straddle is class-balanced: the next class is the one with the fewest
+// accepted LFs (a rejection counting a quarter), and straddle picks within it. Ranked globally, straddle
+// spends its questions on the classes whose LFs the ensemble finds hardest — often two confusable
+// classes — and the others never get the LFs that would label them.
 import { Rng } from '../engine/rng.ts';
 
 export type Acquisition = 'straddle' | 'random';
@@ -13,55 +22,111 @@ export interface AcquisitionInput {
   classOf: ArrayLike<number>;
   classes: number;
   judged: Set<number>;
-  /** LFs the expert accepted (for the warm start: every class should get one). */
+  /** LFs the expert accepted. */
   accepted?: Set<number>;
   mean?: Float32Array;
   std?: Float32Array;
-  /** Per LF: does it agree with the user's example images (see examplePrecision)? */
-  agreesWithExamples?: Uint8Array;
+  /** Per LF: (own examples it fires on + 1) / (examples it fires on + 2), see examplePrecision. */
+  examplePrior?: Float32Array;
+  /** Per LF: how many of its own class's example images it fires on, and of other classes'. */
+  ownExamples?: Uint16Array;
+  otherExamples?: Uint16Array;
+  /** Per LF: its group (cuts of one score), or undefined. */
+  groupOf?: (string | undefined)[];
   warmStart?: number;
 }
 
-/**
- * What the user's example images already say about each LF: (own examples it fires on + 1) /
- * (examples it fires on + 2), a smoothed precision. Used before the ensemble has learnt anything.
- */
-export function examplePrecision(lfs: { classIndex: number; fires: Uint32Array }[], exampleClass: Map<number, number>): Float32Array {
-  return Float32Array.from(lfs, (lf) => {
-    let own = 0, all = 0;
+export interface ExampleAgreement {
+  /** Smoothed precision on the example images: (own + 1) / (all + 2). */
+  prior: Float32Array;
+  /** Example images of its own class, and of other classes, each LF fires on. */
+  own: Uint16Array;
+  other: Uint16Array;
+}
+
+/** What the user's example images already say about each LF, before the ensemble has learnt anything. */
+export function exampleAgreement(lfs: { classIndex: number; fires: Uint32Array }[], exampleClass: Map<number, number>): ExampleAgreement {
+  const own = new Uint16Array(lfs.length), other = new Uint16Array(lfs.length);
+  const prior = Float32Array.from(lfs, (lf, j) => {
+    let mine = 0, all = 0;
     for (let t = 0; t < lf.fires.length; t++) {
       const c = exampleClass.get(lf.fires[t]!);
       if (c === undefined) continue;
       all++;
-      if (c === lf.classIndex) own++;
+      if (c === lf.classIndex) mine++;
     }
-    return (own + 1) / (all + 2);
+    own[j] = mine;
+    other[j] = all - mine;
+    return (mine + 1) / (all + 2);
   });
+  return { prior, own, other };
+}
+
+/** Smoothed precision on the example images only (see exampleAgreement). */
+export function examplePrecision(lfs: { classIndex: number; fires: Uint32Array }[], exampleClass: Map<number, number>): Float32Array {
+  return exampleAgreement(lfs, exampleClass).prior;
+}
+
+/** LFs not worth asking: judged, or implied by a judged cut of the same group. */
+function openLfs(input: AcquisitionInput): number[] {
+  const J = input.coverage.length;
+  const rejectedAt = new Map<string, number>(), acceptedAt = new Map<string, number>();
+  if (input.groupOf) {
+    for (const j of input.judged) {
+      const g = input.groupOf[j];
+      if (g === undefined) continue;
+      const key = `${input.classOf[j]}|${g}`, cov = input.coverage[j]!;
+      if (input.accepted?.has(j)) acceptedAt.set(key, Math.max(acceptedAt.get(key) ?? -Infinity, cov));
+      else rejectedAt.set(key, Math.min(rejectedAt.get(key) ?? Infinity, cov));
+    }
+  }
+  const open: number[] = [];
+  for (let j = 0; j < J; j++) {
+    if (input.judged.has(j)) continue;
+    const g = input.groupOf?.[j];
+    if (g !== undefined) {
+      const key = `${input.classOf[j]}|${g}`, cov = input.coverage[j]!;
+      if (cov >= (rejectedAt.get(key) ?? Infinity) || cov <= (acceptedAt.get(key) ?? -Infinity)) continue;
+    }
+    open.push(j);
+  }
+  return open;
 }
 
 export function nextQuery(kind: Acquisition, input: AcquisitionInput, rng: Rng): number | null {
-  const J = input.coverage.length;
-  const open: number[] = [];
-  for (let j = 0; j < J; j++) if (!input.judged.has(j)) open.push(j);
-  if (open.length === 0) return null;
-  // Warm start: until every class has an accepted LF (at most `warmStart` tries per class), ask
-  // about the class with the fewest tries: its widest LF that agrees with the examples, among
-  // those no wider than half a class's share of the data (wider ones are rarely precise).
-  const tries = new Array(input.classes).fill(0), hasAccepted = new Array(input.classes).fill(false);
+  let open = openLfs(input);
+  if (open.length === 0) {
+    // Only implied LFs are left: ask about them rather than stop.
+    open = Array.from({ length: input.coverage.length }, (_, j) => j).filter((j) => !input.judged.has(j));
+    if (open.length === 0) return null;
+  }
+  const k = input.classes;
+  const tries = new Array(k).fill(0), accepted = new Array(k).fill(0);
   for (const j of input.judged) tries[input.classOf[j]!]++;
-  for (const j of input.accepted ?? []) hasAccepted[input.classOf[j]!] = true;
-  const maxTries = input.warmStart ?? 3;
-  const needy = Array.from({ length: input.classes }, (_, c) => c).filter((c) => !hasAccepted[c] && tries[c] < maxTries).sort((a, b) => tries[a] - tries[b] || a - b);
+  for (const j of input.accepted ?? []) accepted[input.classOf[j]!]++;
+  const maxTries = input.warmStart ?? 4;
+  const needy = Array.from({ length: k }, (_, c) => c).filter((c) => accepted[c] === 0 && tries[c] < maxTries).sort((a, b) => tries[a] - tries[b] || a - b);
+  const prior = input.examplePrior, own = input.ownExamples, other = input.otherExamples;
   for (const cls of needy) {
-    const ofClass = open.filter((j) => input.classOf[j] === cls && (!input.agreesWithExamples || input.agreesWithExamples[j]));
+    const clean = own && other ? open.filter((j) => input.classOf[j] === cls && own[j]! > 0 && other[j] === 0) : [];
+    const ofClass = clean.length ? clean : open.filter((j) => input.classOf[j] === cls && (!prior || prior[j]! > 0.5));
     if (ofClass.length === 0) continue;
-    const narrow = ofClass.filter((j) => input.coverage[j]! <= 0.5 / input.classes);
-    const pool = narrow.length ? narrow : ofClass;
-    return pool.reduce((a, b) => (input.coverage[b]! > input.coverage[a]! ? b : a));
+    // Most own examples first, then the narrowest cut.
+    return ofClass.reduce((a, b) => {
+      const oa = own ? own[a]! : 0, ob = own ? own[b]! : 0;
+      if (ob !== oa) return ob > oa ? b : a;
+      return input.coverage[b]! < input.coverage[a]! ? b : a;
+    });
   }
   if (kind === 'random' || !input.mean || !input.std) return open[rng.int(open.length)]!;
-  let best = open[0]!, bestScore = -Infinity;
+  const withOpen = new Set(open.map((j) => input.classOf[j]!));
+  // A rejection counts as a quarter of an acceptance: a class whose rules keep failing (no good
+  // rule may exist for it) is asked about less, not forever.
+  const need = (c: number) => accepted[c] + 0.25 * (tries[c] - accepted[c]);
+  const cls = Array.from({ length: k }, (_, c) => c).filter((c) => withOpen.has(c)).sort((a, b) => need(a) - need(b) || a - b)[0]!;
+  let best = -1, bestScore = -Infinity;
   for (const j of open) {
+    if (input.classOf[j] !== cls) continue;
     const score = 1.96 * input.std[j]! - Math.abs(input.mean[j]! - USEFUL_THRESHOLD);
     if (score > bestScore) (bestScore = score), (best = j);
   }

@@ -3,11 +3,12 @@
 // → label model → end model (with optional self-training).
 import { argmaxRows, predictProbabilities, trainClassifier, type Classifier } from '../learn/classifier.ts';
 import { Rng } from '../engine/rng.ts';
-import { nextQuery, USEFUL_THRESHOLD, type Acquisition } from './acquisition.ts';
+import { nextQuery, USEFUL_THRESHOLD, type Acquisition, type ExampleAgreement } from './acquisition.ts';
 import type { Lf } from './candidates.ts';
 import { predictUsefulness, type EnsembleOptions, type UsefulnessPrediction } from './ensemble.ts';
 import type { Fingerprints } from './fingerprint.ts';
 import { fitLabelModel, majorityVote, type LabelModel } from './label-model.ts';
+import { neighbourGraph, spreadLabels, type PropagationOptions } from './propagate.ts';
 import { voteMatrix } from './votes.ts';
 
 /** The expert's answers to "is this a good rule for class X?", with the label and weight IWS trains on. */
@@ -34,12 +35,12 @@ export function predict(fp: Fingerprints, given: Map<number, Answer>, options: E
 }
 
 export function chooseNext(kind: Acquisition, lfs: Lf[], classes: number, given: Map<number, Answer>, prediction: UsefulnessPrediction | null, rng: Rng,
-  prior?: Float32Array): number | null {
+  examples?: ExampleAgreement): number | null {
   return nextQuery(kind, {
-    coverage: lfs.map((l) => l.coverage), classOf: lfs.map((l) => l.classIndex), classes,
+    coverage: lfs.map((l) => l.coverage), classOf: lfs.map((l) => l.classIndex), classes, groupOf: lfs.map((l) => l.group),
     judged: new Set(given.keys()), accepted: new Set([...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j)),
     ...(prediction ? { mean: prediction.mean, std: prediction.std } : {}),
-    ...(prior ? { agreesWithExamples: Uint8Array.from(prior, (p) => (p > 0.5 ? 1 : 0)) } : {}),
+    ...(examples ? { examplePrior: examples.prior, ownExamples: examples.own, otherExamples: examples.other } : {}),
   }, rng);
 }
 
@@ -47,7 +48,10 @@ export type FinalSet = 'validated' | 'validated+predicted';
 
 /**
  * The LFs the label model uses: those the expert called useful, plus (by default) the unjudged
- * ones the ensemble predicts useful, best first by (2μ − 1)·coverage, at most `top` of them.
+ * ones the ensemble is confident are useful — the lower end of their band, μ − 1.96σ, above the
+ * threshold (the level set straddle estimates) — best first by (2μ − 1)·coverage, at most `top`.
+ * Taking every LF with μ above the threshold let in rules 40–60% of which were not useful, and
+ * the labels got worse with each one.
  */
 export function finalLfs(lfs: Lf[], given: Map<number, Answer>, prediction: UsefulnessPrediction | null, mode: FinalSet = 'validated+predicted', top = 150): number[] {
   const chosen = [...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j);
@@ -58,7 +62,7 @@ export function finalLfs(lfs: Lf[], given: Map<number, Answer>, prediction: Usef
   const quota = Math.ceil(top / Math.max(1, classes));
   const perClass = new Array(classes).fill(0);
   const extra = lfs.map((l, j) => ({ j, c: l.classIndex, mu: prediction.mean[j]!, score: (2 * prediction.mean[j]! - 1) * l.coverage }))
-    .filter((c) => !given.has(c.j) && c.mu >= USEFUL_THRESHOLD)
+    .filter((c) => !given.has(c.j) && c.mu - 1.96 * prediction.std[c.j]! >= USEFUL_THRESHOLD)
     .sort((a, b) => b.score - a.score)
     .filter((c) => perClass[c.c]++ < quota)
     .map((c) => c.j);
@@ -77,17 +81,19 @@ export interface EndModelOptions {
   known?: Int32Array;
   hidden?: number;
   epochs?: number;
-  /** Noisy Student rounds: the model pseudo-labels the uncovered rows and a noised student learns from all. */
+  /**
+   * Spread the seed labels (person-given and label-model) over the embedding's neighbour graph
+   * first, and train on every image it reaches (propagate.ts); false: train on the seeds only.
+   */
+  propagation?: PropagationOptions | false;
+  /** Noisy Student rounds: the model pseudo-labels the rows no LF covers and a noised student learns from all. */
   selfTraining?: number;
   seed?: number;
 }
 
-/** Trains the end model on the label model's probabilistic labels (noise-aware: soft targets weighted by confidence). */
-export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
-  const k = options.classes;
-  const known = options.known;
+/** The end model's training targets from the label model alone: soft labels weighted by confidence, classes balanced. */
+function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array): { covered: number[]; targets: Float32Array; weights: Float32Array } {
   const covered = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
-  if (covered.length < 2) return null;
   const targets = new Float32Array(covered.length * k), weights = new Float32Array(covered.length);
   const mass = new Float64Array(k);
   covered.forEach((r, i) => {
@@ -110,12 +116,56 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
     for (let d = 1; d < k; d++) if (targets[i * k + d]! > targets[i * k + c]!) c = d;
     weights[i] = weights[i]! * Math.min(20, meanMass / Math.max(mass[c]!, 1e-9));
   });
+  return { covered, targets, weights };
+}
+
+/** Targets after label propagation: every reached row with its propagated class; person-given rows keep theirs. */
+async function propagatedTargets(features: Float32Array, dim: number, rows: number[], lm: LabelModel, k: number, known: Int32Array | undefined, options: PropagationOptions) {
+  const sub = new Float32Array(rows.length * dim);
+  rows.forEach((r, i) => sub.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
+  const seeds = new Float32Array(rows.length * k);
+  rows.forEach((r, i) => {
+    const kn = known ? known[r]! : -1;
+    if (kn >= 0) seeds[i * k + kn] = 1;
+    else if (lm.covered[r]) seeds.set(lm.probs.subarray(r * k, (r + 1) * k), i * k);
+  });
+  const graph = await neighbourGraph(sub, dim, options.neighbours ?? 10, options.signal);
+  const spread = spreadLabels(graph, seeds, k, options);
+  const covered: number[] = [], labels: number[] = [];
+  rows.forEach((r, i) => {
+    const kn = known ? known[r]! : -1;
+    let best = -1, top = 0;
+    for (let c = 0; c < k; c++) if (spread[i * k + c]! > top) (top = spread[i * k + c]!), (best = c);
+    const label = kn >= 0 ? kn : best;
+    if (label < 0) return;
+    covered.push(r);
+    labels.push(label);
+  });
+  const targets = new Float32Array(covered.length * k);
+  labels.forEach((c, i) => (targets[i * k + c] = 1));
+  return { covered, targets, weights: new Float32Array(covered.length).fill(1) };
+}
+
+/**
+ * Trains the end model on the label model's probabilistic labels: by default spread over the
+ * neighbour graph first; without propagation, noise-aware (soft targets weighted by confidence).
+ */
+export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
+  const k = options.classes;
+  const known = options.known;
+  const seeded = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
+  if (seeded.length < 2) return null;
+  const first = options.propagation === false ? seedTargets(rows, lm, k, known) : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {});
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0 };
-  let model = await trainClassifier(features, dim, covered, targets, { ...base, weights });
-  const uncovered = rows.filter((r) => !lm.covered[r]);
+  let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights });
+  if (!options.selfTraining) return model;
+  // Noisy Student: the student learns the seeds, plus the teacher's confident labels of every other row.
+  const { covered, targets, weights } = seedTargets(rows, lm, k, known);
+  const isSeed = new Uint8Array(features.length / dim);
+  for (const r of covered) isSeed[r] = 1;
+  const uncovered = rows.filter((r) => !isSeed[r]);
   const rng = new Rng(options.seed ?? 0);
-  for (let round = 0; round < (options.selfTraining ?? 0) && uncovered.length > 0; round++) {
-    // Teacher: pseudo-labels for the rows no LF covers, kept where it is confident.
+  for (let round = 0; round < options.selfTraining && uncovered.length > 0; round++) {
     const probs = predictProbabilities(model, features, uncovered);
     const keep: number[] = [];
     uncovered.forEach((_, i) => { if (Math.max(...probs.subarray(i * k, (i + 1) * k)) >= 0.8) keep.push(i); });

