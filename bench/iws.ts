@@ -1,17 +1,19 @@
 /**
- * `npm run bench -- iws [--sets fashion-mnist,emoji] [--queries 10,25,50,100] [--noise 0]`
+ * `npm run bench -- iws [--sets fashion-mnist,emoji] [--queries 10,25,50,100] [--noise 0] [--seeds 3]`
  *
  * Interactive weak supervision with the simulated expert (useful ⇔ LF accuracy on its coverage
- * > 0.7) on the real labelled sets, from a pretrained SimCLR embedding and 3 example images per
- * class: end-model accuracy on the held-out split against the number of answers, for straddle and
- * random acquisition, against active labelling of as many single images, and the fully supervised
- * ceiling. Then the label model's fit time on 100,000 images × 500 LFs.
+ * > 0.7) on the real labelled sets, from the SimCLR embedding a user gets with the fast-CPU preset
+ * (trained here once if not cached, ~10 min per set) and 3 example images per class: end-model
+ * accuracy on the held-out split against the number of answers, for straddle and random
+ * acquisition, against active labelling of as many single images (same end model), and the fully
+ * supervised ceiling; averaged over several draws of the example images. Then the label model's
+ * fit time on 100,000 images × 500 LFs.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
 import { fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
-import { simulateActiveLabeling, simulateIws, supervisedCeiling } from '../core/weak/simulate.ts';
+import { simulateActiveLabeling, simulateIws, supervisedCeiling, type SimulationResult } from '../core/weak/simulate.ts';
 import { voteMatrix } from '../core/weak/votes.ts';
 import { option } from './args.ts';
 import { pretrainedRun } from './data/runs.ts';
@@ -19,24 +21,48 @@ import { openBenchSet, type SetName } from './data/sets.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
-async function accuracyVsQueries(name: SetName, queries: number[], noise: number): Promise<void> {
+interface Draw {
+  straddle: SimulationResult;
+  random: SimulationResult;
+  active: { labels: number; accuracy: number }[];
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const spread = (xs: number[]) => {
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+};
+
+async function accuracyVsQueries(name: SetName, queries: number[], noise: number, seeds: number): Promise<void> {
   const set = await openBenchSet(name);
   if (!set) return void console.log(`${name}: skipped (data set unavailable).`);
   try {
     const run = await pretrainedRun(set, name);
     const data = await simulationDataFor(set.host.project, { runId: run.id });
-    const straddle = await simulateIws(data, { queries, acquisition: 'straddle', noise });
-    const random = await simulateIws(data, { queries, acquisition: 'random', noise, seed: 0 });
-    const active = await simulateActiveLabeling(data, queries);
+    // Each seed draws other example images (and k-means starts): one draw decides too much.
+    const runs: Draw[] = [];
+    for (let seed = 0; seed < seeds; seed++) {
+      runs.push({
+        straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed }),
+        random: await simulateIws(data, { queries, acquisition: 'random', noise, seed }),
+        active: await simulateActiveLabeling(data, queries, { seed }),
+      });
+    }
     const ceiling = await supervisedCeiling(data);
-    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${straddle.candidates} candidate LFs; 3 example images per class; noise ${noise}.`);
-    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | random: label model acc (coverage) | end model | active labelling (same number of images) | end model / ceiling (straddle) |');
-    console.log('|---|---|---|---|---|---|---|---|');
+    const s0 = runs[0]!.straddle;
+    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
+    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | end model / ceiling (straddle) |');
+    console.log('|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {
-      const s = straddle.points[i]!, r = random.points[i]!, a = active[i]!;
-      console.log(`| ${q} | ${pct(s.labelModel.accuracy)} (${pct(s.labelModel.coverage)}) | ${pct(s.majorityVote.accuracy)} | ${pct(s.endModel)} | ${pct(r.labelModel.accuracy)} (${pct(r.labelModel.coverage)}) | ${pct(r.endModel)} | ${pct(a.accuracy)} | ${(s.endModel / ceiling).toFixed(2)} |`);
+      const at = (f: (r: Draw) => number) => runs.map(f);
+      const sEnd = at((r) => r.straddle.points[i]!.endModel), rEnd = at((r) => r.random.points[i]!.endModel);
+      const diff = sEnd.map((v, j) => v - rEnd[j]!);
+      const aEnd = at((r) => r.active[i]!.accuracy);
+      const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`;
+      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
     });
-    console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time: straddle ${straddle.seconds.toFixed(0)} s, random ${random.seconds.toFixed(0)} s.`);
+    const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
+    console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
   } finally {
     set.host.close();
   }
@@ -75,6 +101,7 @@ export async function run(args: string[]): Promise<void> {
   const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',') as SetName[];
   const queries = option(args, 'queries', '10,25,50,100').split(',').map(Number);
   const noise = Number(option(args, 'noise', '0'));
-  for (const name of sets) await accuracyVsQueries(name, queries, noise);
+  const seeds = Number(option(args, 'seeds', '3'));
+  for (const name of sets) await accuracyVsQueries(name, queries, noise, seeds);
   labelModelTiming(100_000, 500, 10);
 }

@@ -109,7 +109,9 @@ test('resuming from a checkpoint continues exactly where an uninterrupted run wo
 test('a training job (in its worker thread) pauses with a checkpoint and resumes through the job runner', async () => {
   const { host, datasetId } = await emojiProject(8);
   try {
-    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { ...tiny, epochs: 4, knnEvery: 0 });
+    // Enough steps that the pause, sent at step 2, lands before the end on a fast machine too (it
+    // flaked with 8 steps: the run finished first).
+    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { ...tiny, epochs: 12, knnEvery: 0 });
     const jobId = host.startTraining(runId);
     await new Promise<void>((resolve) => {
       const onJob = (job: { id: number; done: number; state: string }) => {

@@ -20,6 +20,7 @@ import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
 import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
+import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
@@ -225,6 +226,18 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   }
   assert.ok(right / n > 0.95, `propagated accuracy ${(right / n).toFixed(3)}`);
   assert.ok(small / 150 > 0.9, `small class recovered ${(small / 150).toFixed(3)} from one seed`);
+  // The end model on propagated labels, with the graph capped below the row count (a sample plus the
+  // person-labelled rows): it still labels every row, the small class included.
+  const known = new Int32Array(n).fill(-1);
+  for (let i = 0; i < 100; i++) known[i] = 0;
+  known[450] = 1;
+  const none = { kind: 'majority' as const, classes: 2, probs: new Float32Array(n * 2), covered: new Uint8Array(n), accuracy: new Float32Array(0), prior: new Float32Array(2), iterations: 0 };
+  const all = Array.from({ length: n }, (_, i) => i);
+  for (const maxRows of [n, 300]) {
+    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100 }))!;
+    const acc = accuracyOn(model, x, all, truth, 2);
+    assert.ok(acc > 0.93, `end model accuracy ${acc.toFixed(3)} with a graph of ${maxRows} rows`);
+  }
 });
 
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {

@@ -120,7 +120,14 @@ function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Arr
 }
 
 /** Targets after label propagation: every reached row with its propagated class; person-given rows keep theirs. */
-async function propagatedTargets(features: Float32Array, dim: number, rows: number[], lm: LabelModel, k: number, known: Int32Array | undefined, options: PropagationOptions) {
+async function propagatedTargets(features: Float32Array, dim: number, allRows: number[], lm: LabelModel, k: number, known: Int32Array | undefined, options: PropagationOptions, seed: number) {
+  const cap = options.maxRows ?? 200_000;
+  let rows = allRows;
+  if (rows.length > cap) {
+    const person = rows.filter((r) => known && known[r]! >= 0);
+    const others = new Rng(seed).shuffle(rows.filter((r) => !(known && known[r]! >= 0))).slice(0, Math.max(0, cap - person.length));
+    rows = [...person, ...others].sort((a, b) => a - b);
+  }
   const sub = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => sub.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
   const seeds = new Float32Array(rows.length * k);
@@ -155,7 +162,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   const known = options.known;
   const seeded = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
   if (seeded.length < 2) return null;
-  const first = options.propagation === false ? seedTargets(rows, lm, k, known) : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {});
+  const first = options.propagation === false ? seedTargets(rows, lm, k, known) : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {}, options.seed ?? 0);
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0 };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights });
   if (!options.selfTraining) return model;

@@ -23,6 +23,12 @@ export interface PropagationOptions {
   alpha?: number;
   /** Diffusion steps. */
   steps?: number;
+  /**
+   * Most rows in the graph (exact neighbours grow as n²: 100k rows take ~15 s). Beyond it, the
+   * person-labelled rows and a random sample of the others make the graph; the end model learns
+   * from those and still labels every image.
+   */
+  maxRows?: number;
   signal?: AbortSignal;
 }
 
