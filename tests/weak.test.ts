@@ -177,7 +177,7 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   assert.deepEqual([...agreement.other], [1, 0, 0, 0, 0, 0]);
   const input = {
     coverage: lfs.map((l) => l.fires.length / 10), classOf: lfs.map((l) => l.classIndex), classes: 2, groupOf: lfs.map((l) => l.group),
-    examplePrior: agreement.prior, ownExamples: agreement.own, otherExamples: agreement.other,
+    examples: agreement,
   };
   assert.equal(nextQuery('straddle', { ...input, judged: new Set() }, rng), 2, 'class 0 first: most own examples, none of another class, narrowest');
   assert.equal(nextQuery('straddle', { ...input, judged: new Set([2]) }, rng), 5, 'then class 1 (fewest tries), its narrowest');

@@ -22,12 +22,14 @@ export interface KnnGraph {
   idx: Int32Array;
   /** n × k Euclidean distances between the unit rows. */
   dist: Float32Array;
+  /** n × k cosine similarities (what the kernel computes; dist = √(2 − 2·sim)). */
+  sim: Float32Array;
 }
 
 const yieldNow = () => new Promise((r) => setImmediate(r));
 
 /** Exact k nearest neighbours of unit rows (cosine), natively, in slices of rows between which it yields. */
-export async function exactKnn(x: Float32Array, n: number, dim: number, k: number, kernels: Kernels, io: UmapIo = {}): Promise<KnnGraph> {
+export async function exactKnn(x: Float32Array, n: number, dim: number, k: number, kernels: Pick<Kernels, 'knnExact'>, io: UmapIo = {}): Promise<KnnGraph> {
   const idx = new Int32Array(n * k), dist = new Float32Array(n * k), vals = new Float32Array(n * k);
   // ~0.2 s of work per slice whatever n is (the work per row grows with n).
   const slice = Math.max(64, Math.floor(4e9 / (n * dim)));
@@ -39,7 +41,7 @@ export async function exactKnn(x: Float32Array, n: number, dim: number, k: numbe
     io.signal?.throwIfAborted();
   }
   for (let e = 0; e < n * k; e++) dist[e] = Math.sqrt(Math.max(0, 2 - 2 * vals[e]!));
-  return { k, idx, dist };
+  return { k, idx, dist, sim: vals };
 }
 
 export interface FuzzyGraph {

@@ -26,11 +26,8 @@ export interface AcquisitionInput {
   accepted?: Set<number>;
   mean?: Float32Array;
   std?: Float32Array;
-  /** Per LF: (own examples it fires on + 1) / (examples it fires on + 2), see examplePrecision. */
-  examplePrior?: Float32Array;
-  /** Per LF: how many of its own class's example images it fires on, and of other classes'. */
-  ownExamples?: Uint16Array;
-  otherExamples?: Uint16Array;
+  /** What the user's example images say of each LF (exampleAgreement). */
+  examples?: ExampleAgreement;
   /** Per LF: its group (cuts of one score), or undefined. */
   groupOf?: (string | undefined)[];
   warmStart?: number;
@@ -60,11 +57,6 @@ export function exampleAgreement(lfs: { classIndex: number; fires: Uint32Array }
     return (mine + 1) / (all + 2);
   });
   return { prior, own, other };
-}
-
-/** Smoothed precision on the example images only (see exampleAgreement). */
-export function examplePrecision(lfs: { classIndex: number; fires: Uint32Array }[], exampleClass: Map<number, number>): Float32Array {
-  return exampleAgreement(lfs, exampleClass).prior;
 }
 
 /** LFs not worth asking: judged, or implied by a judged cut of the same group. */
@@ -106,14 +98,15 @@ export function nextQuery(kind: Acquisition, input: AcquisitionInput, rng: Rng):
   for (const j of input.accepted ?? []) accepted[input.classOf[j]!]++;
   const maxTries = input.warmStart ?? 4;
   const needy = Array.from({ length: k }, (_, c) => c).filter((c) => accepted[c] === 0 && tries[c] < maxTries).sort((a, b) => tries[a] - tries[b] || a - b);
-  const prior = input.examplePrior, own = input.ownExamples, other = input.otherExamples;
+  const ex = input.examples;
   for (const cls of needy) {
-    const clean = own && other ? open.filter((j) => input.classOf[j] === cls && own[j]! > 0 && other[j] === 0) : [];
-    const ofClass = clean.length ? clean : open.filter((j) => input.classOf[j] === cls && (!prior || prior[j]! > 0.5));
+    // Firing on none of another class's examples; else on more of its own than of others' (prior > ½).
+    const clean = ex ? open.filter((j) => input.classOf[j] === cls && ex.own[j]! > 0 && ex.other[j] === 0) : [];
+    const ofClass = clean.length ? clean : open.filter((j) => input.classOf[j] === cls && (!ex || ex.own[j]! > ex.other[j]!));
     if (ofClass.length === 0) continue;
     // Most own examples first, then the narrowest cut.
     return ofClass.reduce((a, b) => {
-      const oa = own ? own[a]! : 0, ob = own ? own[b]! : 0;
+      const oa = ex ? ex.own[a]! : 0, ob = ex ? ex.own[b]! : 0;
       if (ob !== oa) return ob > oa ? b : a;
       return input.coverage[b]! < input.coverage[a]! ? b : a;
     });

@@ -40,7 +40,7 @@ export function chooseNext(kind: Acquisition, lfs: Lf[], classes: number, given:
     coverage: lfs.map((l) => l.coverage), classOf: lfs.map((l) => l.classIndex), classes, groupOf: lfs.map((l) => l.group),
     judged: new Set(given.keys()), accepted: new Set([...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j)),
     ...(prediction ? { mean: prediction.mean, std: prediction.std } : {}),
-    ...(examples ? { examplePrior: examples.prior, ownExamples: examples.own, otherExamples: examples.other } : {}),
+    ...(examples ? { examples } : {}),
   }, rng);
 }
 
@@ -160,14 +160,14 @@ async function propagatedTargets(features: Float32Array, dim: number, allRows: n
 export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
   const k = options.classes;
   const known = options.known;
-  const seeded = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
-  if (seeded.length < 2) return null;
-  const first = options.propagation === false ? seedTargets(rows, lm, k, known) : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {}, options.seed ?? 0);
+  const seeds = seedTargets(rows, lm, k, known);
+  if (seeds.covered.length < 2) return null;
+  const first = options.propagation === false ? seeds : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {}, options.seed ?? 0);
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0 };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights });
   if (!options.selfTraining) return model;
   // Noisy Student: the student learns the seeds, plus the teacher's confident labels of every other row.
-  const { covered, targets, weights } = seedTargets(rows, lm, k, known);
+  const { covered, targets, weights } = seeds;
   const isSeed = new Uint8Array(features.length / dim);
   for (const r of covered) isSeed[r] = 1;
   const uncovered = rows.filter((r) => !isSeed[r]);

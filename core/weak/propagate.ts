@@ -41,9 +41,9 @@ export interface NeighbourGraph {
 
 async function neighbourLists(x: Float32Array, n: number, dim: number, k: number, signal?: AbortSignal, forceJs = false): Promise<{ idx: Int32Array; sim: Float32Array }> {
   const load = loadNativeKernels();
-  if (!forceJs && load.ok && load.kernels.knnExact && load.kernels.umapEpochs) {
-    const g = await exactKnn(x, n, dim, k, { knnExact: load.kernels.knnExact, umapEpochs: load.kernels.umapEpochs }, signal ? { signal } : {});
-    return { idx: g.idx, sim: Float32Array.from(g.dist, (d) => 1 - (d * d) / 2) };
+  if (!forceJs && load.ok && load.kernels.knnExact) {
+    const g = await exactKnn(x, n, dim, k, { knnExact: load.kernels.knnExact }, signal ? { signal } : {});
+    return { idx: g.idx, sim: g.sim };
   }
   const idx = new Int32Array(n * k), sim = new Float32Array(n * k);
   const all = tf.tensor2d(x, [n, dim]);

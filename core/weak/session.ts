@@ -71,7 +71,6 @@ interface Loaded {
   imageIds: number[];
   lfs: Lf[];
   fp: Fingerprints;
-  prior: Float32Array;
   agreement: ExampleAgreement;
   given: Map<number, Answer>;
   prediction: UsefulnessPrediction | null;
@@ -160,11 +159,11 @@ export class IwsSessions {
     row.classes.forEach((c, i) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined) exampleClass.set(r, i); }));
     const given = sessionAnswers(this.project.db, sessionId);
     const fp = fingerprints(lfs, row.classes.length, fingerprintSubset(emb.imageIds.length, 2000, 0));
-    const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
+    const agreement = exampleAgreement(lfs, exampleClass);
     const known = new Int32Array(emb.imageIds.length).fill(-1);
     const loaded: Loaded = {
-      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, prior, agreement, given, known,
-      prediction: given.size ? predict(fp, given, { members: 10, prior }) : null,
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, agreement, given, known,
+      prediction: given.size ? predict(fp, given, { members: 10, prior: agreement.prior }) : null,
     };
     this.cache.set(sessionId, loaded);
     return loaded;
@@ -203,7 +202,7 @@ export class IwsSessions {
     saveAnswer(this.project.db, sessionId, lfIdx, answer);
     s.given.delete(lfIdx);
     s.given.set(lfIdx, answer);
-    s.prediction = predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size });
+    s.prediction = predict(s.fp, s.given, { members: 10, prior: s.agreement.prior, seed: s.given.size });
     return { card: this.card(sessionId), status: this.status(sessionId) };
   }
 
@@ -211,7 +210,7 @@ export class IwsSessions {
     const s = this.load(sessionId);
     const undone = undoAnswer(this.project.db, sessionId);
     if (undone !== null) s.given.delete(undone);
-    s.prediction = s.given.size ? predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size }) : null;
+    s.prediction = s.given.size ? predict(s.fp, s.given, { members: 10, prior: s.agreement.prior, seed: s.given.size }) : null;
     return { card: this.card(sessionId), status: this.status(sessionId), undone };
   }
 
