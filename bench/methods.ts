@@ -1,15 +1,18 @@
 /**
  * `npm run bench -- methods [--sets fashion-mnist,emoji] [--methods simclr,byol,…] [--budget 24000]
- *   [--images 5000] [--size 32] [--width 0.25] [--fresh] [--no-reference]`
+ *   [--images 5000] [--size 32] [--width 0.25] [--set key=value …] [--fresh] [--no-reference]`
  *
  * Every SSL method trains the same narrow ResNet-18 for the same image budget (images seen, each
  * in its views) on the real labelled sets of ../shared/README.md, then is scored on the held-out
  * split: kNN top-1 (k = 20, cosine, the train split as the bank) and a linear probe (logistic
  * regression on frozen features). The random-init encoder gives the floor every method must beat
- * clearly; the PyTorch reference trains SimCLR for the same budget and scores it the same way.
+ * clearly; the PyTorch references train SimCLR and BYOL for the same budget and score them the same
+ * way (their own random init gives their own floor: PyTorch's default init is a weaker one).
  * SSL training sees every image of the set without its label (transductive, as in SeLa's setup);
  * labels are used only by the scorers, and only the train split's by the probe and the kNN bank.
- * Finished runs are cached in the bench project and reused unless --fresh.
+ * Finished runs are cached in the bench project and reused unless --fresh. `--set` overrides a
+ * run setting (learningRate, optimizer, …) or a method hyper-parameter for every method run, to
+ * try a change against the table without editing a plugin.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -25,6 +28,7 @@ import { resolveHyperparameters, type SslMethod } from '../core/engine/method.ts
 import { builtinSslMethods } from '../core/engine/methods.ts';
 import { buildModel } from '../core/engine/model.ts';
 import { findPreset } from '../core/engine/presets.ts';
+import { teacherMomentum } from '../core/engine/optim.ts';
 import { activateBackend } from '../core/engine/backends/select.ts';
 import { trainRun } from '../core/engine/trainer.ts';
 import { linearProbeAccuracy } from '../core/learn/classifier.ts';
@@ -70,14 +74,34 @@ async function score(features: Float32Array, dim: number, split: Split): Promise
 
 const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
 
-async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean }): Promise<Row> {
+type Overrides = Record<string, string | number>;
+
+/** `--set key=value` (repeatable): run settings by name, anything else a hyper-parameter. */
+function overridesOf(args: string[]): Overrides {
+  const out: Overrides = {};
+  args.forEach((a, i) => {
+    if (a !== '--set') return;
+    const [key, value] = (args[i + 1] ?? '').split('=');
+    if (!key || value === undefined) throw new Error(`--set wants key=value, got "${args[i + 1] ?? ''}"`);
+    out[key] = Number.isFinite(Number(value)) ? Number(value) : value;
+  });
+  return out;
+}
+
+const RUN_SETTINGS = new Set(['learningRate', 'optimizer', 'weightDecay', 'warmupEpochs', 'batchSize']);
+
+async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean; overrides: Overrides }): Promise<Row> {
   const { project } = set.host;
   const preset = findPreset(method, 'fast-cpu');
   const epochs = Math.max(1, Math.round(o.budget / cache.imageIds.length));
   const config = {
     epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: 0,
-    batchSize: Math.min(128, preset.settings.batchSize ?? method.defaults.batchSize), hyperparameters: preset.hyperparameters,
+    batchSize: Math.min(128, preset.settings.batchSize ?? method.defaults.batchSize), hyperparameters: { ...preset.hyperparameters },
   };
+  for (const [key, value] of Object.entries(o.overrides)) {
+    if (RUN_SETTINGS.has(key)) Object.assign(config, { [key]: value });
+    else if (method.hyperparameters.some((h) => h.key === key)) config.hyperparameters[key] = value;
+  }
   const signature = JSON.stringify(config);
   let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
     .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
@@ -135,7 +159,8 @@ async function randomFloor(cache: TrainingCache, split: Split, size: number, wid
   }
 }
 
-function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number): { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number } | string {
+/** The PyTorch reference for `method` with the settings Loupe's run used (batch; BYOL's capped target momentum). */
+function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number, method: 'simclr' | 'byol'): { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number } | string {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     console.log('  Installing the PyTorch reference (Debian python3-torch, python3-torchvision)…');
@@ -147,7 +172,12 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   split.test.forEach((r) => { splitName[r] = 'test'; });
   fs.writeFileSync(meta, JSON.stringify({ size: cache.size, count: cache.imageIds.length, mean: cache.mean, std: cache.std, labels: Array.from(split.labels), split: splitName }));
   const script = path.join(import.meta.dirname, 'reference', 'simclr_knn.py');
-  const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5))],
+  const own = builtinSslMethods.find((m) => m.id === method)!;
+  const batch = Math.min(128, findPreset(own, 'fast-cpu').settings.batchSize ?? own.defaults.batchSize);
+  const steps = Math.floor(cache.imageIds.length / batch) * epochs;
+  const extra = method === 'byol' ? ['--momentum', String(teacherMomentum(0, steps, 0.99))] : [];
+  const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5)),
+    '--method', method, '--batch', String(batch), ...extra],
     { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });
   if (r.status !== 0) return `reference failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
@@ -164,6 +194,7 @@ export async function run(args: string[]): Promise<void> {
   const budget = Number(option(args, 'budget', '24000'));
   const size = Number(option(args, 'size', '32')), width = Number(option(args, 'width', '0.25'));
   const fresh = args.includes('--fresh'), reference = !args.includes('--no-reference');
+  const overrides = overridesOf(args);
   const backend = await activateBackend(undefined);
   console.log(`Methods benchmark: narrow ResNet-18 (width ${width}), ${size} px, budget ${budget} images per method, backend ${backend.name} (${backend.device}).\n`);
   for (const name of sets) {
@@ -180,19 +211,22 @@ export async function run(args: string[]): Promise<void> {
       const floor = await randomFloor(cache, split, size, width);
       const rows: Row[] = [];
       for (const method of builtinSslMethods.filter((m) => wanted.includes(m.id))) {
-        const row = await runMethod(set, method, cache, split, { budget, size, width, fresh });
+        const row = await runMethod(set, method, cache, split, { budget, size, width, fresh, overrides });
         rows.push(row);
         console.log(`  ${row.method.padEnd(13)} kNN ${pct(row.knn)}  probe ${pct(row.probe)}  rank ${row.rank.toFixed(1)}  ${row.imagesPerSecond.toFixed(0)} img/s${row.cached ? '  (cached run)' : ''}`);
       }
-      const ref = reference && wanted.includes('simclr') ? pytorchReference(cache, split, epochs, width) : 'not run';
+      const references = (['simclr', 'byol'] as const).filter((m) => reference && wanted.includes(m))
+        .map((m) => ({ name: builtinSslMethods.find((b) => b.id === m)!.name, result: pytorchReference(cache, split, epochs, width, m) }));
       console.log(`\n| method | img/s | train min | loss first→last epoch | kNN top-1 | linear probe | eff. rank | vs floor (kNN) |`);
       console.log('|---|---|---|---|---|---|---|---|');
       for (const r of rows) {
         console.log(`| ${r.method} | ${r.imagesPerSecond.toFixed(0)} | ${r.minutes.toFixed(1)} | ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} | ${pct(r.knn)} | ${pct(r.probe)} | ${r.rank.toFixed(1)} | ${r.knn > floor.knn + 0.02 ? '+' : ''}${(100 * (r.knn - floor.knn)).toFixed(1)} pt |`);
       }
       console.log(`| random init (floor) | — | — | — | ${pct(floor.knn)} | ${pct(floor.probe)} | ${floor.rank.toFixed(1)} | — |`);
-      if (typeof ref === 'string') console.log(`| PyTorch SimCLR | ${ref} |`);
-      else console.log(`| PyTorch SimCLR (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | floor ${pct(ref.floor)} |`);
+      for (const { name: refName, result: ref } of references) {
+        if (typeof ref === 'string') console.log(`| PyTorch ${refName} | ${ref} |`);
+        else console.log(`| PyTorch ${refName} (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | ${ref.knn > ref.floor + 0.02 ? '+' : ''}${(100 * (ref.knn - ref.floor)).toFixed(1)} pt over its own floor ${pct(ref.floor)} |`);
+      }
       const beaten = rows.filter((r) => r.knn > floor.knn + 0.02).length;
       console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than 2 points of kNN accuracy.\n`);
     } finally {

@@ -13,6 +13,7 @@ import { labelSolveSteps, selfLabelLoss } from '../plugins/ssl/sela.ts';
 import { effectiveRank, featureSpread, symmetricEigenvalues } from '../core/engine/collapse.ts';
 import { resolveHyperparameters } from '../core/engine/method.ts';
 import { findPreset, presetsFor } from '../core/engine/presets.ts';
+import { cosineMomentum, teacherMomentum } from '../core/engine/optim.ts';
 import { validateSslMethod } from '../core/plugins/registry.ts';
 import { trainRun } from '../core/engine/trainer.ts';
 import { Host } from '../core/host/host.ts';
@@ -112,6 +113,17 @@ test('SeLa: cross-entropy of each head against its labels, averaged over heads; 
   const loss = selfLabelLoss([tf.tensor2d([[0, Math.log(3)]]), tf.tensor2d([[0, 0]])], [tf.tensor1d([1], 'int32'), tf.tensor1d([0], 'int32')], 2);
   close(loss.dataSync()[0]!, (-Math.log(3 / 4) + Math.log(2)) / 2, 'SeLa loss');
   assert.deepEqual([...labelSolveSteps(4, 160)], [10, 40, 90]);
+});
+
+test('teacher momentum: the papers\' schedule on long runs; a short run starts low enough that its teacher moves', () => {
+  // Long run: the cap 1 − 40/K is above the base, so this is BYOL's cosine from 0.99 to 1.
+  close(teacherMomentum(0, 100_000, 0.99), 0.99, 'long run start');
+  close(teacherMomentum(50_000, 100_000, 0.99), cosineMomentum(50_000, 100_000, 0.99), 'long run middle');
+  // 188 steps (5 epochs of 5,000 images at batch 128): the start is capped at 1 − 40/188.
+  close(teacherMomentum(0, 188, 0.99), 1 - 40 / 188, 'short run start');
+  close(teacherMomentum(188, 188, 0.99), 1, 'short run end');
+  assert.ok(teacherMomentum(0, 10, 0.99) >= 0.5, 'a tiny run never averages with a negative rate');
+  assert.equal(cosineMomentum(0, 188, 0.99), 0.99, 'the uncapped schedule (MoCo\'s key encoder) keeps its base');
 });
 
 test('every built-in method trains on real images without collapsing; the loss falls (except the early rise of MoCo and DINO)', { timeout: 600_000 }, async () => {

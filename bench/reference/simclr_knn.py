@@ -1,5 +1,10 @@
-"""PyTorch reference for `npm run bench -- methods`: SimCLR trained for the same image budget on the
-same cached images, then the same kNN protocol, so Loupe's accuracy has a number to stand beside.
+"""PyTorch reference for `npm run bench -- methods`: SimCLR (or BYOL, `--method byol`) trained for the
+same image budget on the same cached images, then the same kNN protocol, so Loupe's accuracy has a
+number to stand beside.
+
+BYOL: the same encoder and projector, a predictor 128→512→BN→ReLU→128, a target network that is an
+EMA of encoder + projector (momentum from --momentum rising to 1 on a cosine), symmetric
+2 − 2·cos loss; both views use the SimCLR augmentations below.
 
 Same model as simclr_step.py (narrow ResNet-18, projector d→512→BN→ReLU→128), NT-Xent τ = 0.2,
 Adam with linear warm-up + cosine decay, the same SimCLR augmentations (torchvision: random
@@ -12,6 +17,7 @@ Prints one JSON line.
 import argparse
 import json
 import math
+import copy
 import time
 
 import numpy as np
@@ -75,6 +81,8 @@ def main():
     p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--width", type=float, default=0.25)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--method", choices=["simclr", "byol"], default="simclr")
+    p.add_argument("--momentum", type=float, default=0.99)
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -90,7 +98,16 @@ def main():
     encoder = ResNet18(args.width, size)
     projector = nn.Sequential(nn.Linear(encoder.dim, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 128))
     model = nn.Sequential(encoder, projector)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=1e-6)
+    byol = args.method == "byol"
+    if byol:
+        predictor = nn.Sequential(nn.Linear(128, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 128))
+        target = copy.deepcopy(model)
+        for t in target.parameters():
+            t.requires_grad_(False)
+        trained = nn.ModuleList([model, predictor])
+    else:
+        trained = model
+    opt = torch.optim.Adam(trained.parameters(), lr=args.lr, weight_decay=1e-6)
     steps_per_epoch = n // args.batch
     total = steps_per_epoch * args.epochs
     warm = int(args.warmup * steps_per_epoch)
@@ -114,9 +131,24 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             opt.zero_grad(set_to_none=True)
-            loss = nt_xent(model(views), 0.2)
+            if byol:
+                p = F.normalize(predictor(model(views)), dim=1)
+                with torch.no_grad():
+                    z = F.normalize(target(views), dim=1)
+                half = views.shape[0] // 2
+                z = torch.cat([z[half:], z[:half]])  # each view regresses the other's target
+                loss = (2 - 2 * (p * z).sum(1)).mean() * 2
+            else:
+                loss = nt_xent(model(views), 0.2)
             loss.backward()
             opt.step()
+            if byol:
+                m = 1 - (1 - args.momentum) * (math.cos(math.pi * step / max(1, total)) + 1) / 2
+                with torch.no_grad():
+                    for t, o in zip(target.parameters(), model.parameters()):
+                        t.mul_(m).add_(o.detach(), alpha=1 - m)
+                    for t, o in zip(target.buffers(), model.buffers()):
+                        t.copy_(o)
             losses.append(loss.item())
             step += 1
     elapsed = time.perf_counter() - start

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { centerView, simclrView } from './augment.ts';
 import { dense, mlp } from './nn/layers.ts';
-import { cosineMomentum } from './optim.ts';
+import { cosineMomentum, teacherMomentum } from './optim.ts';
 import { copyAsTeacher, emaTowards, stopGradient } from './teacher.ts';
 import { multiCropViews } from '../../plugins/ssl/dino.ts';
 import * as losses from '../../plugins/ssl/losses.ts';
@@ -14,7 +14,7 @@ export const sslToolkit = {
   layers: { mlp, dense },
   views: { simclrView, centerView, multiCropViews },
   losses,
-  teacher: { copyAsTeacher, emaTowards, stopGradient, cosineMomentum },
+  teacher: { copyAsTeacher, emaTowards, stopGradient, cosineMomentum, teacherMomentum },
 };
 
 export type SslToolkit = typeof sslToolkit;

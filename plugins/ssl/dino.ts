@@ -8,7 +8,7 @@ import { simclrView, type ViewSpec } from '../../core/engine/augment.ts';
 import type { SslMethod } from '../../core/engine/method.ts';
 import type { ForwardMode } from '../../core/engine/nn/params.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
-import { cosineMomentum } from '../../core/engine/optim.ts';
+import { teacherMomentum } from '../../core/engine/optim.ts';
 import { copyAsTeacher, emaTowards } from '../../core/engine/teacher.ts';
 import { l2normalize } from './losses.ts';
 
@@ -41,13 +41,15 @@ export const dino: SslMethod = {
     { key: 'outDim', label: 'Prototypes', type: 'integer', default: 1024, min: 16, max: 65536, help: 'Output size of the head (65,536 on ImageNet; fewer for small data).' },
     { key: 'teacherTemp', label: 'Teacher temperature', type: 'number', default: 0.04, min: 0.01, max: 0.2, help: 'Sharpening of the teacher (0.04–0.07).' },
     { key: 'studentTemp', label: 'Student temperature', type: 'number', default: 0.1, min: 0.01, max: 1, help: 'Temperature of the student softmax.' },
-    { key: 'momentum', label: 'Teacher momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the teacher (0.996 on ImageNet); rises to 1 on a cosine.' },
+    { key: 'momentum', label: 'Teacher momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the teacher (0.996 on ImageNet); rises to 1 on a cosine. Short runs start lower (at most 1 − 40/steps) so the teacher keeps up.' },
     { key: 'centerMomentum', label: 'Centre momentum', type: 'number', default: 0.9, min: 0, max: 0.999, help: 'EMA rate of the centre subtracted from teacher outputs.' },
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops seen by the student only (6–10 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adamw', learningRate: 5e-4, weightDecay: 0.04, batchSize: 64, epochs: 100, warmupEpochs: 10 },
   presets: [
-    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 2 } },
+    // Local crops of a 32 px image are 16 px: no better (Fashion-MNIST, 24k images: 69.9% kNN with
+    // 2, 70.3% without) and 28% slower, so the CPU preset leaves them out.
+    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 0 } },
     { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
@@ -81,7 +83,7 @@ export const dino: SslMethod = {
         return dinoLoss(teacherOut, studentOut, center, Number(hp.teacherTemp), Number(hp.studentTemp));
       },
       afterStep({ step, totalSteps }) {
-        const m = cosineMomentum(step, totalSteps, Number(hp.momentum));
+        const m = teacherMomentum(step, totalSteps, Number(hp.momentum));
         emaTowards(params, 'encoder/', 'teacher/', m);
         emaTowards(params, 'method/head/', 'method/teacher_head/', m);
         if (teacherMean) {

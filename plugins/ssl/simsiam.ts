@@ -17,6 +17,8 @@ export const simsiam: SslMethod = {
     { key: 'predictorHidden', label: 'Predictor bottleneck', type: 'integer', default: 128, min: 8, max: 4096, help: 'Hidden width of the predictor; a bottleneck (¼ of the projection) as in the paper.' },
   ],
   defaults: { optimizer: 'sgd', learningRate: 0.05, weightDecay: 5e-4, batchSize: 128, epochs: 100, warmupEpochs: 0 },
+  // Short CPU schedules need steps more than batch (Fashion-MNIST, 24k images: 65.2% kNN at batch 128, 73.6% at 64).
+  presets: [{ id: 'fast-cpu', settings: { batchSize: 64 } }],
   views: (size) => [simclrView(size), simclrView(size)],
   build({ params, rng, encoder, hp }) {
     const d = Number(hp.projectionDim);

@@ -37,7 +37,9 @@ export const swav: SslMethod = {
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
   presets: [
-    { id: 'fast-cpu', hyperparameters: { prototypes: 100, localCrops: 2 } },
+    // At 32 px a local crop (5–14% of the image, 16 px) is a blob: predicting codes from it costs
+    // shape information (Fashion-MNIST, 24k images: 64.7% kNN with 2 local crops, 67.7% without).
+    { id: 'fast-cpu', hyperparameters: { prototypes: 100, localCrops: 0 } },
     { id: 'quality-gpu', hyperparameters: { prototypes: 1000, localCrops: 6 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops), [0.14, 1]),
