@@ -24,7 +24,7 @@ import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
-import { fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
 
@@ -231,7 +231,7 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   const known = new Int32Array(n).fill(-1);
   for (let i = 0; i < 100; i++) known[i] = 0;
   known[450] = 1;
-  const none = { kind: 'majority' as const, classes: 2, probs: new Float32Array(n * 2), covered: new Uint8Array(n), accuracy: new Float32Array(0), prior: new Float32Array(2), iterations: 0 };
+  const none = emptyLabelModel(n, 2);
   const all = Array.from({ length: n }, (_, i) => i);
   for (const maxRows of [n, 300]) {
     const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100 }))!;

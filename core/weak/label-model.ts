@@ -35,6 +35,11 @@ export interface LabelModel extends ProbabilisticLabels {
   iterations: number;
 }
 
+/** No rule chosen yet: nothing covered (active labelling alone seeds the end model). */
+export function emptyLabelModel(rows: number, classes: number): LabelModel {
+  return { kind: 'majority', classes, probs: new Float32Array(rows * classes), covered: new Uint8Array(rows), accuracy: new Float32Array(0), prior: new Float32Array(classes), iterations: 0 };
+}
+
 /** Majority vote: each row's votes counted per class, ties shared. The baseline. */
 export function majorityVote(m: VoteMatrix, options: { known?: Int32Array } = {}): LabelModel {
   const { rows: n, classes: k } = m;

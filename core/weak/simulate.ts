@@ -12,7 +12,7 @@ import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
-import type { LabelModel } from './label-model.ts';
+import { emptyLabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
 export interface SimulationData {
@@ -156,7 +156,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   const max = Math.max(...budgets);
   let asked = 0;
   // The same end model as IWS (label propagation, then the linear head), with no LF labels.
-  const none: LabelModel = { kind: 'majority', classes: k, probs: new Float32Array(n * k), covered: new Uint8Array(n), accuracy: new Float32Array(0), prior: new Float32Array(k), iterations: 0 };
+  const none = emptyLabelModel(n, k);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
