@@ -88,6 +88,9 @@ function overridesOf(args: string[]): Overrides {
   return out;
 }
 
+/** The batch a method trains at here: its fast-CPU preset's, at most 128 (references use the same). */
+const benchBatch = (method: SslMethod) => Math.min(128, findPreset(method, 'fast-cpu').settings.batchSize ?? method.defaults.batchSize);
+
 const RUN_SETTINGS = new Set(['learningRate', 'optimizer', 'weightDecay', 'warmupEpochs', 'batchSize']);
 
 async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean; overrides: Overrides }): Promise<Row> {
@@ -96,7 +99,7 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
   const epochs = Math.max(1, Math.round(o.budget / cache.imageIds.length));
   const config = {
     epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: 0,
-    batchSize: Math.min(128, preset.settings.batchSize ?? method.defaults.batchSize), hyperparameters: { ...preset.hyperparameters },
+    batchSize: benchBatch(method), hyperparameters: { ...preset.hyperparameters },
   };
   for (const [key, value] of Object.entries(o.overrides)) {
     if (RUN_SETTINGS.has(key)) Object.assign(config, { [key]: value });
@@ -173,7 +176,7 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   fs.writeFileSync(meta, JSON.stringify({ size: cache.size, count: cache.imageIds.length, mean: cache.mean, std: cache.std, labels: Array.from(split.labels), split: splitName }));
   const script = path.join(import.meta.dirname, 'reference', 'simclr_knn.py');
   const own = builtinSslMethods.find((m) => m.id === method)!;
-  const batch = Math.min(128, findPreset(own, 'fast-cpu').settings.batchSize ?? own.defaults.batchSize);
+  const batch = benchBatch(own);
   const steps = Math.floor(cache.imageIds.length / batch) * epochs;
   const extra = method === 'byol' ? ['--momentum', String(teacherMomentum(0, steps, 0.99))] : [];
   const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5)),
