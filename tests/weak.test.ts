@@ -238,6 +238,13 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
     const acc = accuracyOn(model, x, all, truth, 2);
     assert.ok(acc > 0.93, `end model accuracy ${acc.toFixed(3)} with a graph of ${maxRows} rows`);
   }
+  // Progress runs from the graph through every fit to 1, never backwards; an abort stops the fit.
+  const seen: { phase: string; f: number }[] = [];
+  await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 40, selfTraining: 1, onProgress: (phase, f) => seen.push({ phase, f }) });
+  assert.deepEqual([...new Set(seen.map((p) => p.phase))], ['Linking similar images', 'Training the model', 'Self-training, round 1 of 1']);
+  assert.ok(seen.every((p, i) => i === 0 || p.f >= seen[i - 1]!.f) && Math.abs(seen.at(-1)!.f - 1) < 1e-9, seen.map((p) => p.f.toFixed(2)).join(' '));
+  const stop = new AbortController();
+  await assert.rejects(trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 40, signal: stop.signal, onProgress: (phase) => { if (phase === 'Training the model') stop.abort(new Error('stopped')); } }), /stopped/);
 });
 
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {
@@ -273,10 +280,21 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     }
     const undone = (await app.call('iws.undo', { sessionId: status.sessionId })) as { status: IwsStatus; undone: number };
     assert.equal(undone.status.answered, 5);
-    const results = (await app.call('iws.apply', { sessionId: status.sessionId })) as IwsResults;
+    // Apply is a job: cancelled early it writes nothing; run through, it reports its phases as it goes.
+    const countRuleLabels = () => (app.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n;
+    const first = (await app.call('iws.apply', { sessionId: status.sessionId })) as { jobId: number };
+    await app.call('jobs.cancel', { id: first.jobId });
+    assert.equal((await app.jobs.waitFor(first.jobId)).state, 'cancelled');
+    assert.equal(countRuleLabels(), 0, 'a cancelled apply writes no labels');
+    const { jobId: applyJob } = (await app.call('iws.apply', { sessionId: status.sessionId })) as { jobId: number };
+    const applied = await app.jobs.waitFor(applyJob);
+    assert.equal(applied.state, 'done');
+    assert.equal(applied.metrics.phase, 'Writing labels', 'the last phase reported');
+    assert.ok(applied.total === 1000 && applied.done >= 950, `progress ${applied.done} of ${applied.total}`);
+    const results = applied.result as IwsResults;
+    assert.deepEqual(((await app.call('iws.session', { datasetId })) as IwsStatus).applied, results, 'the session keeps the results');
     assert.ok(results.covered > 0 && results.perClass.reduce((s, c) => s + c.endModel, 0) === results.labelled);
-    const fromRules = (app.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n;
-    assert.equal(fromRules, results.covered);
+    assert.equal(countRuleLabels(), results.covered);
     const out = path.join(tempDir('lf-votes'), 'votes.npy');
     const exported = await runExport(app.project, { datasetId, subject: 'lf-votes', out });
     const votes = readNpy(out);

@@ -174,7 +174,8 @@ export interface Outputs {
   'iws.card': IwsCard | null;
   'iws.answer': { card: IwsCard | null; status: IwsStatus };
   'iws.undo': { card: IwsCard | null; status: IwsStatus; undone: number | null };
-  'iws.apply': IwsResults;
+  /** A job: its progress and cancel are the job's; the results are the session's `applied` when it is done. */
+  'iws.apply': { jobId: number };
   'active.suggest': { items: Suggestion[]; classes: string[]; labelled: number };
   'export.formats': ExportFormat[];
   'export.start': { jobId: number };

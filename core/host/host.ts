@@ -188,6 +188,17 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       run: (ctx) => this.iws.prepare((ctx.params as { datasetId: number }).datasetId, (ctx.params as { runId?: number }).runId, { signal: ctx.signal, progress: ctx.progress }),
     });
     this.jobs.register({
+      kind: 'iws-apply',
+      // Labels are written in one transaction at the end: a cancelled or crashed apply leaves the
+      // previous labels as they were, and applying again starts over.
+      resumable: false,
+      title: () => 'Apply labels from the rules',
+      run: (ctx) => {
+        const p = ctx.params as { sessionId: number; selfTraining?: number };
+        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 1, signal: ctx.signal, progress: ctx.progress });
+      },
+    });
+    this.jobs.register({
       kind: 'export',
       resumable: false,
       title: (p: ExportRequest) => `Export ${p.subject} (${p.format ?? 'default format'})`,
@@ -201,7 +212,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     });
     this.jobs.on('job', (job) => {
       this.emit('event', { type: 'job', job });
-      if (job.kind === 'import' && job.state !== 'queued') this.emit('event', { type: 'datasets-changed' });
+      if ((job.kind === 'import' && job.state !== 'queued') || (job.kind === 'iws-apply' && job.state === 'done')) this.emit('event', { type: 'datasets-changed' });
     });
     this.jobs.recover({ autoResume: this.opts.autoResume ?? true });
     rememberRecent(this.opts.userDir, next.dir);
@@ -346,10 +357,9 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'iws.card': ({ sessionId }) => this.iws.card(sessionId),
     'iws.answer': ({ sessionId, lfIdx, answer }) => this.iws.answer(sessionId, lfIdx, answer),
     'iws.undo': ({ sessionId }) => this.iws.undo(sessionId),
-    'iws.apply': async ({ sessionId, selfTraining }) => {
-      const result = await this.iws.apply(sessionId, { selfTraining });
-      this.emit('event', { type: 'datasets-changed' });
-      return result;
+    'iws.apply': ({ sessionId, selfTraining }) => {
+      this.iws.checkApplicable(sessionId);
+      return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining }) };
     },
     'active.suggest': ({ datasetId, count, exclude }) => suggestImages(this.project, datasetId, count, exclude),
     'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),

@@ -18,6 +18,10 @@ export interface ClassifierOptions {
   seed?: number;
   /** Per-row weights (e.g. label-model confidence); default 1. */
   weights?: Float32Array;
+  /** Checked between epochs: a long fit (a million rows) can be cancelled. */
+  signal?: AbortSignal;
+  /** Called every few epochs with the epochs done; the fit yields to the event loop there. */
+  onEpoch?: (done: number, total: number) => void;
 }
 
 export interface Classifier {
@@ -80,6 +84,11 @@ export async function trainClassifier(features: Float32Array, dim: number, rows:
           return tf.add(data, tf.mul(l2, tf.addN(vars.map((v) => tf.sum(tf.square(v.kernel)))))) as tf.Scalar;
         });
         idx?.dispose();
+      }
+      if ((options.signal || options.onEpoch) && ((epoch + 1) % 10 === 0 || epoch + 1 === epochs)) {
+        options.onEpoch?.(epoch + 1, epochs);
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        options.signal?.throwIfAborted();
       }
     }
     const layers = [];

@@ -89,6 +89,9 @@ export interface EndModelOptions {
   /** Noisy Student rounds: the model pseudo-labels the rows no LF covers and a noised student learns from all. */
   selfTraining?: number;
   seed?: number;
+  signal?: AbortSignal;
+  /** What it is doing and how far along the whole fit it is (0–1). */
+  onProgress?: (phase: string, fraction: number) => void;
 }
 
 /** The end model's training targets from the label model alone: soft labels weighted by confidence, classes balanced. */
@@ -162,9 +165,17 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   const known = options.known;
   const seeds = seedTargets(rows, lm, k, known);
   if (seeds.covered.length < 2) return null;
-  const first = options.propagation === false ? seeds : await propagatedTargets(features, dim, rows, lm, k, known, options.propagation ?? {}, options.seed ?? 0);
-  const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0 };
-  let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights });
+  // Progress: the neighbour graph and spreading take about 40% of the time, the fits the rest.
+  const fits = 1 + (options.selfTraining ?? 0), graphShare = options.propagation === false ? 0 : 0.4;
+  const report = options.onProgress ?? (() => {});
+  const fitProgress = (fit: number, phase: string) => (done: number, total: number) => report(phase, graphShare + ((1 - graphShare) * (fit + done / total)) / fits);
+  let first = seeds;
+  if (options.propagation !== false) {
+    report('Linking similar images', 0);
+    first = await propagatedTargets(features, dim, rows, lm, k, known, { ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
+  }
+  const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
+  let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });
   if (!options.selfTraining) return model;
   // Noisy Student: the student learns the seeds, plus the teacher's confident labels of every other row.
   const { covered, targets, weights } = seeds;
@@ -187,7 +198,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
     });
     // Student: the same model on noised inputs (Gaussian, a fraction of a unit row's per-dimension scale).
     const noisy = Float32Array.from(features, (v) => v + rng.normal() * (0.5 / Math.sqrt(dim)));
-    model = await trainClassifier(noisy, dim, all, t, { ...base, weights: w, seed: base.seed + round + 1 });
+    model = await trainClassifier(noisy, dim, all, t, { ...base, weights: w, seed: base.seed + round + 1, onEpoch: fitProgress(round + 1, `Self-training, round ${round + 1} of ${options.selfTraining}`) });
   }
   return model;
 }

@@ -246,8 +246,19 @@ export class IwsSessions {
     };
   }
 
+  /** Refuses at once what apply would fail on: an unknown session, or no accepted rule. */
+  checkApplicable(sessionId: number): void {
+    const s = this.load(sessionId);
+    if (![...s.given.values()].some((a) => answers[a].label === 1)) {
+      throw new LoupeError('conflict', 'No rule has been accepted yet.', { hint: 'Answer “Yes” to at least one rule card, then apply.' });
+    }
+  }
+
   /** Writes the label model's and the end model's labels, and returns what to review. */
-  async apply(sessionId: number, options: { selfTraining?: number } = {}): Promise<IwsResults> {
+  async apply(sessionId: number, options: { selfTraining?: number; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<IwsResults> {
+    // Progress in thousandths, with the phase: the end model's fits are most of the time.
+    const report = (phase: string, fraction: number) => options.progress?.(Math.round(1000 * fraction), 1000, { phase });
+    report('Combining the rules', 0);
     await activateBackend();
     const s = this.load(sessionId);
     this.refreshKnown(s);
@@ -255,6 +266,7 @@ export class IwsSessions {
     const chosen = finalLfs(s.lfs, s.given, s.prediction);
     if (chosen.length === 0) throw new LoupeError('conflict', 'No rule has been accepted yet.', { hint: 'Answer “Yes” to at least one rule card, then apply.' });
     const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
+    options.signal?.throwIfAborted();
     const hard = hardLabels(lm);
     const features = l2normalizeRows(s.features, s.dim);
     const all = Array.from({ length: n }, (_, i) => i);
@@ -262,7 +274,12 @@ export class IwsSessions {
     const known = s.known.slice();
     const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
-    const model = await trainEndModel(features, s.dim, all, lm, { classes: k, known, selfTraining: options.selfTraining ?? 1 });
+    const model = await trainEndModel(features, s.dim, all, lm, {
+      classes: k, known, selfTraining: options.selfTraining ?? 1,
+      ...(options.signal ? { signal: options.signal } : {}), onProgress: (phase, f) => report(phase, 0.05 + 0.9 * f),
+    });
+    options.signal?.throwIfAborted();
+    report('Writing labels', 0.95);
     const modelProbs = model ? predictProbabilities(model, features, all) : null;
     const modelLabel = modelProbs ? argmaxRows(modelProbs, k) : null;
     const names = s.row.classes.map((c) => c.name);
