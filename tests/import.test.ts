@@ -157,6 +157,30 @@ test('a large 16-bit image is drawn from a streamed resize with its contrast str
   assert.ok(px[row + 2]! < 20 && px[row + info.width - 3]! > 235, `ramp stretched to full range: ${px[row + 2]}..${px[row + info.width - 3]}`);
 });
 
+test('a grey + alpha PNG (a real emoji) is an ordinary image with transparency, not two bands to stretch', async (t) => {
+  const file = path.resolve('node_modules/emoji-datasource-google/img/google/64/1f411.png');
+  if (!fs.existsSync(file)) return t.skip('emoji-datasource-google is not installed');
+  const { openImage, renderDisplay } = await import('../core/images/decode.ts');
+  const { renderTrainingPixels } = await import('../core/engine/data/cache.ts');
+  const display = { channelMap: [0, 1, 2] as [number, number, number], percentiles: [1, 99.5] as [number, number] };
+  const image = await openImage(fs.readFileSync(file));
+  assert.deepEqual([image.info.channels, image.info.scientific], [2, false]);
+  // The thumbnail keeps the transparency and stays grey (the alpha band is not drawn as green).
+  const thumb = await sharp(await renderDisplay(image, 64, display, 'webp')).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  let transparent = 0, opaque = 0, colourful = 0;
+  for (let i = 0; i < thumb.info.width * thumb.info.height; i++) {
+    const [r, g, b, a] = [0, 1, 2, 3].map((c) => thumb.data[i * 4 + c]!) as [number, number, number, number];
+    if (a < 8) transparent++;
+    else if (a > 247) (opaque++, Math.max(Math.abs(r - g), Math.abs(g - b)) > 12 && colourful++);
+  }
+  assert.ok(transparent > 200 && opaque > 200, `${transparent} transparent, ${opaque} opaque pixels`);
+  assert.ok(colourful < opaque * 0.02, `${colourful} of ${opaque} opaque pixels have colour`);
+  // Training sees it on white, in grey.
+  const px = await renderTrainingPixels(file, 32, display);
+  assert.deepEqual([...px.subarray(0, 3)], [255, 255, 255], 'the transparent corner is white');
+  for (let i = 0; i < 32 * 32; i++) assert.ok(Math.abs(px[i * 3]! - px[i * 3 + 1]!) <= 2, 'grey, not alpha in the green band');
+});
+
 test('deleting a dataset removes its rows and the thumbnails no other dataset uses', async () => {
   const host = newHost();
   const a = await importInto(host, corpus.root);

@@ -15,7 +15,7 @@ export interface ImageInfo {
   height: number;
   channels: number;
   bitDepth: number;
-  /** Needs per-channel stretching to be seen (16-bit, float, or not 1/3/4 channels). */
+  /** Needs per-channel stretching to be seen (16-bit, float, or not 1/3/4 channels nor grey + alpha). */
   scientific: boolean;
 }
 
@@ -28,6 +28,13 @@ export interface SourceImage {
 }
 
 const sharpOptions = { failOn: 'error', limitInputPixels: MAX_PIXELS } as const;
+
+/**
+ * Two bands that are grey + alpha by the format's definition (a PNG of colour type 4, such as
+ * many emoji and icons): drawn and trained on as an ordinary image with transparency. A 2-band
+ * TIFF stays scientific — there the second band is usually a second measurement, not alpha.
+ */
+const greyAlpha = (meta: sharp.Metadata) => meta.channels === 2 && meta.hasAlpha === true && ['png', 'webp', 'gif', 'heif'].includes(meta.format ?? '');
 
 /** Whether a JPEG or PNG lacks its end marker: the usual sign of an interrupted copy or download. */
 export function lacksEndMarker(buf: Buffer): boolean {
@@ -90,7 +97,7 @@ export async function openImage(buf: Buffer): Promise<SourceImage> {
       height: swap ? width : height,
       channels,
       bitDepth,
-      scientific: bitDepth > 8 || ![1, 3, 4].includes(channels),
+      scientific: bitDepth > 8 || !([1, 3, 4].includes(channels) || greyAlpha(meta)),
     },
     pipeline: () => sharp(buf, sharpOptions),
     data: buf,

@@ -12,9 +12,11 @@ import { getDataset } from '../../store/datasets.ts';
 import type { Project } from '../../store/project.ts';
 
 export const CACHE_CHANNELS = 3;
+/** Bumped when the pixels an image renders to change, so old caches are rebuilt (2: grey + alpha PNGs flattened, no longer two bands). */
+const CACHE_VERSION = 2;
 
 export interface CacheIndex {
-  version: 1;
+  version: number;
   datasetId: number;
   size: number;
   channels: number;
@@ -93,7 +95,7 @@ export async function ensureTrainingCache(project: Project, datasetId: number, s
   try {
     const index = JSON.parse(fs.readFileSync(indexFile, 'utf8')) as CacheIndex;
     const rowBytes = size * size * CACHE_CHANNELS;
-    if (index.dataHash === dataHash && fs.statSync(pixelFile).size === index.imageIds.length * rowBytes) return { ...index, file: pixelFile };
+    if (index.version === CACHE_VERSION && index.dataHash === dataHash && fs.statSync(pixelFile).size === index.imageIds.length * rowBytes) return { ...index, file: pixelFile };
   } catch {
     // missing or stale: build it
   }
@@ -149,7 +151,7 @@ export async function ensureTrainingCache(project: Project, datasetId: number, s
   const pixelsCount = imageIds.length * size * size;
   const mean = [...sum].map((s) => s / pixelsCount);
   const std = [...sumSq].map((s, c) => Math.sqrt(Math.max(1e-6, s / pixelsCount - mean[c]! ** 2)));
-  const index: CacheIndex = { version: 1, datasetId, size, channels: CACHE_CHANNELS, imageIds, skipped, mean, std, dataHash };
+  const index: CacheIndex = { version: CACHE_VERSION, datasetId, size, channels: CACHE_CHANNELS, imageIds, skipped, mean, std, dataHash };
   try {
     fs.renameSync(tmpPixels, pixelFile);
     fs.writeFileSync(`${indexFile}.tmp`, JSON.stringify(index));
