@@ -236,6 +236,8 @@ test('cluster real images from the CLI, then name, merge, split, discard and mar
     for (let i = 1; i < page.items.length; i++) assert.ok(page.items[i - 1]!.confidence >= page.items[i]!.confidence, 'sorted by confidence');
 
     const labelRows = () => db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number };
+    const classNames = () => (db.prepare('SELECT name FROM classes ORDER BY name').all() as { name: string }[]).map((r) => r.name);
+    const classesBefore = classNames();
     const named = nameCluster(db, id, target.idx, 'Faces I care about');
     assert.equal(named.labelled, target.size);
     assert.equal(labelRows().n, target.size);
@@ -260,6 +262,14 @@ test('cluster real images from the CLI, then name, merge, split, discard and mar
     const restored = listClusters(db, id);
     assert.deepEqual(restored.map((c) => [c.idx, c.size, c.state, c.name, c.outliers]), before.map((c) => [c.idx, c.size, c.state, c.name, c.outliers]));
     assert.equal(labelRows().n, 0, 'naming undone: its labels are gone');
+    assert.deepEqual(classNames(), classesBefore, 'and so is the class it created');
+    // Naming after a class that already exists keeps that class on undo.
+    const existing = classesBefore[0];
+    if (existing) {
+      nameCluster(db, id, target.idx, existing);
+      undoLastEdit(db, id);
+      assert.deepEqual(classNames(), classesBefore);
+    }
 
     // The 2-D map: one point per embedded image, inside [−1, 1], cached on the second call.
     const embeddingId = (db.prepare('SELECT embedding_id AS e FROM clusterings WHERE id = ?').get(id) as { e: number }).e;

@@ -108,6 +108,8 @@ interface Snapshot {
   labels: { image_id: number; class_id: number | null; confidence: number }[];
   /** Clusters the edit created (removed on undo). */
   created: number[];
+  /** The class a naming created (removed on undo when nothing else uses it). */
+  createdClass?: number;
 }
 
 function requireCluster(db: Db, clusteringId: number, idx: number): void {
@@ -146,8 +148,10 @@ export function nameCluster(db: Db, clusteringId: number, idx: number, name: str
     requireCluster(db, clusteringId, idx);
     const { datasetId } = getClustering(db, clusteringId);
     const members = db.prepare('SELECT image_id AS id, confidence FROM cluster_members WHERE clustering_id = ? AND head = 0 AND cluster = ? AND outlier = 0').all(clusteringId, idx) as { id: number; confidence: number }[];
-    record(db, clusteringId, 'name', snapshot(db, clusteringId, [idx], members.map((m) => m.id)));
+    const undo = snapshot(db, clusteringId, [idx], members.map((m) => m.id));
+    const existed = db.prepare('SELECT 1 FROM classes WHERE dataset_id = ? AND name = ?').get(datasetId, name.trim()) !== undefined;
     const classId = ensureClass(db, datasetId, name);
+    record(db, clusteringId, 'name', existed ? undo : { ...undo, createdClass: classId });
     db.prepare('UPDATE clusters SET name = ?, class_id = ? WHERE clustering_id = ? AND idx = ?').run(name.trim(), classId, clusteringId, idx);
     const clear = db.prepare("DELETE FROM labels WHERE image_id = ? AND source = 'cluster'");
     const insert = db.prepare("INSERT INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, 'cluster', ?)");
@@ -233,6 +237,11 @@ export function undoLastEdit(db: Db, clusteringId: number): string | null {
         clear.run(l.image_id);
         if (l.class_id !== null) insert.run(l.image_id, l.class_id, l.confidence);
       }
+    }
+    // A class the naming created goes with it, unless something has used it since.
+    if (u.createdClass !== undefined) {
+      db.prepare('DELETE FROM classes WHERE id = ? AND NOT EXISTS (SELECT 1 FROM labels WHERE class_id = ?) AND NOT EXISTS (SELECT 1 FROM clusters WHERE class_id = ?)')
+        .run(u.createdClass, u.createdClass, u.createdClass);
     }
     db.prepare('DELETE FROM cluster_edits WHERE id = ?').run(edit.id);
     return edit.kind;
