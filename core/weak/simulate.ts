@@ -12,7 +12,7 @@ import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
-import { emptyLabelModel } from './label-model.ts';
+import { emptyLabelModel, type LabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
 export interface SimulationData {
@@ -89,24 +89,15 @@ function trueAccuracy(lf: Lf, truth: Int32Array, isTrain: Uint8Array): number {
   return seen ? right / seen : 0;
 }
 
-export async function simulateIws(data: SimulationData, options: SimulationOptions): Promise<SimulationResult> {
-  const started = performance.now();
-  const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
-  const rng = new Rng(seed + 17);
-  const examples = pickExamples(data, options.examplesPerClass ?? 3, seed);
+/** What every simulation of one draw shares: the examples, the candidate LFs, the truth about them, the training rows. */
+async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number) {
+  const n = data.imageIds.length;
+  const examples = pickExamples(data, examplesPerClass, seed);
   const ctx = await lfContextFor(data, examples, seed);
   const { lfs, proposed } = generateCandidates(ctx);
-  const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const isTrain = new Uint8Array(n);
   for (const r of data.train) isTrain[r] = 1;
   const useful = lfs.map((lf) => trueAccuracy(lf, data.truth, isTrain) > 0.7);
-  const exampleClass = new Map<number, number>();
-  examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
-  const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
-  const given = new Map<number, Answer>();
-  const points: SimulationPoint[] = [];
-  const maxQ = Math.max(...options.queries);
-  let prediction = null;
   // The training rows as a matrix of their own, for the label model.
   const trainIndex = new Int32Array(n).fill(-1);
   data.train.forEach((r, i) => (trainIndex[r] = i));
@@ -115,6 +106,42 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   // The user's example images are labels they gave: the label model and the end model use them.
   const known = new Int32Array(data.train.length).fill(-1);
   examples.forEach((rows, c) => rows.forEach((r) => { if (trainIndex[r]! >= 0) known[trainIndex[r]!] = c; }));
+  const trainFeatures = new Float32Array(data.train.length * data.dim);
+  data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
+  /** The label model on the chosen LFs → end model on the training rows → accuracy on the held-out rows. */
+  const endModelAccuracy = async (lm: LabelModel, selfTraining = 0) => {
+    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known, selfTraining, seed });
+    return model ? accuracyOn(model, data.features, data.test, data.truth, data.classNames.length) : 0;
+  };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy };
+}
+
+/**
+ * The bound of the candidate pool: the end model when the label model uses every candidate the
+ * simulated expert would accept (what endless answers and a perfect ensemble converge to). When
+ * IWS at 50 answers is close to it, better acquisition cannot help; better candidates or a better
+ * embedding can.
+ */
+export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number } = {}): Promise<{ accepted: number; endModel: number }> {
+  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3);
+  const chosen = setup.lfs.map((_, j) => j).filter((j) => setup.useful[j]);
+  const lm = labelRows(setup.trainLfs, chosen, data.train.length, data.classNames.length, { known: setup.known });
+  return { accepted: chosen.length, endModel: await setup.endModelAccuracy(lm) };
+}
+
+export async function simulateIws(data: SimulationData, options: SimulationOptions): Promise<SimulationResult> {
+  const started = performance.now();
+  const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
+  const rng = new Rng(seed + 17);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy } = await simulationSetup(data, seed, options.examplesPerClass ?? 3);
+  const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
+  const exampleClass = new Map<number, number>();
+  examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
+  const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
+  const given = new Map<number, Answer>();
+  const points: SimulationPoint[] = [];
+  const maxQ = Math.max(...options.queries);
+  let prediction = null;
   const score = (labels: Int32Array) => {
     let covered = 0, right = 0;
     labels.forEach((l, i) => { if (l >= 0) { covered++; if (l === trainTruth[i]) right++; } });
@@ -131,14 +158,11 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     const chosen = finalLfs(lfs, given, prediction);
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
-    // End model on the training rows' features, labelled by the label model; scored on the test rows.
-    const trainFeatures = new Float32Array(data.train.length * data.dim);
-    data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
-    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: k, known, selfTraining: options.selfTraining ?? 0, seed });
     points.push({
       queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length,
       labelModel: score(hardLabels(lm).label), majorityVote: score(hardLabels(mv).label),
-      endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
+      // End model on the training rows' features, labelled by the label model; scored on the test rows.
+      endModel: await endModelAccuracy(lm, options.selfTraining ?? 0),
     });
   }
   return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
