@@ -4,6 +4,7 @@ import path from 'node:path';
 import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { Host } from '../core/host/host.ts';
+import { listDatasets } from '../core/store/datasets.ts';
 import type { ImportResult } from '../core/images/import.ts';
 import { parseLabelsCsv } from '../plugins/importers/folder.ts';
 import { buildCorpus, type Corpus, tempDir } from './helpers/corpus.ts';
@@ -179,6 +180,19 @@ test('a grey + alpha PNG (a real emoji) is an ordinary image with transparency, 
   const px = await renderTrainingPixels(file, 32, display);
   assert.deepEqual([...px.subarray(0, 3)], [255, 255, 255], 'the transparent corner is white');
   for (let i = 0; i < 32 * 32; i++) assert.ok(Math.abs(px[i * 3]! - px[i * 3 + 1]!) <= 2, 'grey, not alpha in the green band');
+  // Imported beside a 16-bit TIFF, only the TIFF asks for a display mapping.
+  const folder = tempDir('grey-alpha');
+  fs.copyFileSync(file, path.join(folder, 'sheep.png'));
+  const { writeTiff } = await import('./helpers/corpus.ts');
+  fs.writeFileSync(path.join(folder, 'deep.tif'), writeTiff(8, 8, 1, 16, new Uint16Array(64).map((_, i) => i * 500)));
+  const host = newHost();
+  try {
+    const r = await importInto(host, folder, { kind: 'none' });
+    const row = listDatasets(host.project.db).find((d) => d.id === r.datasetId)!;
+    assert.deepEqual(row.scientific, { images: 1, maxChannels: 1 });
+  } finally {
+    host.close();
+  }
 });
 
 test('deleting a dataset removes its rows and the thumbnails no other dataset uses', async () => {

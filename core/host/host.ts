@@ -28,7 +28,7 @@ import { IwsSessions } from '../weak/session.ts';
 import { latestSession } from '../weak/store.ts';
 import { StagedOutput } from '../export/output.ts';
 import { exportersFrom, findExporter, runExport, type ExportRequest } from '../export/run.ts';
-import { deleteDataset, getDataset, listDatasets, renameDataset, updateDatasetSettings } from '../store/datasets.ts';
+import { deleteDataset, getDataset, listDatasets, renameDataset, SCIENTIFIC_SQL, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
 import { readRecent, rememberRecent } from './recent.ts';
@@ -236,7 +236,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     const { db } = this.project;
     const display = getDataset(db, p.datasetId).settings.display;
     const rows = db
-      .prepare("SELECT path, hash FROM images WHERE dataset_id = ? AND status = 'ok' AND (bit_depth > 8 OR channels NOT IN (1, 3, 4))")
+      .prepare(`SELECT path, hash FROM images WHERE dataset_id = ? AND status = 'ok' AND ${SCIENTIFIC_SQL}`)
       .all(p.datasetId) as { path: string; hash: string }[];
     let done = 0;
     for (const r of rows) {

@@ -33,6 +33,7 @@ const sharpOptions = { failOn: 'error', limitInputPixels: MAX_PIXELS } as const;
  * Two bands that are grey + alpha by the format's definition (a PNG of colour type 4, such as
  * many emoji and icons): drawn and trained on as an ordinary image with transparency. A 2-band
  * TIFF stays scientific — there the second band is usually a second measurement, not alpha.
+ * SCIENTIFIC_SQL (core/store/datasets.ts) is the same rule over the images table.
  */
 const greyAlpha = (meta: sharp.Metadata) => meta.channels === 2 && meta.hasAlpha === true && ['png', 'webp', 'gif', 'heif'].includes(meta.format ?? '');
 

@@ -1,6 +1,9 @@
 import { LoupeError } from '../errors.ts';
 import type { Db } from './database.ts';
 
+/** Images that need a display mapping, as openImage decides (formats as stored: heif is heic or avif). */
+export const SCIENTIFIC_SQL = "(bit_depth > 8 OR (channels NOT IN (1, 3, 4) AND NOT (channels = 2 AND format IN ('png', 'webp', 'gif', 'heic', 'avif'))))";
+
 export interface DisplaySettings {
   /** Which source channels map to red, green and blue (null: black) for multi-channel images. */
   channelMap: [number | null, number | null, number | null];
@@ -50,7 +53,7 @@ export function listDatasets(db: Db): DatasetRow[] {
     'SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ?',
   );
   const sciStmt = db.prepare(
-    "SELECT COUNT(*) AS n, COALESCE(MAX(channels), 0) AS c FROM images WHERE dataset_id = ? AND status = 'ok' AND (bit_depth > 8 OR channels NOT IN (1, 3, 4))",
+    `SELECT COUNT(*) AS n, COALESCE(MAX(channels), 0) AS c FROM images WHERE dataset_id = ? AND status = 'ok' AND ${SCIENTIFIC_SQL}`,
   );
   return rows.map((r) => {
     const sci = sciStmt.get(r.id) as { n: number; c: number };
