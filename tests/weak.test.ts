@@ -21,6 +21,7 @@ import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
 import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
+import { predictProbabilities } from '../core/learn/classifier.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
@@ -234,10 +235,18 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   const none = emptyLabelModel(n, 2);
   const all = Array.from({ length: n }, (_, i) => i);
   for (const maxRows of [n, 300]) {
-    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100 }))!;
+    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100, classBalance: 'equal' }))!;
     const acc = accuracyOn(model, x, all, truth, 2);
     assert.ok(acc > 0.93, `end model accuracy ${acc.toFixed(3)} with a graph of ${maxRows} rows`);
   }
+  // Told the classes differ in size, the 100 seeds outweigh the one: the small class keeps less.
+  const smallShare = async (classBalance: 'equal' | 'unequal' | 'unknown') => {
+    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 100, classBalance }))!;
+    const p = predictProbabilities(model, x, all);
+    return all.filter((i) => p[i * 2 + 1]! > p[i * 2]!).length;
+  };
+  const [equal, unknown, unequal] = [await smallShare('equal'), await smallShare('unknown'), await smallShare('unequal')];
+  assert.ok(equal >= unknown && unknown >= unequal && equal > unequal, `rows given the small class: ${equal} ≥ ${unknown} ≥ ${unequal}`);
   // Progress runs from the graph through every fit to 1, never backwards; an abort stops the fit.
   const seen: { phase: string; f: number }[] = [];
   await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 40, selfTraining: 1, onProgress: (phase, f) => seen.push({ phase, f }) });

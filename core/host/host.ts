@@ -25,6 +25,7 @@ import { builtinImporters, loadUserPlugins, pluginContext, type PluginProblem, v
 import { suggestImages } from '../weak/active.ts';
 import { builtinLfGenerators } from '../weak/candidates.ts';
 import { IwsSessions } from '../weak/session.ts';
+import type { ClassBalance } from '../weak/propagate.ts';
 import { latestSession } from '../weak/store.ts';
 import { StagedOutput } from '../export/output.ts';
 import { exportersFrom, findExporter, runExport, type ExportRequest } from '../export/run.ts';
@@ -194,8 +195,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       resumable: false,
       title: () => 'Apply labels from the rules',
       run: (ctx) => {
-        const p = ctx.params as { sessionId: number; selfTraining?: number };
-        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 1, signal: ctx.signal, progress: ctx.progress });
+        const p = ctx.params as { sessionId: number; selfTraining?: number; classBalance?: ClassBalance };
+        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 1, classBalance: p.classBalance ?? 'unknown', signal: ctx.signal, progress: ctx.progress });
       },
     });
     this.jobs.register({
@@ -357,9 +358,9 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'iws.card': ({ sessionId }) => this.iws.card(sessionId),
     'iws.answer': ({ sessionId, lfIdx, answer }) => this.iws.answer(sessionId, lfIdx, answer),
     'iws.undo': ({ sessionId }) => this.iws.undo(sessionId),
-    'iws.apply': ({ sessionId, selfTraining }) => {
+    'iws.apply': ({ sessionId, selfTraining, classBalance }) => {
       this.iws.checkApplicable(sessionId);
-      return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining }) };
+      return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining, classBalance }) };
     },
     'active.suggest': ({ datasetId, count, exclude }) => suggestImages(this.project, datasetId, count, exclude),
     'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),

@@ -8,7 +8,7 @@ import type { Lf } from './candidates.ts';
 import { predictUsefulness, type EnsembleOptions, type UsefulnessPrediction } from './ensemble.ts';
 import type { Fingerprints } from './fingerprint.ts';
 import { fitLabelModel, majorityVote, type LabelModel } from './label-model.ts';
-import { neighbourGraph, spreadLabels, type PropagationOptions } from './propagate.ts';
+import { CLASS_BALANCE, neighbourGraph, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
 import { voteMatrix } from './votes.ts';
 
 /** The expert's answers to "is this a good rule for class X?", with the label and weight IWS trains on. */
@@ -86,6 +86,8 @@ export interface EndModelOptions {
    * first, and train on every image it reaches (propagate.ts); false: train on the seeds only.
    */
   propagation?: PropagationOptions | false;
+  /** What the person says of the classes' sizes: how far propagation balances class masses (CLASS_BALANCE). */
+  classBalance?: ClassBalance;
   /** Noisy Student rounds: the model pseudo-labels the rows no LF covers and a noised student learns from all. */
   selfTraining?: number;
   seed?: number;
@@ -172,7 +174,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   let first = seeds;
   if (options.propagation !== false) {
     report('Linking similar images', 0);
-    first = await propagatedTargets(features, dim, rows, lm, k, known, { ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
+    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance: CLASS_BALANCE[options.classBalance ?? 'unknown'], ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });

@@ -20,6 +20,7 @@ import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.t
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
+import type { ClassBalance } from './propagate.ts';
 import { getSession, saveAnswer, saveResult, saveSession, sessionAnswers, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { hardLabels } from './votes.ts';
 
@@ -255,7 +256,7 @@ export class IwsSessions {
   }
 
   /** Writes the label model's and the end model's labels, and returns what to review. */
-  async apply(sessionId: number, options: { selfTraining?: number; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<IwsResults> {
+  async apply(sessionId: number, options: { selfTraining?: number; classBalance?: ClassBalance; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<IwsResults> {
     // Progress in thousandths, with the phase: the end model's fits are most of the time.
     const report = (phase: string, fraction: number) => options.progress?.(Math.round(1000 * fraction), 1000, { phase });
     report('Combining the rules', 0);
@@ -275,7 +276,7 @@ export class IwsSessions {
     const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     const model = await trainEndModel(features, s.dim, all, lm, {
-      classes: k, known, selfTraining: options.selfTraining ?? 1,
+      classes: k, known, selfTraining: options.selfTraining ?? 1, classBalance: options.classBalance ?? 'unknown',
       ...(options.signal ? { signal: options.signal } : {}), onProgress: (phase, f) => report(phase, 0.05 + 0.9 * f),
     });
     options.signal?.throwIfAborted();

@@ -13,6 +13,7 @@ import { generateCandidates, type Lf } from './candidates.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
+import type { ClassBalance } from './propagate.ts';
 import { hardLabels } from './votes.ts';
 
 export interface SimulationData {
@@ -34,7 +35,20 @@ export interface SimulationOptions {
   seed?: number;
   ensembleMembers?: number;
   selfTraining?: number;
+  /** The expert's word on the classes' sizes; by default answered from the true labels (classBalanceOf). */
+  classBalance?: ClassBalance;
   onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * The simulated expert's answer to "are your classes about equally common?": equal when the
+ * largest class of the training rows is at most twice the smallest.
+ */
+export function classBalanceOf(data: SimulationData): ClassBalance {
+  const counts = new Array(data.classNames.length).fill(0);
+  for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
+  const present = counts.filter((c) => c > 0);
+  return Math.max(...present) <= 2 * Math.min(...present) ? 'equal' : 'unequal';
 }
 
 export interface SimulationPoint {
@@ -90,7 +104,7 @@ function trueAccuracy(lf: Lf, truth: Int32Array, isTrain: Uint8Array): number {
 }
 
 /** What every simulation of one draw shares: the examples, the candidate LFs, the truth about them, the training rows. */
-async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number) {
+async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number, classBalance = classBalanceOf(data)) {
   const n = data.imageIds.length;
   const examples = pickExamples(data, examplesPerClass, seed);
   const ctx = await lfContextFor(data, examples, seed);
@@ -110,7 +124,7 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
   /** The label model on the chosen LFs → end model on the training rows → accuracy on the held-out rows. */
   const endModelAccuracy = async (lm: LabelModel, selfTraining = 0) => {
-    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known, selfTraining, seed });
+    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known, selfTraining, classBalance, seed });
     return model ? accuracyOn(model, data.features, data.test, data.truth, data.classNames.length) : 0;
   };
   return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy };
@@ -122,8 +136,8 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
  * IWS at 50 answers is close to it, better acquisition cannot help; better candidates or a better
  * embedding can.
  */
-export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number } = {}): Promise<{ accepted: number; endModel: number }> {
-  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3);
+export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number; classBalance?: ClassBalance } = {}): Promise<{ accepted: number; endModel: number }> {
+  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3, options.classBalance);
   const chosen = setup.lfs.map((_, j) => j).filter((j) => setup.useful[j]);
   const lm = labelRows(setup.trainLfs, chosen, data.train.length, data.classNames.length, { known: setup.known });
   return { accepted: chosen.length, endModel: await setup.endModelAccuracy(lm) };
@@ -133,7 +147,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy } = await simulationSetup(data, seed, options.examplesPerClass ?? 3);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -184,7 +198,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, seed }))!;
+    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance: classBalanceOf(data), seed }))!;
   };
   let model = await fit();
   while (asked < max) {
