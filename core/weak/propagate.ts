@@ -39,11 +39,12 @@ export interface PropagationOptions {
 
 /**
  * What the person says of their classes' sizes, as the exponent of the seed-mass scaling.
- * Equal mass keeps a class with wide rules from flooding the graph where classes are alike in size
- * (Fashion-MNIST, rules from 50 answers: end model 70% with equal mass, 63% without). Where one
- * class is far larger, equal mass gives its many seeds as much weight as another's 3 examples and
- * the large class loses its own region (emoji, People & Body ≈ 40% of images: 39% with equal
- * mass, 70% without). Not sure: half way (66% and 69% on those two).
+ * Measured with the 5 widest good rules per class and 3 examples per class (one draw): equal mass
+ * keeps a class with wide rules from flooding the graph where classes are alike in size
+ * (Fashion-MNIST: end model 70% with equal mass, 63% without). Where one class is far larger,
+ * equal mass gives its many seeds as much weight as another's 3 examples and the large class
+ * loses its own region (emoji, People & Body 61% of the images: 39% with equal mass, 70%
+ * without). Not sure: half way (66% and 69%).
  */
 export const CLASS_BALANCE = { equal: 1, unequal: 0, unknown: 0.5 } as const;
 export type ClassBalance = keyof typeof CLASS_BALANCE;
