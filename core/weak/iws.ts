@@ -97,7 +97,7 @@ export interface EndModelOptions {
 }
 
 /** The end model's training targets from the label model alone: soft labels weighted by confidence, classes balanced. */
-function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array): { covered: number[]; targets: Float32Array; weights: Float32Array } {
+function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array, balance: number = CLASS_BALANCE.equal): { covered: number[]; targets: Float32Array; weights: Float32Array } {
   const covered = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
   const targets = new Float32Array(covered.length * k), weights = new Float32Array(covered.length);
   const mass = new Float64Array(k);
@@ -112,14 +112,15 @@ function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Arr
     weights[i] = top;
     for (let c = 0; c < k; c++) mass[c]! += targets[i * k + c]! * top;
   });
-  // Class-balanced: LFs cover some classes far more than others, and the end model should not
-  // learn the LFs' coverage as if it were the classes' frequency. Each class weighs the same in all;
+  // Class-balanced (as far as `balance` says, as in propagation): LFs cover some classes far more
+  // than others, and the end model should not learn the LFs' coverage as if it were the classes'
+  // frequency. With balance 1 each class weighs the same in all;
   // a person's labels (known rows) weigh at least as much as the most trusted LF label.
   const meanMass = mass.reduce((a, b) => a + b, 0) / Math.max(1, mass.filter((m) => m > 0).length);
   covered.forEach((_, i) => {
     let c = 0;
     for (let d = 1; d < k; d++) if (targets[i * k + d]! > targets[i * k + c]!) c = d;
-    weights[i] = weights[i]! * Math.min(20, meanMass / Math.max(mass[c]!, 1e-9));
+    weights[i] = weights[i]! * Math.min(20, (meanMass / Math.max(mass[c]!, 1e-9)) ** balance);
   });
   return { covered, targets, weights };
 }
@@ -165,7 +166,8 @@ async function propagatedTargets(features: Float32Array, dim: number, allRows: n
 export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
   const k = options.classes;
   const known = options.known;
-  const seeds = seedTargets(rows, lm, k, known);
+  const balance = CLASS_BALANCE[options.classBalance ?? 'unknown'];
+  const seeds = seedTargets(rows, lm, k, known, balance);
   if (seeds.covered.length < 2) return null;
   // Progress: the neighbour graph and spreading take about 40% of the time, the fits the rest.
   const fits = 1 + (options.selfTraining ?? 0), graphShare = options.propagation === false ? 0 : 0.4;
@@ -174,7 +176,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   let first = seeds;
   if (options.propagation !== false) {
     report('Linking similar images', 0);
-    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance: CLASS_BALANCE[options.classBalance ?? 'unknown'], ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
+    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance, ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });
