@@ -6,9 +6,9 @@
  * (trained here once if not cached, ~10 min per set) and 3 example images per class: end-model
  * accuracy on the held-out split against the number of answers, for straddle and random
  * acquisition, against active labelling of as many single images (same end model), and the fully
- * supervised ceiling; averaged over several draws of the example images. The candidates' bound
- * (every LF the expert would accept, used at once) tells acquisition's shortfall from the
- * candidates' and the embedding's. Then the label model's fit time on 100,000 images × 500 LFs.
+ * supervised ceiling; averaged over several draws of the example images. Every good candidate at
+ * once (all the LFs the expert would accept) tells acquisition's shortfall from the candidates'
+ * and the embedding's. Then the label model's fit time on 100,000 images × 500 LFs.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
 import { Rng } from '../core/engine/rng.ts';
@@ -26,7 +26,7 @@ interface Draw {
   straddle: SimulationResult;
   random: SimulationResult;
   active: { labels: number; accuracy: number }[];
-  bound: { accepted: number; endModel: number };
+  allGood: { accepted: number; endModel: number };
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -48,7 +48,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
         straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed }),
         random: await simulateIws(data, { queries, acquisition: 'random', noise, seed }),
         active: await simulateActiveLabeling(data, queries, { seed }),
-        bound: await acceptAllUseful(data, { seed }),
+        allGood: await acceptAllUseful(data, { seed }),
       });
     }
     const ceiling = await supervisedCeiling(data);
@@ -66,8 +66,8 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
-    const bound = runs.map((r) => r.bound.endModel);
-    console.log(`The candidates' bound — the label model on every LF the simulated expert would accept (${secs((r) => r.bound.accepted)} of ${s0.candidates}), what unlimited answers converge to: end model ${pct(mean(bound))} ± ${pct(spread(bound))}, ${(mean(bound) / ceiling).toFixed(2)} of the ceiling.`);
+    const allGood = runs.map((r) => r.allGood.endModel);
+    console.log(`Every good candidate at once — the label model on every LF the simulated expert would accept (${secs((r) => r.allGood.accepted)} of ${s0.candidates}), where endless answers would lead: end model ${pct(mean(allGood))} ± ${pct(spread(allGood))}, ${(mean(allGood) / ceiling).toFixed(2)} of the ceiling.`);
   } finally {
     set.host.close();
   }

@@ -131,10 +131,10 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
 }
 
 /**
- * The bound of the candidate pool: the end model when the label model uses every candidate the
- * simulated expert would accept (what endless answers and a perfect ensemble converge to). When
- * IWS at 50 answers is close to it, better acquisition cannot help; better candidates or a better
- * embedding can.
+ * Every good candidate at once: the end model when the label model uses every LF the simulated
+ * expert would accept (where endless answers and a perfect ensemble lead). When IWS at 50 answers
+ * is close to it, better acquisition cannot help; better candidates or a better embedding can. Not
+ * an upper bound: hundreds of correlated rules can label worse than a few (emoji).
  */
 export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number; classBalance?: ClassBalance } = {}): Promise<{ accepted: number; endModel: number }> {
   const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3, options.classBalance);
