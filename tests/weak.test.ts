@@ -26,6 +26,8 @@ import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
 import { emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { simulationDataFor } from '../core/weak/data.ts';
+import { lfContextFor, pickExamples } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
 
@@ -321,6 +323,16 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
       }
       assert.ok(Math.abs(fired / rowsCount - Number(r[5])) < 1e-3);
     });
+    // Every good rule at once (hundreds, many correlated): the label model stays near or above majority vote.
+    const data = await simulationDataFor(app.project);
+    const n = data.imageIds.length, k = data.classNames.length;
+    for (let seed = 0; seed < 3; seed++) {
+      const { lfs } = generateCandidates(await lfContextFor(data, pickExamples(data, 3, seed), seed));
+      const good = lfs.filter((lf) => [...lf.fires].filter((r) => data.truth[r] === lf.classIndex).length > 0.7 * lf.fires.length);
+      const m = voteMatrix(n, k, good);
+      const lmAcc = accuracy(data.truth, hardLabels(fitLabelModel(m)).label), mvAcc = accuracy(data.truth, hardLabels(majorityVote(m)).label);
+      assert.ok(lmAcc > mvAcc - 0.05, `${good.length} good rules: label model ${lmAcc.toFixed(3)}, majority vote ${mvAcc.toFixed(3)}`);
+    }
   } finally {
     app.close();
   }

@@ -1,15 +1,15 @@
 // Label models: turn the votes of accepted LFs into probabilistic labels (DESIGN §6).
 //
-// The generative model is Dawid–Skene's one-coin model over the votes that were cast, as in
-// Snorkel: a class balance π and, per LF j (voting for class c_j), an accuracy a_j = P(y = c_j |
-// j fires); when j fires, its vote is right with probability a_j and otherwise points away from
-// any one other class alike; LFs are independent given y and abstains carry no evidence. (A
-// variant that also read abstains as evidence, with per-LF true- and false-positive rates, lost to
-// majority vote on real image LFs: LFs cut from one score at several radii are nested, and their
-// joint abstains were counted many times over.) It is fit by EM on the rows with at least one
-// vote, from majority vote, with a Beta prior that keeps accuracies off 0 and 1; the class balance
-// is uniform unless given or asked to be learnt. Rows whose class
-// a person gave are clamped to it (semi-supervised EM), so active-labelling answers anchor it.
+// The generative model is Dawid–Skene's for unipolar LFs: each group of nested cuts (one score cut
+// at several radii) is one ordinal source whose level — how many of its cuts fire on a row — has
+// its own distribution when y is the group's class (θ) and when it is not (φ); groups are
+// independent given y, and a class balance π is learnt. Reading a group as one source counts its
+// nested cuts once (counted as separate LFs, their joint abstains and votes were counted many
+// times over and the model lost to majority vote). A group that stays silent is evidence against
+// its class; where that overcounts, one abstain per class is read instead (fitLabelModel). It is
+// fit by EM on the rows with at least one vote, from majority vote, with Dirichlet(1) smoothing;
+// rows whose class a person gave are clamped to it (semi-supervised EM), so active-labelling
+// answers anchor it.
 //
 // Cost per EM iteration is O(votes + rows·classes): a fired LF adds one number to one class of its
 // row, because the terms every class shares cancel in the row's normalisation.
@@ -94,11 +94,52 @@ function lfAgreement(m: VoteMatrix, probs: Float32Array, covered: Uint8Array): F
   return Float32Array.from(sum, (s, l) => (count[l] ? s / count[l]! : 0));
 }
 
+/**
+ * Share of the rows majority vote gives one class (no tie) where the model's most likely class is
+ * the same.
+ */
+function agreementWithMajority(model: LabelModel, mv: LabelModel, known?: Int32Array): number {
+  const k = model.classes;
+  let same = 0, total = 0;
+  for (let i = 0; i < mv.covered.length; i++) {
+    if (!mv.covered[i] || (known && known[i]! >= 0)) continue;
+    let best = 0, ties = 0, mine = 0;
+    for (let c = 1; c < k; c++) if (mv.probs[i * k + c]! > mv.probs[i * k + best]!) best = c;
+    for (let c = 0; c < k; c++) if (mv.probs[i * k + c] === mv.probs[i * k + best]) ties++;
+    if (ties > 1) continue;
+    for (let c = 1; c < k; c++) if (model.probs[i * k + c]! > model.probs[i * k + mine]!) mine = c;
+    total++;
+    if (mine === best) same++;
+  }
+  return total ? same / total : 1;
+}
+
+/**
+ * The generative model, fit by EM in two readings of abstains, keeping the one that departs less
+ * from majority vote. Per group (a silent group is evidence against its class) identifies the
+ * accuracies of independent rules, where it beats majority vote (synthetic: 86% vs 78%). But real
+ * rules of one class are correlated (cuts around near-duplicate examples, emoji skin tones): the
+ * same abstain is counted many times and EM can overturn the rules (emoji, 191 good rules: 30%
+ * accurate labels where majority vote gives 80%; Fashion-MNIST, ~400: 70% vs 74%). Per class ("no
+ * rule of this class fired", one term) cannot overcount (80%; 73–76%) but misreads independent
+ * rules (synthetic: 59%). In every case measured (these, 20-rule subsets, the 100k × 500 timing
+ * set) the reading that agreed more with majority vote was the more accurate, or within 1 pt of it.
+ * A first fit that agrees on ≥ 95% of rows is kept as is (the second fit doubles the time).
+ */
 export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): LabelModel {
+  const mv = majorityVote(m, { known: options.known });
+  const layout = groupLayout(m, options.known);
+  const perGroup = fitGenerative(m, options, mv, layout, false);
+  const agree = agreementWithMajority(perGroup, mv, options.known);
+  if (agree >= 0.95) return perGroup;
+  const perClass = fitGenerative(m, options, mv, layout, true);
+  return agreementWithMajority(perClass, mv, options.known) > agree ? perClass : perGroup;
+}
+
+/** What both fits share: the rows with votes, and each row's level in each group it votes in. */
+function groupLayout(m: VoteMatrix, known: Int32Array | undefined) {
   const { rows: n, classes: k, groups: G } = m;
   const J = m.classOf.length;
-  const maxIter = options.iterations ?? 100, tol = options.tolerance ?? 1e-3;
-  const known = options.known;
   const usedList: number[] = [];
   for (let i = 0; i < n; i++) if (m.rowStart[i + 1]! > m.rowStart[i]! || (known && known[i]! >= 0)) usedList.push(i);
   const used = Uint32Array.from(usedList);
@@ -113,29 +154,38 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
   for (let g = 0; g < G; g++) levelOffset[g + 1] = levelOffset[g]! + groupSize[g]! + 1;
   // Sparse (row → [group, level]) built once: rows see few groups.
   const rowGroupStart = new Uint32Array(n + 1);
-  const rgGroup: number[] = [], rgLevel: number[] = [];
+  const rgGroupList: number[] = [], rgLevelList: number[] = [];
   const count = new Int32Array(G), touched: number[] = [];
   for (let i = 0; i < n; i++) {
-    rowGroupStart[i] = rgGroup.length;
+    rowGroupStart[i] = rgGroupList.length;
     if (!covered[i]) continue;
     for (let t = m.rowStart[i]!; t < m.rowStart[i + 1]!; t++) {
       const g = m.groupOf[m.lf[t]!]!;
       if (count[g] === 0) touched.push(g);
       count[g] = count[g]! + 1;
     }
-    for (const g of touched) (rgGroup.push(g), rgLevel.push(count[g]!), (count[g] = 0));
+    for (const g of touched) (rgGroupList.push(g), rgLevelList.push(count[g]!), (count[g] = 0));
     touched.length = 0;
   }
-  rowGroupStart[n] = rgGroup.length;
+  rowGroupStart[n] = rgGroupList.length;
+  const rgGroup = Int32Array.from(rgGroupList), rgLevel = Int32Array.from(rgLevelList);
 
   // Only classes some LF votes for can be inferred: a class without one has no evidence against
   // it and would absorb rows. Known rows of such a class stay clamped to it.
   const active = new Uint8Array(k);
   for (let l = 0; l < J; l++) active[m.classOf[l]!] = 1;
   const activeCount = Math.max(2, active.reduce((a, b) => a + b, 0));
+  return { used, covered, N, groupClass, groupSize, levelOffset, rowGroupStart, rgGroup, rgLevel, active, activeCount };
+}
+
+function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel, layout: ReturnType<typeof groupLayout>, abstainPerClass: boolean): LabelModel {
+  const { rows: n, classes: k, groups: G } = m;
+  const { used, covered, N, groupClass, groupSize, levelOffset, rowGroupStart, rgGroup, rgLevel, active, activeCount } = layout;
+  const maxIter = options.iterations ?? 100, tol = options.tolerance ?? 1e-3;
+  const known = options.known;
 
   // Start from majority vote (as soft labels): EM then refines, and cannot permute the classes.
-  const q = majorityVote(m, { known }).probs;
+  const q = mv.probs.slice();
   // The class balance among covered rows is whatever the LFs' coverage makes it (often far from
   // the dataset's), so it is learnt by default, starting from majority vote's.
   const learnBalance = options.learnClassBalance ?? !options.classPrior;
@@ -148,13 +198,15 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
   const massIn = new Float64Array(levelOffset[G]!), massOut = new Float64Array(levelOffset[G]!);
   const classTotal = new Float64Array(k), score = new Float64Array(k), base = new Float64Array(k), logPrior = new Float64Array(k);
   let iterations = 0, previous = new Float64Array(levelOffset[G]!).fill(NaN);
+  const noneIn = new Float64Array(k), noneOut = new Float64Array(k), abstain = new Float64Array(k), fired = new Uint8Array(k);
 
   for (; iterations < maxIter; iterations++) {
     // M-step: level distributions per group, from the rows' class posteriors (Dirichlet(1) smoothing).
     massIn.fill(0);
     massOut.fill(0);
     classTotal.fill(0);
-    for (const i of used) {
+    for (let u = 0; u < N; u++) {
+      const i = used[u]!;
       for (let c = 0; c < k; c++) classTotal[c]! += q[i * k + c]!;
       for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
         const g = rgGroup[t]!, o = levelOffset[g]! + rgLevel[t]!, p = q[i * k + groupClass[g]!]!;
@@ -176,6 +228,20 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
       }
     }
     previous = logTheta.slice();
+    if (abstainPerClass) {
+      // P(no rule of class c fires | y = c) against y ≠ c, one term per class.
+      noneIn.fill(0);
+      noneOut.fill(0);
+      for (let u = 0; u < N; u++) {
+      const i = used[u]!;
+        for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) fired[groupClass[rgGroup[t]!]!] = 1;
+        for (let c = 0; c < k; c++) {
+          if (!fired[c]) (noneIn[c]! += q[i * k + c]!), (noneOut[c]! += 1 - q[i * k + c]!);
+          fired[c] = 0;
+        }
+      }
+      for (let c = 0; c < k; c++) abstain[c] = Math.log((noneIn[c]! + 1) / (classTotal[c]! + 2)) - Math.log((noneOut[c]! + 1) / (N - classTotal[c]! + 2));
+    }
     if (learnBalance) {
       const pseudo = (0.05 * N) / activeCount;
       for (let c = 0; c < k; c++) prior[c] = active[c] ? (classTotal[c]! + pseudo) / (N + pseudo * activeCount) : 0;
@@ -183,14 +249,21 @@ export function fitLabelModel(m: VoteMatrix, options: LabelModelOptions = {}): L
     // E-step. Terms shared by every class cancel; per class: log π_c + Σ_{groups of c} (log θ_g[0] − log φ_g[0]);
     // per group the row votes in: (log θ_g[v] − log φ_g[v]) − (log θ_g[0] − log φ_g[0]) on its class.
     for (let c = 0; c < k; c++) base[c] = logPrior[c] = active[c] ? Math.log(Math.max(prior[c]!, 1e-12)) : -Infinity;
-    for (let g = 0; g < G; g++) base[groupClass[g]!]! += logTheta[levelOffset[g]!]! - logPhi[levelOffset[g]!]!;
-    for (const i of used) {
+    // Per class instead: log π_c + the class's abstain term, taken back on a row where one of its groups fires.
+    if (abstainPerClass) for (let c = 0; c < k; c++) base[c]! += active[c] ? abstain[c]! : 0;
+    else for (let g = 0; g < G; g++) base[groupClass[g]!]! += logTheta[levelOffset[g]!]! - logPhi[levelOffset[g]!]!;
+    for (let u = 0; u < N; u++) {
+      const i = used[u]!;
       if (known && known[i]! >= 0) continue; // clamped
       score.set(base);
       for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
-        const g = rgGroup[t]!, o = levelOffset[g]!;
-        score[groupClass[g]!]! += logTheta[o + rgLevel[t]!]! - logPhi[o + rgLevel[t]!]! - (logTheta[o]! - logPhi[o]!);
+        const g = rgGroup[t]!, o = levelOffset[g]!, c = groupClass[g]!;
+        if (abstainPerClass) {
+          if (!fired[c]) (fired[c] = 1), (score[c]! -= abstain[c]!);
+          score[c]! += logTheta[o + rgLevel[t]!]! - logPhi[o + rgLevel[t]!]!;
+        } else score[c]! += logTheta[o + rgLevel[t]!]! - logPhi[o + rgLevel[t]!]! - (logTheta[o]! - logPhi[o]!);
       }
+      if (abstainPerClass) fired.fill(0);
       let max = -Infinity;
       for (let c = 0; c < k; c++) max = Math.max(max, score[c]!);
       let z = 0;
