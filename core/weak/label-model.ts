@@ -233,7 +233,7 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
       noneIn.fill(0);
       noneOut.fill(0);
       for (let u = 0; u < N; u++) {
-      const i = used[u]!;
+        const i = used[u]!;
         for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) fired[groupClass[rgGroup[t]!]!] = 1;
         for (let c = 0; c < k; c++) {
           if (!fired[c]) (noneIn[c]! += q[i * k + c]!), (noneOut[c]! += 1 - q[i * k + c]!);
