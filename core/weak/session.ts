@@ -261,11 +261,11 @@ export class IwsSessions {
     const report = (phase: string, fraction: number) => options.progress?.(Math.round(1000 * fraction), 1000, { phase });
     report('Combining the rules', 0);
     await activateBackend();
+    this.checkApplicable(sessionId);
     const s = this.load(sessionId);
     this.refreshKnown(s);
     const k = s.row.classes.length, n = s.imageIds.length;
     const chosen = finalLfs(s.lfs, s.given, s.prediction);
-    if (chosen.length === 0) throw new LoupeError('conflict', 'No rule has been accepted yet.', { hint: 'Answer “Yes” to at least one rule card, then apply.' });
     const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
     options.signal?.throwIfAborted();
     const hard = hardLabels(lm);

@@ -194,11 +194,11 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   const max = Math.max(...budgets);
   let asked = 0;
   // The same end model as IWS (label propagation, then the linear head), with no LF labels.
-  const none = emptyLabelModel(n, k);
+  const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance: classBalanceOf(data), seed }))!;
+    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance, seed }))!;
   };
   let model = await fit();
   while (asked < max) {
