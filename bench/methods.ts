@@ -3,7 +3,8 @@
  *   [--images 5000] [--size 32] [--width 0.25] [--set key=value …] [--fresh] [--no-reference]`
  *
  * Every SSL method trains the same narrow ResNet-18 for the same image budget (images seen, each
- * in its views) on the real labelled sets of ../shared/README.md, then is scored on the held-out
+ * in its views), with its fast-CPU preset's batch, optimiser settings and hyper-parameters, on the
+ * real labelled sets of ../shared/README.md, then is scored on the held-out
  * split: kNN top-1 (k = 20, cosine, the train split as the bank) and a linear probe (logistic
  * regression on frozen features). The random-init encoder gives the floor every method must beat
  * clearly; the PyTorch references train SimCLR and BYOL for the same budget and score them the same
@@ -100,12 +101,15 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
   const config = {
     epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: 0,
     batchSize: benchBatch(method), hyperparameters: { ...preset.hyperparameters },
+    // The preset's optimiser settings (a method may raise its learning rate for short CPU runs).
+    ...pick(preset.settings, ['learningRate', 'optimizer', 'weightDecay']),
   };
   for (const [key, value] of Object.entries(o.overrides)) {
     if (RUN_SETTINGS.has(key)) Object.assign(config, { [key]: value });
     else if (method.hyperparameters.some((h) => h.key === key)) config.hyperparameters[key] = value;
   }
-  const signature = JSON.stringify(config);
+  // The views are part of what was trained: a change to a method's augmentations retrains it.
+  const signature = JSON.stringify({ ...config, views: method.views(o.size, resolveHyperparameters(method, config.hyperparameters)) });
   let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
     .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
   const cached = !!run;
@@ -141,6 +145,10 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
     reader.close();
     loaded.dispose();
   }
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  return Object.fromEntries(keys.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as Partial<Pick<T, K>>;
 }
 
 function hash(s: string): string {
@@ -179,8 +187,12 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   const batch = benchBatch(own);
   const steps = Math.floor(cache.imageIds.length / batch) * epochs;
   const extra = method === 'byol' ? ['--momentum', String(teacherMomentum(0, steps, 0.99))] : [];
+  // The learning rate and crop scale Loupe's run used (the reference has no colour or blur options).
+  const preset = findPreset(own, 'fast-cpu');
+  const learningRate = preset.settings.learningRate ?? own.defaults.learningRate;
+  const minScale = own.views(cache.size, resolveHyperparameters(own, preset.hyperparameters))[0]!.scale[0];
   const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5)),
-    '--method', method, '--batch', String(batch), ...extra],
+    '--method', method, '--batch', String(batch), '--lr', String(learningRate), '--min-scale', String(minScale), ...extra],
     { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });
   if (r.status !== 0) return `reference failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);

@@ -13,7 +13,10 @@ export async function pretrainedRun(set: BenchSet, name: string): Promise<RunRow
   const { project } = set.host;
   const method = findSslMethod('simclr');
   const preset = findPreset(method, 'fast-cpu');
-  let run = listRuns(project.db, set.datasetId).find((r) => r.method === 'simclr' && r.encoder && (r.config as { epochs?: number }).epochs === preset.settings.epochs);
+  // A cached run counts only if it was trained with the preset's epochs and learning rate.
+  const learningRate = preset.settings.learningRate ?? method.defaults.learningRate;
+  let run = listRuns<{ epochs?: number; learningRate?: number }>(project.db, set.datasetId)
+    .find((r) => r.method === 'simclr' && r.encoder && r.config.epochs === preset.settings.epochs && r.config.learningRate === learningRate);
   if (!run) {
     console.log(`${name}: no cached SimCLR run with the fast CPU preset; training one (${preset.settings.epochs} epochs)…`);
     const id = createTrainingRun(project, method, set.datasetId, { ...preset.settings, knnEvery: 0, hyperparameters: preset.hyperparameters });

@@ -27,13 +27,13 @@ import torch.nn.functional as F
 from simclr_step import ResNet18, nt_xent
 
 
-def augment(batch, size, gen):
+def augment(batch, size, gen, min_scale=0.2):
     """SimCLR views of a uint8 NHWC batch, on tensors, per image."""
     import torchvision.transforms.functional as TF
     out = []
     for img in batch:
         x = img.permute(2, 0, 1).float() / 255
-        scale = torch.empty(1).uniform_(0.2, 1, generator=gen).item()
+        scale = torch.empty(1).uniform_(min_scale, 1, generator=gen).item()
         logr = torch.empty(1).uniform_(math.log(3 / 4), math.log(4 / 3), generator=gen).item()
         area = scale * size * size
         w = int(round(math.sqrt(area * math.exp(logr))))
@@ -78,6 +78,7 @@ def main():
     p.add_argument("--epochs", type=int, required=True)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-scale", type=float, default=0.2)
     p.add_argument("--warmup", type=float, default=1)
     p.add_argument("--width", type=float, default=0.25)
     p.add_argument("--threads", type=int, default=2)
@@ -126,7 +127,7 @@ def main():
         perm = torch.randperm(n, generator=gen)
         for b in range(steps_per_epoch):
             rows = perm[b * args.batch:(b + 1) * args.batch]
-            views = torch.cat([(augment(pixels[rows], size, gen) - mean) / std for _ in range(2)])
+            views = torch.cat([(augment(pixels[rows], size, gen, args.min_scale) - mean) / std for _ in range(2)])
             lr = args.lr * (step + 1) / warm if step < warm else args.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
             for g in opt.param_groups:
                 g["lr"] = lr
