@@ -18,7 +18,8 @@ export const simclr: SslMethod = {
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
   presets: [
-    { id: 'fast-cpu', hyperparameters: { temperature: 0.2 } },
+    // A short CPU run learns faster at 3× Adam's usual rate (with simclrView's 32 px crops).
+    { id: 'fast-cpu', settings: { learningRate: 3e-3 }, hyperparameters: { temperature: 0.2 } },
     { id: 'quality-gpu', hyperparameters: { hiddenDim: 2048, temperature: 0.1 } },
   ],
   views: (size) => [simclrView(size), simclrView(size)],

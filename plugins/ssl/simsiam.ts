@@ -18,7 +18,8 @@ export const simsiam: SslMethod = {
   ],
   defaults: { optimizer: 'sgd', learningRate: 0.05, weightDecay: 5e-4, batchSize: 128, epochs: 100, warmupEpochs: 0 },
   // Short CPU schedules need steps more than batch (Fashion-MNIST, 24k images: 65.2% kNN at batch 128, 73.6% at 64).
-  presets: [{ id: 'fast-cpu', settings: { batchSize: 64 } }],
+  // With the CPU preset's gentler 32 px crops, SGD at 0.1 learns faster than the paper's 0.05.
+  presets: [{ id: 'fast-cpu', settings: { batchSize: 64, learningRate: 0.1 } }],
   views: (size) => [simclrView(size), simclrView(size)],
   build({ params, rng, encoder, hp }) {
     const d = Number(hp.projectionDim);

@@ -19,6 +19,8 @@ export const vicreg: SslMethod = {
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
   presets: [
+    // A short CPU run learns faster at 3× Adam's usual rate (with simclrView's 32 px crops).
+    { id: 'fast-cpu', settings: { learningRate: 3e-3 } },
     { id: 'quality-gpu', hyperparameters: { projectionDim: 2048 } },
   ],
   views: (size) => [simclrView(size), { ...simclrView(size), solarize: 0.1 }],
