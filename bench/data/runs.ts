@@ -15,8 +15,8 @@ export async function pretrainedRun(set: BenchSet, name: string): Promise<RunRow
   const preset = findPreset(method, 'fast-cpu');
   // A cached run counts only if it was trained with the preset's epochs and learning rate.
   const learningRate = preset.settings.learningRate ?? method.defaults.learningRate;
-  let run = listRuns<{ epochs?: number; learningRate?: number }>(project.db, set.datasetId)
-    .find((r) => r.method === 'simclr' && r.encoder && r.config.epochs === preset.settings.epochs && r.config.learningRate === learningRate);
+  const matches = (config: { epochs?: number; learningRate?: number }) => config.epochs === preset.settings.epochs && config.learningRate === learningRate;
+  let run = listRuns(project.db, set.datasetId).find((r) => r.method === 'simclr' && r.encoder && matches(r.config as { epochs?: number; learningRate?: number }));
   if (!run) {
     console.log(`${name}: no cached SimCLR run with the fast CPU preset; training one (${preset.settings.epochs} epochs)…`);
     const id = createTrainingRun(project, method, set.datasetId, { ...preset.settings, knnEvery: 0, hyperparameters: preset.hyperparameters });
