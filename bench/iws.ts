@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- iws [--sets fashion-mnist,emoji] [--queries 10,25,50,100] [--noise 0] [--seeds 3]`
+ * `npm run bench -- iws [--sets fashion-mnist,emoji|none] [--queries 10,25,50,100] [--noise 0] [--seeds 3]`
  *
  * Interactive weak supervision with the simulated expert (useful ⇔ LF accuracy on its coverage
  * > 0.7) on the real labelled sets, from the SimCLR embedding a user gets with the fast-CPU preset
@@ -103,7 +103,8 @@ function labelModelTiming(rows: number, lfs: number, classes: number): void {
 
 export async function run(args: string[]): Promise<void> {
   await activateBackend();
-  const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',') as SetName[];
+  // `--sets none`: the label model's timing alone.
+  const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',').filter((s) => s && s !== 'none') as SetName[];
   const queries = option(args, 'queries', '10,25,50,100').split(',').map(Number);
   const noise = Number(option(args, 'noise', '0'));
   const seeds = Number(option(args, 'seeds', '3'));

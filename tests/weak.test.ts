@@ -25,7 +25,7 @@ import { predictProbabilities } from '../core/learn/classifier.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
-import { emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { DEFAULT_PRECISION_PRIOR, emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
 import { lfContextFor, pickExamples } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
@@ -103,6 +103,31 @@ test('label model: a class known only from a few labelled rows (no LF votes for 
   const predictedTwo = [...withKnown.keys()].filter((i) => withKnown[i] === 2 && known[i] !== 2).length;
   assert.equal(predictedTwo, 0, 'no unlabelled row is given the LF-less class');
   assert.ok(Math.abs(accuracy(y, withKnown) - accuracy(y, without)) < 0.01);
+});
+
+test('label model: a rule no other rule overlaps is as sure as the precision prior says, not self-confirmed; overlaps still judge rules', () => {
+  // Four disjoint accepted rules of different sizes: nothing tells their precision apart. Before
+  // the prior, each confirmed itself and every row came out 99.96% sure.
+  const k = 4, n = 2000;
+  const block = (c: number, from: number, count: number) => ({ classIndex: c, fires: Uint32Array.from({ length: count }, (_, i) => from + i) });
+  const lone = [block(0, 0, 40), block(1, 100, 150), block(2, 300, 400), block(3, 800, 60)];
+  const lm = fitLabelModel(voteMatrix(n, k, lone));
+  const labels = hardLabels(lm);
+  for (const lf of lone) {
+    for (const r of [lf.fires[0]!, lf.fires[lf.fires.length - 1]!]) {
+      assert.equal(labels.label[r], lf.classIndex);
+      // Near the prior's mean (EM drifts a little above it: the other rules' silence is weak evidence too).
+      const sure = labels.confidence[r]!;
+      assert.ok(sure > DEFAULT_PRECISION_PRIOR.mean - 0.05 && sure < 0.98, `row ${r}: ${sure.toFixed(4)}`);
+    }
+  }
+  // A rule of class 0 that another rule (class 1) contradicts on half its rows is trusted less
+  // than a rule of class 0 corroborated by a second one.
+  const contradicted = [block(0, 0, 100), block(1, 50, 100), block(0, 500, 100), block(0, 500, 100)];
+  const lm2 = fitLabelModel(voteMatrix(n, 2, contradicted));
+  assert.ok(lm2.accuracy[0]! < lm2.accuracy[2]! - 0.1, `contradicted ${lm2.accuracy[0]!.toFixed(3)} vs corroborated ${lm2.accuracy[2]!.toFixed(3)}`);
+  const sure = hardLabels(lm2).confidence;
+  assert.ok(sure[20]! < sure[520]!, 'a row one rule vouches for is less sure than one two agreeing rules vouch for');
 });
 
 test('majority vote: counts per class, shares ties, abstains where nothing fires; known rows are clamped', () => {
