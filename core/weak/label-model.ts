@@ -193,13 +193,12 @@ function groupLayout(m: VoteMatrix, known: Int32Array | undefined) {
   return { used, covered, N, groupClass, groupSize, levelOffset, rowGroupStart, rgGroup, rgLevel, active, activeCount };
 }
 
-/** Log scores → probabilities in place, over the active classes only (the others get 0). */
-function softmaxActive(score: Float64Array, active: Uint8Array): Float64Array {
+/** Log scores → probabilities over the active classes (the others get 0), written to out at offset. */
+function softmaxActive(score: Float64Array, active: Uint8Array, out: Float32Array, offset = 0): void {
   let max = -Infinity, z = 0;
-  for (let c = 0; c < score.length; c++) if (active[c]) max = Math.max(max, score[c]!);
+  for (let c = 0; c < score.length; c++) max = Math.max(max, score[c]!);
   for (let c = 0; c < score.length; c++) z += (score[c] = active[c] ? Math.exp(score[c]! - max) : 0);
-  for (let c = 0; c < score.length; c++) score[c]! /= z;
-  return score;
+  for (let c = 0; c < score.length; c++) out[offset + c] = score[c]! / z;
 }
 
 function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel, layout: ReturnType<typeof groupLayout>, abstainPerClass: boolean): LabelModel {
@@ -237,7 +236,7 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
   // against a class (its rules seemed to catch nearly all of its rows) and rules that overlap
   // nothing confirmed one another.
   const U = n - N, T = n;
-  const qU = Float64Array.from(mvMass, (v, c) => (active[c] ? v : 0));
+  const qU = Float32Array.from(mvMass, (v, c) => (active[c] ? v : 0));
   const qs = qU.reduce((a, b) => a + b, 0) || 1;
   for (let c = 0; c < k; c++) qU[c]! /= qs;
 
@@ -322,11 +321,11 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
         score[c]! += term[levelOffset[g]! + rgLevel[t]!]!;
       }
       if (abstainPerClass) fired.fill(0);
-      q.set(softmaxActive(score, active), i * k);
+      softmaxActive(score, active, q, i * k);
     }
     // The silent pattern's posterior: the base terms alone.
-    qU.set(base);
-    softmaxActive(qU, active);
+    score.set(base);
+    softmaxActive(score, active, qU);
     if (iterations > 0 && moved < tol) break;
   }
   for (let i = 0; i < n; i++) if (!covered[i]) q.fill(0, i * k, (i + 1) * k);
