@@ -235,7 +235,7 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
   // counted once with their multiplicity U. Without them, silence looked like strong evidence
   // against a class (its rules seemed to catch nearly all of its rows) and rules that overlap
   // nothing confirmed one another.
-  const U = n - N, T = n;
+  const U = n - N;
   const qU = Float32Array.from(mvMass, (v, c) => (active[c] ? v : 0));
   const qs = qU.reduce((a, b) => a + b, 0) || 1;
   for (let c = 0; c < k; c++) qU[c]! /= qs;
@@ -261,18 +261,18 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
       let inFired = 0, outFired = 0;
       for (let v = 1; v < L; v++) (inFired += massIn[o + v]!), (outFired += massOut[o + v]!);
       massIn[o] = Math.max(0, classTotal[c]! - inFired);
-      massOut[o] = Math.max(0, T - classTotal[c]! - outFired);
-      // The precision prior's pseudo-rows, shared among the fired levels as the rows are.
+      massOut[o] = Math.max(0, n - classTotal[c]! - outFired);
+      // The precision prior's pseudo-rows (for a group that fires), shared among the fired levels as the rows are.
       const firedMass = inFired + outFired;
+      const pseudoIn = firedMass > 0 ? prec.rows * prec.mean : 0, pseudoOut = firedMass > 0 ? prec.rows * (1 - prec.mean) : 0;
       for (let v = 1; v < L && firedMass > 0; v++) {
         const share = (massIn[o + v]! + massOut[o + v]!) / firedMass;
-        massIn[o + v]! += prec.rows * prec.mean * share;
-        massOut[o + v]! += prec.rows * (1 - prec.mean) * share;
+        massIn[o + v]! += pseudoIn * share;
+        massOut[o + v]! += pseudoOut * share;
       }
-      const pseudoIn = firedMass > 0 ? prec.rows * prec.mean : 0, pseudoOut = firedMass > 0 ? prec.rows * (1 - prec.mean) : 0;
       for (let v = 0; v < L; v++) {
         logTheta[o + v] = Math.log((massIn[o + v]! + 1) / (classTotal[c]! + pseudoIn + L));
-        logPhi[o + v] = Math.log((massOut[o + v]! + 1) / (T - classTotal[c]! + pseudoOut + L));
+        logPhi[o + v] = Math.log((massOut[o + v]! + 1) / (n - classTotal[c]! + pseudoOut + L));
         moved = Math.max(moved, Math.abs(Math.exp(logTheta[o + v]!) - Math.exp(previous[o + v]!)) || (Number.isNaN(previous[o + v]!) ? 1 : 0));
       }
     }
@@ -290,11 +290,11 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
         }
       }
       for (let c = 0; c < k; c++) (noneIn[c]! += U * qU[c]!), (noneOut[c]! += U * (1 - qU[c]!));
-      for (let c = 0; c < k; c++) abstain[c] = Math.log((noneIn[c]! + 1) / (classTotal[c]! + 2)) - Math.log((noneOut[c]! + 1) / (T - classTotal[c]! + 2));
+      for (let c = 0; c < k; c++) abstain[c] = Math.log((noneIn[c]! + 1) / (classTotal[c]! + 2)) - Math.log((noneOut[c]! + 1) / (n - classTotal[c]! + 2));
     }
     if (learnBalance) {
-      const pseudo = (0.05 * T) / activeCount;
-      for (let c = 0; c < k; c++) prior[c] = active[c] ? (classTotal[c]! + pseudo) / (T + pseudo * activeCount) : 0;
+      const pseudo = (0.05 * n) / activeCount;
+      for (let c = 0; c < k; c++) prior[c] = active[c] ? (classTotal[c]! + pseudo) / (n + pseudo * activeCount) : 0;
     }
     // E-step. Terms shared by every class cancel; per class: log π_c + Σ_{groups of c} (log θ_g[0] − log φ_g[0]);
     // per group the row votes in: (log θ_g[v] − log φ_g[v]) − (log θ_g[0] − log φ_g[0]) on its class.
