@@ -118,7 +118,7 @@ test('Sinkhorn-Knopp, truncated kernel: same labels as the dense path where entr
   assert.equal(sinkhorn(flat, k, { lambda: 25, tolerance: 1e-3 }).path, 'native');
 });
 
-test('UMAP layout: separated groups stay separated on the map (native and umap-js paths); the fuzzy graph is symmetric; a cancelled layout stops', async () => {
+test('UMAP layout: separated groups stay separated on the map (native and umap-js paths); the fuzzy graph is symmetric; a cancelled layout stops; umap-js leaves the host responsive', async () => {
   const n = 1500, dim = 32, groups = 5, rng = new Rng(11);
   const centers = Array.from({ length: groups }, () => Array.from({ length: dim }, () => rng.normal()));
   const x = new Float32Array(n * dim);
@@ -156,6 +156,21 @@ test('UMAP layout: separated groups stay separated on the map (native and umap-j
   const abort = new AbortController();
   abort.abort(new Error('cancelled'));
   await assert.rejects(umapLayout(x, dim, { signal: abort.signal }, { nEpochs: 5000 }), /cancelled/);
+  // umap-js runs in its own thread: the host's event loop turns before the layout has done any
+  // epoch (its neighbour search used to block it), and cancelling mid-way ends the layout.
+  const events: string[] = [];
+  const stop = new AbortController();
+  const layout = umapLayout(x, dim, {
+    signal: stop.signal,
+    progress: (done, total) => {
+      if (total !== null && done > 0) events.push('epoch');
+      if (done >= 20) stop.abort(new Error('cancelled mid-way'));
+    },
+  }, { path: 'umap-js', nEpochs: 5000 });
+  setImmediate(() => events.push('host'));
+  await assert.rejects(layout, /cancelled mid-way/);
+  assert.equal(events[0], 'host', `events: ${events.slice(0, 3).join(', ')}`);
+  assert.ok(events.includes('epoch'));
 });
 
 test('Sinkhorn on a tfjs tensor matches the array version', async () => {

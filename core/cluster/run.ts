@@ -3,12 +3,11 @@
 // accuracy when the dataset has labels. Also the 2-D map (UMAP) of an embedding, cached.
 import fs from 'node:fs';
 import path from 'node:path';
-import { UMAP } from 'umap-js';
+import { Worker } from 'node:worker_threads';
 import { loadNativeKernels } from '../engine/backends/native-kernels.ts';
 import { activateBackend } from '../engine/backends/select.ts';
 import { embeddingImageIds, embedRun, readEmbeddings } from '../engine/embed.ts';
 import { loadLabels } from '../engine/labels.ts';
-import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
@@ -18,6 +17,7 @@ import { scoreClustering, type ClusterScores } from './metrics.ts';
 import { selaHeads, skClustering, type ClusterSizes, type Clustering } from './sela.ts';
 import { assignments, getClustering, saveClustering, splitCluster, type ClusterAlgo } from './store.ts';
 import { nativeUmap } from './umap.ts';
+import type { UmapJsWorkerData, UmapJsWorkerMessage } from './umap-js-worker-main.ts';
 
 export interface ClusterParams {
   runId?: number;
@@ -127,8 +127,8 @@ export async function embeddingMap(project: Project, embeddingId: number, io: Io
 
 /**
  * UMAP of L2-normalised features, scaled into [−1, 1]. With the native kernels: `umap.ts` (exact
- * neighbours, native epochs, ~5× faster); without them, umap-js. Both yield to the event loop
- * between epochs for progress and cancel.
+ * neighbours, native epochs, ~5× faster), yielding to the event loop between epochs for progress
+ * and cancel; without them, umap-js in a thread of its own.
  */
 export async function umapLayout(features: Float32Array, dim: number, io: Io = {}, options: { nEpochs?: number; seed?: number; path?: 'auto' | 'umap-js' } = {}): Promise<Float32Array> {
   const n = features.length / dim;
@@ -154,23 +154,39 @@ export async function umapLayout(features: Float32Array, dim: number, io: Io = {
   return out;
 }
 
-/** umap-js, the fallback without native kernels. */
-async function umapJsLayout(x: Float32Array, n: number, dim: number, io: Io, options: { nEpochs?: number; seed?: number }): Promise<Float32Array> {
-  const rows: number[][] = Array.from({ length: n }, (_, i) => Array.from(x.subarray(i * dim, (i + 1) * dim)));
-  const rng = new Rng(options.seed ?? 0);
-  const umap = new UMAP({ nComponents: 2, nNeighbors: Math.min(15, n - 1), minDist: 0.1, random: () => rng.next(), ...(options.nEpochs ? { nEpochs: options.nEpochs } : {}) });
+/**
+ * The umap-js thread's entry: from sources, core/cluster/umap-js-worker.mjs (a tsx bootstrap); in
+ * the Electron bundle, electron/dist/umap-js-worker.mjs beside main.mjs (scripts/build.mjs).
+ */
+function umapJsWorkerEntry(): URL {
+  return new URL('./umap-js-worker.mjs', import.meta.url);
+}
+
+/** umap-js, the fallback without native kernels, in its own thread (umap-js-worker-main.ts says why). */
+function umapJsLayout(x: Float32Array, n: number, dim: number, io: Io, options: { nEpochs?: number; seed?: number }): Promise<Float32Array> {
   const phase = 'Laying out the map (UMAP)';
-  io.progress?.(0, null, { phase });
-  const nEpochs = umap.initializeFit(rows);
-  for (let e = 0; e < nEpochs; e++) {
-    umap.step();
-    if (e % 10 === 0) {
-      io.progress?.(e, nEpochs, { phase });
-      await new Promise((r) => setImmediate(r));
-      io.signal?.throwIfAborted();
-    }
-  }
-  const y = new Float32Array(n * 2);
-  umap.getEmbedding().forEach((p, i) => { y[2 * i] = p[0]!; y[2 * i + 1] = p[1]!; });
-  return y;
+  io.signal?.throwIfAborted();
+  return new Promise((resolve, reject) => {
+    const data: UmapJsWorkerData = { x, n, dim, seed: options.seed ?? 0, ...(options.nEpochs ? { nEpochs: options.nEpochs } : {}) };
+    const worker = new Worker(umapJsWorkerEntry(), { workerData: data });
+    let settled = false;
+    const finish = (f: () => void) => {
+      if (settled) return;
+      settled = true;
+      io.signal?.removeEventListener('abort', onAbort);
+      f();
+    };
+    const onAbort = () => finish(() => {
+      void worker.terminate();
+      reject(io.signal!.reason);
+    });
+    io.signal?.addEventListener('abort', onAbort, { once: true });
+    worker.on('message', (m: UmapJsWorkerMessage) => {
+      if (m.type === 'progress') io.progress?.(m.done, m.total, { phase });
+      else if (m.type === 'done') finish(() => resolve(m.y));
+      else finish(() => reject(new LoupeError('internal', `The map could not be laid out: ${m.message}`)));
+    });
+    worker.on('error', (err) => finish(() => reject(new LoupeError('internal', `The map's thread failed: ${err.message}`, { cause: err }))));
+    worker.on('exit', (code) => finish(() => reject(new LoupeError('internal', `The map's thread stopped unexpectedly (exit code ${code}).`, { hint: 'Compute the map again.' }))));
+  });
 }
