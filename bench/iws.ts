@@ -1,14 +1,15 @@
 /**
- * `npm run bench -- iws [--sets fashion-mnist,emoji|none] [--queries 10,25,50,100] [--noise 0] [--seeds 3]`
+ * `npm run bench -- iws [--sets fashion-mnist,emoji|none] [--queries 0,10,25,50,100] [--noise 0] [--seeds 3]`
  *
  * Interactive weak supervision with the simulated expert (useful ⇔ LF accuracy on its coverage
  * > 0.7) on the real labelled sets, from the SimCLR embedding a user gets with the fast-CPU preset
  * (trained here once if not cached, ~10 min per set) and 3 example images per class: end-model
- * accuracy on the held-out split against the number of answers, for straddle and random
- * acquisition, against active labelling of as many single images (same end model), and the fully
- * supervised ceiling; averaged over several draws of the example images. Every good candidate at
- * once (all the LFs the expert would accept) tells acquisition's shortfall from the candidates'
- * and the embedding's. Then the label model's fit time on 100,000 images × 500 LFs.
+ * accuracy on the held-out split against the number of answers (0: the example images alone), for
+ * straddle and random acquisition, against active labelling of as many single images (same end
+ * model), and the fully supervised ceiling; averaged over several draws of the example images.
+ * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
+ * from the candidates' and the embedding's. Then the label model's fit time on 100,000 images ×
+ * 500 LFs.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
 import { Rng } from '../core/engine/rng.ts';
@@ -61,8 +62,8 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
       const sEnd = at((r) => r.straddle.points[i]!.endModel), rEnd = at((r) => r.random.points[i]!.endModel);
       const diff = sEnd.map((v, j) => v - rEnd[j]!);
       const aEnd = at((r) => r.active[i]!.accuracy);
-      const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`;
-      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
+      const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => (q === 0 ? '—' : `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`);
+      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
@@ -105,7 +106,7 @@ export async function run(args: string[]): Promise<void> {
   await activateBackend();
   // `--sets none`: the label model's timing alone.
   const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',').filter((s) => s && s !== 'none') as SetName[];
-  const queries = option(args, 'queries', '10,25,50,100').split(',').map(Number);
+  const queries = option(args, 'queries', '0,10,25,50,100').split(',').map(Number);
   const noise = Number(option(args, 'noise', '0'));
   const seeds = Number(option(args, 'seeds', '3'));
   for (const name of sets) await accuracyVsQueries(name, queries, noise, seeds);

@@ -161,6 +161,11 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     labels.forEach((l, i) => { if (l >= 0) { covered++; if (l === trainTruth[i]) right++; } });
     return { accuracy: covered ? right / covered : 0, coverage: covered / labels.length };
   };
+  if (options.queries.includes(0)) {
+    // No answer yet: the end model on the example images alone, the baseline every answer should lift.
+    const none = { accuracy: 0, coverage: 0 };
+    points.push({ queries: 0, accepted: 0, lfsUsed: 0, labelModel: none, majorityVote: none, endModel: await endModelAccuracy(emptyLabelModel(data.train.length, k)) });
+  }
   for (let q = 1; q <= maxQ; q++) {
     const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement);
     if (next === null) break;
@@ -201,6 +206,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance, seed }))!;
   };
   let model = await fit();
+  if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
   while (asked < max) {
     const pool = data.train.filter((r) => !labelled.has(r));
     const probs = predictProbabilities(model, data.features, pool);
