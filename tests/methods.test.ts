@@ -19,6 +19,7 @@ import { trainRun } from '../core/engine/trainer.ts';
 import { Host } from '../core/host/host.ts';
 import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
 import { dinoLoss } from '../plugins/ssl/dino.ts';
+import { swavLoss } from '../plugins/ssl/swav.ts';
 import { barlowTwinsLoss, infoNce, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
 import { rotations } from '../plugins/ssl/rotnet.ts';
 import { tempDir } from './helpers/corpus.ts';
@@ -98,6 +99,14 @@ test('each SSL loss equals its hand computation on a fixed input', async () => {
   const codes = sinkhornCodes(tf.tensor2d([[3, 0, 0], [2.5, 0.1, 0], [3, 0.2, 0.1], [0, 0, 1], [0, 1, 0], [2, 0, 0]]), 0.05, 50).arraySync();
   codes.forEach((r) => close(r.reduce((s, x) => s + x, 0), 1, 'code row sum'));
   [0, 1, 2].forEach((k) => assert.ok(Math.abs(codes.reduce((s, r) => s + r[k]!, 0) - 2) < 0.05, 'each prototype gets B/K'));
+
+  // SwAV's queue: two rows that both prefer prototype 0. Alone, equipartition splits them between
+  // the prototypes (codes ½, ½: loss ≈ 5 at τ 0.1); with two queued rows on prototype 1, both keep
+  // prototype 0 (loss ≈ 0).
+  const batch = () => tf.tensor2d([[1, 0], [1, 0]]), queued = () => tf.tensor2d([[0, 1], [0, 1]]);
+  const alone = value(swavLoss([batch(), batch()], 0.05, 50, 0.1));
+  assert.ok(Math.abs(alone - 5) < 0.05, `SwAV without a queue: ${alone}`);
+  assert.ok(value(swavLoss([batch(), batch()], 0.05, 50, 0.1, [queued(), queued()])) < 1e-3, 'SwAV with a queue');
 
   // Rotations: a 2×2 image [[1, 2], [3, 4]] in its four rotations.
   const { images, labels } = rotations(tf.tensor4d([1, 2, 3, 4], [1, 2, 2, 1]));

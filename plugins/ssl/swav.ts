@@ -1,7 +1,11 @@
 // SwAV (Caron et al., NeurIPS 2020): cluster assignments ("codes") of one crop, computed online
 // with Sinkhorn-Knopp under an equal-partition constraint (ε = 0.05, 3 iterations), are predicted
 // from the other crops ("swapped prediction", eq. 1–3); multi-crop; prototypes kept on the unit
-// sphere after every step. The feature queue for small batches is not used.
+// sphere after every step. Small batches may keep a queue of the last global crops' embeddings
+// (the paper's, for batches under 256): Sinkhorn then splits a batch and the queue among the
+// prototypes, not a batch of 128 alone among 100. The fast-CPU preset does without: from the first
+// step (the paper starts it after 15 epochs) a 1,024-row queue lowered Fashion-MNIST kNN at a
+// 24k-image budget from 72.1% to 71.1%.
 import * as tf from '@tensorflow/tfjs';
 import type { SslMethod } from '../../core/engine/method.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
@@ -9,12 +13,16 @@ import { stopGradient } from '../../core/engine/teacher.ts';
 import { multiCropViews } from './dino.ts';
 import { l2normalize, sinkhornCodes, softCrossEntropy } from './losses.ts';
 
-/** Swapped prediction: codes of global crop i predicted from every other crop's scores. */
-export function swavLoss(scores: tf.Tensor2D[], epsilon: number, iterations: number, temperature: number): tf.Scalar {
+/**
+ * Swapped prediction: codes of global crop i predicted from every other crop's scores. `queued[i]`
+ * (optional): scores of earlier crops i, which join the Sinkhorn problem but not the loss.
+ */
+export function swavLoss(scores: tf.Tensor2D[], epsilon: number, iterations: number, temperature: number, queued: (tf.Tensor2D | null)[] = []): tf.Scalar {
   return tf.tidy(() => {
     const terms: tf.Scalar[] = [];
     for (let i = 0; i < 2; i++) {
-      const codes = sinkhornCodes(stopGradient(scores[i]!) as tf.Tensor2D, epsilon, iterations);
+      const own = stopGradient(scores[i]!) as tf.Tensor2D, extra = queued[i];
+      const codes = extra ? tf.slice(sinkhornCodes(tf.concat([own, extra]), epsilon, iterations), [0, 0], own.shape) as tf.Tensor2D : sinkhornCodes(own, epsilon, iterations);
       scores.forEach((s, j) => {
         if (j !== i) terms.push(softCrossEntropy(codes, s, temperature));
       });
@@ -33,6 +41,7 @@ export const swav: SslMethod = {
     { key: 'temperature', label: 'Temperature τ', type: 'number', default: 0.1, min: 0.01, max: 1, help: 'Softmax temperature of the predictions.' },
     { key: 'epsilon', label: 'Sinkhorn ε', type: 'number', default: 0.05, min: 0.001, max: 1, help: 'Entropy regularisation of the codes; smaller is sharper.' },
     { key: 'sinkhornIterations', label: 'Sinkhorn iterations', type: 'integer', default: 3, min: 1, max: 50, help: 'Normalisation rounds per batch.' },
+    { key: 'queueSize', label: 'Queue length', type: 'integer', default: 0, min: 0, max: 65536, help: 'Earlier embeddings per global crop that join the cluster assignment (3840 in the paper for batches of 256; 0: none). Use one when the batch is not much larger than the number of prototypes.' },
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops that only predict (6 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
@@ -47,18 +56,41 @@ export const swav: SslMethod = {
   build({ params, rng, encoder, hp }) {
     const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, 512, 128]);
     const prototypes = params.add('method/prototypes/kernel', l2normalize(tf.randomNormal([Number(hp.prototypes), 128], 0, 1, 'float32', rng.seed())));
+    const size = Number(hp.queueSize ?? 0);
+    // One queue per global crop, rows [0, filled) in use; filled and the write position follow from the step.
+    const queues = size > 0 ? [0, 1].map(() => tf.variable(tf.zeros([size, 128]), false)) : [];
+    let latest: tf.Tensor2D[] = [], filled = 0;
     return {
-      loss({ views, mode }) {
+      loss({ views, mode, step }) {
         const n = views[0]!.shape[0];
         const embed = (x: tf.Tensor4D) => l2normalize(projector(encoder.apply(x, mode), mode));
         const globals = tf.split(embed(tf.concat([views[0]!, views[1]!])), [n, n]) as tf.Tensor2D[];
         const locals = views.slice(2);
         const localZ = locals.length ? (tf.split(embed(tf.concat(locals)), locals.map(() => n)) as tf.Tensor2D[]) : [];
         const scores = [...globals, ...localZ].map((z) => tf.matMul(z, prototypes, false, true) as tf.Tensor2D);
-        return swavLoss(scores, Number(hp.epsilon), Number(hp.sinkhornIterations), Number(hp.temperature));
+        filled = Math.min(size, step * n);
+        const queued = queues.map((q) => (filled > 0 ? tf.matMul(tf.slice(q, [0, 0], [filled, -1]), stopGradient(prototypes), false, true) as tf.Tensor2D : null));
+        latest.forEach((t) => t.dispose());
+        latest = size > 0 ? globals.map((z) => tf.keep(stopGradient(z) as tf.Tensor2D)) : [];
+        return swavLoss(scores, Number(hp.epsilon), Number(hp.sinkhornIterations), Number(hp.temperature), queued);
       },
-      afterStep() {
+      afterStep({ step }) {
         tf.tidy(() => prototypes.assign(l2normalize(prototypes as tf.Tensor2D)));
+        latest.forEach((z, i) => {
+          const n = Math.min(z.shape[0], size), start = (step * n) % size;
+          tf.tidy(() => {
+            const rows = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, r) => (start + r) % size), 'int32'), size);
+            const mask = tf.reshape(tf.sum(rows, 0), [size, 1]);
+            queues[i]!.assign(tf.add(tf.mul(queues[i]!, tf.sub(1, mask)), tf.matMul(rows, tf.slice(z, [0, 0], [n, -1]), true, false)));
+          });
+          z.dispose();
+        });
+        latest = [];
+      },
+      stateTensors: () => queues.map((q, i) => [`queue${i}`, q] as [string, tf.Variable]),
+      dispose: () => {
+        latest.forEach((t) => t.dispose());
+        queues.forEach((q) => q.dispose());
       },
     };
   },
