@@ -1,13 +1,18 @@
 // MoCo v2 (He et al., CVPR 2020; Chen et al. 2020): a query encoder matched against keys from a
 // momentum encoder, with a queue of past keys as negatives (InfoNCE, eq. 1), MLP head and
-// SimCLR-style augmentations (v2). The queue is saved in checkpoints.
+// SimCLR-style augmentations (v2). The queue is saved in checkpoints. Shuffling BN (§3.3): queries
+// and keys are normalised in groups of the batch, the keys' groups drawn from a shuffled order, so
+// a key's batch statistics never match its query's; in one batch, the positive key would be the
+// one bearing the current batch's statistics among the queue's older keys, an easy cheat.
 import * as tf from '@tensorflow/tfjs';
 import { simclrView } from '../../core/engine/augment.ts';
 import type { SslMethod } from '../../core/engine/method.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { cosineMomentum } from '../../core/engine/optim.ts';
+import { Rng } from '../../core/engine/rng.ts';
 import { copyAsTeacher, emaTowards } from '../../core/engine/teacher.ts';
 import { infoNce, l2normalize } from './losses.ts';
+import { enqueue } from './queue.ts';
 
 export const mocoV2: SslMethod = {
   id: 'moco-v2',
@@ -38,12 +43,19 @@ export const mocoV2: SslMethod = {
     copyAsTeacher(params, 'method/projector/', 'method/key_projector/');
     const queue = tf.variable(l2normalize(tf.randomNormal([size, d], 0, 1, 'float32', rng.seed())), false);
     let keys: tf.Tensor2D | null = null;
+    const shuffleSeed = rng.seed();
     return {
-      loss({ views, mode }) {
+      loss({ views, mode, step }) {
         const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
-        const q = projector(encoder.apply(a, mode), mode);
+        const n = a.shape[0], groups = Math.min(4, Math.max(1, Math.floor(n / 8)));
+        const sizes = Array.from({ length: groups }, (_, g) => Math.floor((n * (g + 1)) / groups) - Math.floor((n * g) / groups));
+        const q = tf.concat((tf.split(a, sizes) as tf.Tensor4D[]).map((part) => projector(encoder.apply(part, mode), mode))) as tf.Tensor2D;
         const keyMode = { training: true };
-        const k = keyProjector(keyEncoder.apply(b, keyMode), keyMode);
+        const order = Rng.derive(shuffleSeed, 'shuffle-bn', step).shuffle(Array.from({ length: n }, (_, i) => i));
+        const back = new Array<number>(n);
+        order.forEach((row, i) => (back[row] = i));
+        const shuffled = (tf.split(tf.gather(b, order), sizes) as tf.Tensor4D[]).map((part) => keyProjector(keyEncoder.apply(part, keyMode), keyMode));
+        const k = tf.gather(tf.concat(shuffled), back) as tf.Tensor2D;
         keys?.dispose();
         keys = tf.keep(l2normalize(k));
         return infoNce(q, k, queue, Number(hp.temperature));
@@ -53,17 +65,8 @@ export const mocoV2: SslMethod = {
         emaTowards(params, 'encoder/', 'teacher/', m);
         emaTowards(params, 'method/projector/', 'method/key_projector/', m);
         if (!keys) return;
-        const k = keys;
-        // The write position follows from the step (constant batch), so a resume needs no pointer.
-        const n = Math.min(k.shape[0], size);
-        const start = (step * n) % size;
-        tf.tidy(() => {
-          const rows = tf.tensor1d(Array.from({ length: n }, (_, i) => (start + i) % size), 'int32');
-          const mask = tf.sum(tf.oneHot(rows, size), 0).reshape([size, 1]);
-          const placed = tf.matMul(tf.oneHot(rows, size), tf.slice(k, [0, 0], [n, -1]), true, false);
-          queue.assign(tf.add(tf.mul(queue, tf.sub(1, mask)), placed));
-        });
-        k.dispose();
+        enqueue(queue, keys, step);
+        keys.dispose();
         keys = null;
       },
       stateTensors: () => [['queue', queue]],

@@ -12,6 +12,7 @@ import { mlp } from '../../core/engine/nn/layers.ts';
 import { stopGradient } from '../../core/engine/teacher.ts';
 import { multiCropViews } from './dino.ts';
 import { l2normalize, sinkhornCodes, softCrossEntropy } from './losses.ts';
+import { enqueue, filledRows } from './queue.ts';
 
 /**
  * Swapped prediction: codes of global crop i predicted from every other crop's scores. `queued[i]`
@@ -57,9 +58,9 @@ export const swav: SslMethod = {
     const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, 512, 128]);
     const prototypes = params.add('method/prototypes/kernel', l2normalize(tf.randomNormal([Number(hp.prototypes), 128], 0, 1, 'float32', rng.seed())));
     const size = Number(hp.queueSize ?? 0);
-    // One queue per global crop, rows [0, filled) in use; filled and the write position follow from the step.
+    // One queue per global crop.
     const queues = size > 0 ? [0, 1].map(() => tf.variable(tf.zeros([size, 128]), false)) : [];
-    let latest: tf.Tensor2D[] = [], filled = 0;
+    let latest: tf.Tensor2D[] = [];
     return {
       loss({ views, mode, step }) {
         const n = views[0]!.shape[0];
@@ -68,7 +69,7 @@ export const swav: SslMethod = {
         const locals = views.slice(2);
         const localZ = locals.length ? (tf.split(embed(tf.concat(locals)), locals.map(() => n)) as tf.Tensor2D[]) : [];
         const scores = [...globals, ...localZ].map((z) => tf.matMul(z, prototypes, false, true) as tf.Tensor2D);
-        filled = Math.min(size, step * n);
+        const filled = size > 0 ? filledRows(queues[0]!, n, step) : 0;
         const queued = queues.map((q) => (filled > 0 ? tf.matMul(tf.slice(q, [0, 0], [filled, -1]), stopGradient(prototypes), false, true) as tf.Tensor2D : null));
         latest.forEach((t) => t.dispose());
         latest = size > 0 ? globals.map((z) => tf.keep(stopGradient(z) as tf.Tensor2D)) : [];
@@ -77,12 +78,7 @@ export const swav: SslMethod = {
       afterStep({ step }) {
         tf.tidy(() => prototypes.assign(l2normalize(prototypes as tf.Tensor2D)));
         latest.forEach((z, i) => {
-          const n = Math.min(z.shape[0], size), start = (step * n) % size;
-          tf.tidy(() => {
-            const rows = tf.oneHot(tf.tensor1d(Array.from({ length: n }, (_, r) => (start + r) % size), 'int32'), size);
-            const mask = tf.reshape(tf.sum(rows, 0), [size, 1]);
-            queues[i]!.assign(tf.add(tf.mul(queues[i]!, tf.sub(1, mask)), tf.matMul(rows, tf.slice(z, [0, 0], [n, -1]), true, false)));
-          });
+          enqueue(queues[i]!, z, step);
           z.dispose();
         });
         latest = [];
