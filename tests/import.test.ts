@@ -7,7 +7,7 @@ import { Host } from '../core/host/host.ts';
 import { listDatasets } from '../core/store/datasets.ts';
 import type { ImportResult } from '../core/images/import.ts';
 import { parseLabelsCsv } from '../plugins/importers/folder.ts';
-import { buildCorpus, type Corpus, tempDir } from './helpers/corpus.ts';
+import { buildCorpus, type Corpus, photo, tempDir } from './helpers/corpus.ts';
 
 let corpus: Corpus;
 before(async () => {
@@ -190,6 +190,49 @@ test('a grey + alpha PNG (a real emoji) is an ordinary image with transparency, 
     const r = await importInto(host, folder, { kind: 'none' });
     const row = listDatasets(host.project.db).find((d) => d.id === r.datasetId)!;
     assert.deepEqual(row.scientific, { images: 1, maxChannels: 1 });
+  } finally {
+    host.close();
+  }
+});
+
+test('a project from before the grey + alpha fix redraws those thumbnails when it opens, and only those', async (t) => {
+  const sheep = path.resolve('node_modules/emoji-datasource-google/img/google/64/1f411.png');
+  if (!fs.existsSync(sheep)) return t.skip('emoji-datasource-google is not installed');
+  const folder = tempDir('stale-thumbs');
+  fs.copyFileSync(sheep, path.join(folder, 'sheep.png'));
+  await photo(40, 30, 3).png().toFile(path.join(folder, 'photo.png'));
+  const projectDir = tempDir('proj'), userDir = tempDir('user');
+  let host = new Host({ projectDir, userDir, transport: 'http' });
+  await importInto(host, folder);
+  const rows = new Map((host.project.db.prepare('SELECT rel_path AS name, hash FROM images').all() as { name: string; hash: string }[]).map((r) => [r.name, r.hash]));
+  const sheepThumb = host.project.thumbPath(rows.get('sheep.png')!), photoThumb = host.project.thumbPath(rows.get('photo.png')!);
+  // What the old renderer left: the sheep drawn green, and the schema of that time (version 6).
+  const green = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 220, b: 20 } } }).webp().toBuffer();
+  fs.writeFileSync(sheepThumb, green);
+  const photoBefore = fs.readFileSync(photoThumb);
+  host.project.db.exec('DROP TABLE stale_thumbnails');
+  host.project.db.pragma('user_version = 6');
+  host.close();
+
+  host = new Host({ projectDir, userDir, transport: 'http' });
+  try {
+    const job = host.jobs.list(10).find((j) => j.kind === 'redraw-stale-thumbnails');
+    assert.ok(job, 'opening the project starts the redraw');
+    const done = await host.jobs.waitFor(job.id);
+    assert.deepEqual([done.state, done.result], ['done', { redrawn: 1, missing: 0 }]);
+    const { data, info } = await sharp(fs.readFileSync(sheepThumb)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    let greenish = 0;
+    for (let i = 0; i < info.width * info.height; i++) if (data[i * 3 + 1]! > data[i * 3]! + 40) greenish++;
+    assert.ok(greenish < info.width * info.height * 0.02, `${greenish} green pixels remain`);
+    assert.deepEqual(fs.readFileSync(photoThumb), photoBefore, 'an RGB thumbnail is not redrawn');
+    assert.equal((host.project.db.prepare('SELECT COUNT(*) AS n FROM stale_thumbnails').get() as { n: number }).n, 0);
+  } finally {
+    host.close();
+  }
+  // Nothing left to redraw: opening again starts no job.
+  host = new Host({ projectDir, userDir, transport: 'http' });
+  try {
+    assert.equal(host.jobs.list(10).filter((j) => j.kind === 'redraw-stale-thumbnails').length, 1);
   } finally {
     host.close();
   }

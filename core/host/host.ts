@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type AppInfo, type HostEvent, inputs, isMethod, type Method, type Output, type ParsedInput, type RunSummary, type TrainOptions } from '../api/contract.ts';
 import { emojiPackageDir, prepareEmojiDemo } from '../demo.ts';
-import { LoupeError } from '../errors.ts';
+import { asLoupeError, LoupeError } from '../errors.ts';
 import { openImage, renderDisplay } from '../images/decode.ts';
 import { classify } from '../images/formats.ts';
 import { importJobKind, type ImportParams, makeThumbnail, resolveDataset } from '../images/import.ts';
@@ -211,11 +211,18 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       title: () => 'Redraw thumbnails',
       run: async (ctx) => this.redrawThumbnails(ctx.params as { datasetId: number }, ctx),
     });
+    this.jobs.register({
+      kind: 'redraw-stale-thumbnails',
+      resumable: true,
+      title: () => 'Redraw thumbnails drawn by an older version',
+      run: async (ctx) => this.redrawStaleThumbnails(ctx),
+    });
     this.jobs.on('job', (job) => {
       this.emit('event', { type: 'job', job });
       if ((job.kind === 'import' && job.state !== 'queued') || (job.kind === 'iws-apply' && job.state === 'done')) this.emit('event', { type: 'datasets-changed' });
     });
     this.jobs.recover({ autoResume: this.opts.autoResume ?? true });
+    this.startStaleThumbnailRedraw();
     rememberRecent(this.opts.userDir, next.dir);
     this.emit('event', { type: 'project-changed', project: { dir: next.dir, name: next.name } });
   }
@@ -251,6 +258,43 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     }
     this.emit('event', { type: 'datasets-changed' });
     return { redrawn: done };
+  }
+
+  /** Starts the redraw of thumbnails a migration listed as stale, unless nothing is listed or it is under way. */
+  private startStaleThumbnailRedraw(): void {
+    const { n } = this.project.db.prepare('SELECT COUNT(*) AS n FROM stale_thumbnails').get() as { n: number };
+    if (n === 0 || this.jobs.list(200).some((j) => j.kind === 'redraw-stale-thumbnails' && ['queued', 'running'].includes(j.state))) return;
+    this.jobs.start('redraw-stale-thumbnails', {});
+  }
+
+  /** Redraws each listed thumbnail from one of the files it shows, removing it from the list once drawn. */
+  private async redrawStaleThumbnails(ctx: { signal: AbortSignal; progress(d: number, t?: number): void }): Promise<{ redrawn: number; missing: number }> {
+    const { db } = this.project;
+    const hashes = (db.prepare('SELECT hash FROM stale_thumbnails').all() as { hash: string }[]).map((r) => r.hash);
+    const source = db.prepare("SELECT path, dataset_id AS datasetId FROM images WHERE hash = ? AND status = 'ok' ORDER BY id");
+    const done = db.prepare('DELETE FROM stale_thumbnails WHERE hash = ?');
+    let redrawn = 0, missing = 0;
+    for (const [i, hash] of hashes.entries()) {
+      if (ctx.signal.aborted) break;
+      // Any file with this content will do (thumbnails are named by content); the first readable one.
+      let drawn = false;
+      for (const { path: file, datasetId } of source.all(hash) as { path: string; datasetId: number }[]) {
+        try {
+          await makeThumbnail(this.project, hash, await fs.promises.readFile(file), getDataset(db, datasetId).settings.display);
+          drawn = true;
+          break;
+        } catch (err) {
+          if (asLoupeError(err, this.project.dir).code === 'disk-full') throw err;
+          // Moved or deleted since import: try another copy; with none, the old thumbnail stays.
+        }
+      }
+      if (drawn) redrawn++;
+      else missing++;
+      done.run(hash);
+      ctx.progress(i + 1, hashes.length);
+    }
+    if (redrawn) this.emit('event', { type: 'datasets-changed' });
+    return { redrawn, missing };
   }
 
   /** Deletes a dataset and the thumbnails no other dataset shares (they are named by content). */

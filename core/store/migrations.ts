@@ -273,6 +273,21 @@ export const migrations: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: 'thumbnails to redraw: grey + alpha images drawn by the old renderer',
+    // Before 2026-11-25 a grey + alpha image (channels = 2, ≤ 8 bits, a format with transparency)
+    // was drawn as two bands, its alpha in green. Its thumbnail is listed here; the host redraws
+    // what is listed in a background job when the project opens, deleting each row when done.
+    // A later renderer change that alters thumbnails lists what it alters the same way.
+    sql: `
+      CREATE TABLE stale_thumbnails (hash TEXT PRIMARY KEY) WITHOUT ROWID;
+      INSERT OR IGNORE INTO stale_thumbnails
+        SELECT DISTINCT hash FROM images
+        WHERE status = 'ok' AND hash IS NOT NULL AND channels = 2 AND bit_depth <= 8
+          AND format IN ('png', 'webp', 'gif', 'heic', 'avif');
+    `,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -40,7 +40,7 @@ onEvent((event) => {
     const i = app.jobs.findIndex((j) => j.id === event.job.id);
     if (i >= 0) app.jobs[i] = event.job;
     else app.jobs = [event.job, ...app.jobs];
-    if (event.job.kind === 'import' || event.job.kind === 'render-thumbnails') {
+    if (['import', 'render-thumbnails', 'redraw-stale-thumbnails'].includes(event.job.kind)) {
       // Finished work shows at once; progress in between is coalesced.
       if (['done', 'failed', 'cancelled', 'paused'].includes(event.job.state)) void refreshDatasets().catch(showError);
       else scheduleDatasetsRefresh();
