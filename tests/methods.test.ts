@@ -22,6 +22,9 @@ import { dinoLoss } from '../plugins/ssl/dino.ts';
 import { swavLoss } from '../plugins/ssl/swav.ts';
 import { barlowTwinsLoss, infoNce, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
 import { rotations } from '../plugins/ssl/rotnet.ts';
+import { mlp } from '../core/engine/nn/layers.ts';
+import { Params } from '../core/engine/nn/params.ts';
+import { Rng } from '../core/engine/rng.ts';
 import { tempDir } from './helpers/corpus.ts';
 
 type M = number[][];
@@ -187,6 +190,22 @@ test('every built-in method trains on real images without collapsing; the loss f
   } finally {
     host.close();
   }
+});
+
+test('an MLP without batch norm is Linear → ReLU → Linear, biases included (DINO\'s head option)', () => {
+  const params = new Params();
+  const head = mlp(params, new Rng(1), 'h', [3, 2, 2], { batchNorm: false });
+  assert.deepEqual([...params.trainable.keys()].sort(), ['h/fc0/bias', 'h/fc0/kernel', 'h/fc1/bias', 'h/fc1/kernel']);
+  assert.equal(params.state.size, 0, 'no running statistics');
+  const w = (name: string) => params.get(name).arraySync() as number[][];
+  const b = (name: string) => params.get(name).arraySync() as unknown as number[];
+  const [w0, b0, w1, b1] = [w('h/fc0/kernel'), b('h/fc0/bias'), w('h/fc1/kernel'), b('h/fc1/bias')];
+  const got = head(tf.tensor2d(A), { training: true }).arraySync();
+  A.forEach((x, i) => {
+    const hidden = [0, 1].map((j) => Math.max(0, x.reduce((s, v, k) => s + v * w0[k]![j]!, b0[j]!)));
+    [0, 1].forEach((j) => close(got[i]![j]!, hidden.reduce((s, v, k) => s + v * w1[k]![j]!, b1[j]!), `row ${i} out ${j}`));
+  });
+  params.dispose();
 });
 
 test('collapse indicators: effective rank is ≈1 for features on a line, ≈d for isotropic ones; spread → 0 when collapsed', () => {

@@ -43,6 +43,7 @@ export const dino: SslMethod = {
     { key: 'studentTemp', label: 'Student temperature', type: 'number', default: 0.1, min: 0.01, max: 1, help: 'Temperature of the student softmax.' },
     { key: 'momentum', label: 'Teacher momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the teacher (0.996 on ImageNet); rises to 1 on a cosine. Short runs start lower (at most 1 − 40/steps) so the teacher keeps up.' },
     { key: 'centerMomentum', label: 'Centre momentum', type: 'number', default: 0.9, min: 0, max: 0.999, help: 'EMA rate of the centre subtracted from teacher outputs.' },
+    { key: 'headBatchNorm', label: 'BN in head', type: 'boolean', default: true, help: 'Batch norm in the head\'s hidden layer. The paper\'s head has none; on a short CPU run both train alike.' },
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops seen by the student only (6–10 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adamw', learningRate: 5e-4, weightDecay: 0.04, batchSize: 64, epochs: 100, warmupEpochs: 10 },
@@ -54,10 +55,11 @@ export const dino: SslMethod = {
   build({ params, rng, encoder, hp, createEncoder }) {
     const k = Number(hp.outDim);
     const headSizes = [encoder.featureDim, 512, 128];
-    const mlpStudent = mlp(params, rng, 'method/head', headSizes);
+    const headOptions = { batchNorm: hp.headBatchNorm === true };
+    const mlpStudent = mlp(params, rng, 'method/head', headSizes, headOptions);
     const lastV = params.add('method/head/prototypes/kernel', tf.randomNormal([128, k], 0, 0.02, 'float32', rng.seed()));
     const teacher = createEncoder('teacher', false);
-    const mlpTeacher = mlp(params, rng, 'method/teacher_head', headSizes);
+    const mlpTeacher = mlp(params, rng, 'method/teacher_head', headSizes, headOptions);
     params.add('method/teacher_head/prototypes/kernel', tf.zeros([128, k]));
     copyAsTeacher(params, 'method/head/', 'method/teacher_head/');
     const lastT = params.get('method/teacher_head/prototypes/kernel');

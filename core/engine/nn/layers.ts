@@ -34,16 +34,21 @@ export function dense(params: Params, rng: Rng, name: string, cin: number, cout:
   return (x: tf.Tensor2D): tf.Tensor2D => (b ? tf.add(tf.matMul(x, kernel), b) : tf.matMul(x, kernel));
 }
 
-/** Linear → BN → ReLU, repeated, then a final Linear: the projector / predictor MLP of SSL methods. */
-export function mlp(params: Params, rng: Rng, name: string, sizes: number[], { lastBatchNorm = false } = {}) {
+/**
+ * Linear → BN → ReLU, repeated, then a final Linear: the projector / predictor MLP of SSL methods.
+ * `batchNorm: false` gives Linear (with bias) → ReLU hidden layers instead, as in DINO's head.
+ */
+export function mlp(params: Params, rng: Rng, name: string, sizes: number[], { lastBatchNorm = false, batchNorm: hiddenBatchNorm = true } = {}) {
   const layers: ((x: tf.Tensor2D, mode: ForwardMode) => tf.Tensor2D)[] = [];
   for (let i = 0; i + 1 < sizes.length; i++) {
     const last = i + 2 === sizes.length;
-    const fc = dense(params, rng, `${name}/fc${i}`, sizes[i]!, sizes[i + 1]!, last);
-    const bn = !last || lastBatchNorm ? batchNorm(params, `${name}/bn${i}`, sizes[i + 1]!) : null;
+    const normed = last ? lastBatchNorm : hiddenBatchNorm;
+    const fc = dense(params, rng, `${name}/fc${i}`, sizes[i]!, sizes[i + 1]!, last || !normed);
+    const bn = normed ? batchNorm(params, `${name}/bn${i}`, sizes[i + 1]!) : null;
     layers.push((x, mode) => {
       const h = fc(x);
-      return bn ? bn(h, mode, !last) : h;
+      if (bn) return bn(h, mode, !last);
+      return last ? h : tf.relu(h);
     });
   }
   return (x: tf.Tensor2D, mode: ForwardMode) => layers.reduce((h, layer) => layer(h, mode), x);
