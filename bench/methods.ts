@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- methods [--sets fashion-mnist,emoji] [--methods simclr,byol,…] [--budget 24000]
- *   [--images 5000] [--size 32] [--width 0.25] [--set key=value …] [--fresh] [--no-reference]`
+ *   [--images 5000] [--size 32] [--width 0.25] [--seeds 1] [--set key=value …] [--fresh] [--no-reference]`
  *
  * Every SSL method trains the same narrow ResNet-18 for the same image budget (images seen, each
  * in its views), with its fast-CPU preset's batch, optimiser settings and hyper-parameters, on the
@@ -13,7 +13,10 @@
  * labels are used only by the scorers, and only the train split's by the probe and the kNN bank.
  * Finished runs are cached in the bench project and reused unless --fresh. `--set` overrides a
  * run setting (learningRate, optimizer, …) or a method hyper-parameter for every method run, to
- * try a change against the table without editing a plugin.
+ * try a change against the table without editing a plugin. `--seeds n` trains and scores every
+ * method (and draws the floor's random encoder) with seeds 0…n−1 and judges on the means, printing
+ * each mean ± its standard deviation: at this budget one run's accuracy moves by a few points
+ * with the seed alone, as much as the margin being judged.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -41,6 +44,7 @@ const PYTHON = '/usr/bin/python3';
 
 interface Row {
   method: string;
+  seed: number;
   imagesPerSecond: number;
   minutes: number;
   knn: number;
@@ -98,12 +102,12 @@ const benchBatch = (method: SslMethod) => Math.min(128, findPreset(method, 'fast
 
 const RUN_SETTINGS = new Set(['learningRate', 'optimizer', 'weightDecay', 'warmupEpochs', 'batchSize']);
 
-async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean; overrides: Overrides }): Promise<Row> {
+async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache, split: Split, o: { budget: number; size: number; width: number; fresh: boolean; overrides: Overrides; seed: number }): Promise<Row> {
   const { project } = set.host;
   const preset = findPreset(method, 'fast-cpu');
   const epochs = Math.max(1, Math.round(o.budget / cache.imageIds.length));
   const config = {
-    epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: 0,
+    epochs, imageSize: o.size, width: o.width, knnEvery: 0, warmupEpochs: Math.min(2, epochs / 5), seed: o.seed,
     batchSize: benchBatch(method), hyperparameters: { ...preset.hyperparameters },
     // The preset's optimiser settings (a method may raise its learning rate for short CPU runs).
     ...pick(preset.settings, ['learningRate', 'optimizer', 'weightDecay']),
@@ -144,7 +148,7 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
   try {
     const features = await encodeRows(loaded.encoder, reader, Array.from({ length: reader.length }, (_, i) => i));
     const s = await score(features, loaded.encoder.featureDim, split);
-    return { method: method.id, imagesPerSecond: ips, minutes: seconds / 60, ...s, lossFirst: mean(loss.slice(0, perEpoch)), lossLast: mean(loss.slice(-perEpoch)), cached };
+    return { method: method.id, seed: o.seed, imagesPerSecond: ips, minutes: seconds / 60, ...s, lossFirst: mean(loss.slice(0, perEpoch)), lossLast: mean(loss.slice(-perEpoch)), cached };
   } finally {
     reader.close();
     loaded.dispose();
@@ -161,9 +165,9 @@ function hash(s: string): string {
   return h.toString(36);
 }
 
-async function randomFloor(cache: TrainingCache, split: Split, size: number, width: number): Promise<{ knn: number; probe: number; rank: number }> {
+async function randomFloor(cache: TrainingCache, split: Split, size: number, width: number, seed: number): Promise<{ knn: number; probe: number; rank: number }> {
   const simclr = builtinSslMethods.find((m) => m.id === 'simclr')!;
-  const model = buildModel(simclr, { arch: 'resnet18', width, inputSize: size, inChannels: 3 }, resolveHyperparameters(simclr, {}), 0);
+  const model = buildModel(simclr, { arch: 'resnet18', width, inputSize: size, inChannels: 3 }, resolveHyperparameters(simclr, {}), seed);
   const reader = new CacheReader(cache);
   try {
     const features = await encodeRows(model.encoder, reader, Array.from({ length: reader.length }, (_, i) => i));
@@ -206,6 +210,24 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+const pctSd = (v: number, sd: number | null) => (sd === null ? pct(v) : `${pct(v)} ± ${(100 * sd).toFixed(1)}`);
+
+interface Scores { knn: number; probe: number; rank: number }
+interface Summary extends Scores {
+  knnSd: number | null;
+  probeSd: number | null;
+}
+type MethodSummary = Summary & Pick<Row, 'method' | 'imagesPerSecond' | 'minutes' | 'lossFirst' | 'lossLast'>;
+
+/** Sample standard deviation; null for a single value (no spread to report). */
+const sd = (v: number[]) => (v.length < 2 ? null : Math.sqrt(v.reduce((a, x) => a + (x - mean(v)) ** 2, 0) / (v.length - 1)));
+
+function summarize(runs: Scores[]): Summary {
+  return {
+    knn: mean(runs.map((r) => r.knn)), probe: mean(runs.map((r) => r.probe)), rank: mean(runs.map((r) => r.rank)),
+    knnSd: sd(runs.map((r) => r.knn)), probeSd: sd(runs.map((r) => r.probe)),
+  };
+}
 
 export async function run(args: string[]): Promise<void> {
   const sets = option(args, 'sets', 'fashion-mnist,emoji').split(',') as SetName[];
@@ -213,6 +235,7 @@ export async function run(args: string[]): Promise<void> {
   const budget = Number(option(args, 'budget', '24000'));
   const size = Number(option(args, 'size', '32')), width = Number(option(args, 'width', '0.25'));
   const fresh = args.includes('--fresh'), reference = !args.includes('--no-reference');
+  const seeds = Array.from({ length: Math.max(1, Number(option(args, 'seeds', '1'))) }, (_, i) => i);
   const overrides = overridesOf(args);
   const backend = await activateBackend(undefined);
   console.log(`Methods benchmark: narrow ResNet-18 (width ${width}), ${size} px, budget ${budget} images per method, backend ${backend.name} (${backend.device}).\n`);
@@ -227,27 +250,35 @@ export async function run(args: string[]): Promise<void> {
       const split = splitOf(set, cache);
       const epochs = Math.max(1, Math.round(budget / cache.imageIds.length));
       console.log(`${name}: ${cache.imageIds.length} images, ${split.classes} classes; scored on ${split.test.length} held-out images (bank/probe: ${split.train.length}); ${epochs} epochs each.`);
-      const floor = await randomFloor(cache, split, size, width);
-      const rows: Row[] = [];
+      const floors = [];
+      for (const seed of seeds) floors.push(await randomFloor(cache, split, size, width, seed));
+      const floor = summarize(floors);
+      const rows: MethodSummary[] = [];
       for (const method of builtinSslMethods.filter((m) => wanted.includes(m.id))) {
-        const row = await runMethod(set, method, cache, split, { budget, size, width, fresh, overrides });
-        rows.push(row);
-        console.log(`  ${row.method.padEnd(13)} kNN ${pct(row.knn)}  probe ${pct(row.probe)}  rank ${row.rank.toFixed(1)}  ${row.imagesPerSecond.toFixed(0)} img/s${row.cached ? '  (cached run)' : ''}`);
+        const runs: Row[] = [];
+        for (const seed of seeds) {
+          const row = await runMethod(set, method, cache, split, { budget, size, width, fresh, overrides, seed });
+          runs.push(row);
+          console.log(`  ${row.method.padEnd(13)} seed ${seed}  kNN ${pct(row.knn)}  probe ${pct(row.probe)}  rank ${row.rank.toFixed(1)}  ${row.imagesPerSecond.toFixed(0)} img/s${row.cached ? '  (cached run)' : ''}`);
+        }
+        rows.push({ ...summarize(runs), method: method.id, imagesPerSecond: mean(runs.map((r) => r.imagesPerSecond)), minutes: mean(runs.map((r) => r.minutes)),
+          lossFirst: mean(runs.map((r) => r.lossFirst)), lossLast: mean(runs.map((r) => r.lossLast)) });
       }
       const references = (['simclr', 'byol'] as const).filter((m) => reference && wanted.includes(m))
         .map((m) => ({ name: builtinSslMethods.find((b) => b.id === m)!.name, result: pytorchReference(cache, split, epochs, width, m) }));
-      console.log(`\n| method | img/s | train min | loss first→last epoch | kNN top-1 | linear probe | eff. rank | vs floor (kNN) | vs floor (probe) |`);
+      const spread = seeds.length > 1 ? ` (mean ± sd of ${seeds.length} seeds)` : '';
+      console.log(`\n| method | img/s | train min | loss first→last epoch | kNN top-1${spread} | linear probe${spread} | eff. rank | vs floor (kNN) | vs floor (probe) |`);
       console.log('|---|---|---|---|---|---|---|---|---|');
       for (const r of rows) {
-        console.log(`| ${r.method} | ${r.imagesPerSecond.toFixed(0)} | ${r.minutes.toFixed(1)} | ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} | ${pct(r.knn)} | ${pct(r.probe)} | ${r.rank.toFixed(1)} | ${versus(r.knn, floor.knn)} | ${versus(r.probe, floor.probe)} |`);
+        console.log(`| ${r.method} | ${r.imagesPerSecond.toFixed(0)} | ${r.minutes.toFixed(1)} | ${r.lossFirst.toFixed(3)} → ${r.lossLast.toFixed(3)} | ${pctSd(r.knn, r.knnSd)} | ${pctSd(r.probe, r.probeSd)} | ${r.rank.toFixed(1)} | ${versus(r.knn, floor.knn)} | ${versus(r.probe, floor.probe)} |`);
       }
-      console.log(`| random init (floor) | — | — | — | ${pct(floor.knn)} | ${pct(floor.probe)} | ${floor.rank.toFixed(1)} | — | — |`);
+      console.log(`| random init (floor) | — | — | — | ${pctSd(floor.knn, floor.knnSd)} | ${pctSd(floor.probe, floor.probeSd)} | ${floor.rank.toFixed(1)} | — | — |`);
       for (const { name: refName, result: ref } of references) {
         if (typeof ref === 'string') console.log(`| PyTorch ${refName} | ${ref} |`);
-        else console.log(`| PyTorch ${refName} (reference, same budget) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | ${versus(ref.knn, ref.floor)} over its own floor ${pct(ref.floor)} | — |`);
+        else console.log(`| PyTorch ${refName} (reference, same budget, seed 0) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | ${versus(ref.knn, ref.floor)} over its own floor ${pct(ref.floor)} | — |`);
       }
       const beaten = rows.filter((r) => r.knn > floor.knn + CLEAR_MARGIN).length, probed = rows.filter((r) => r.probe > floor.probe + CLEAR_MARGIN).length;
-      console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than ${100 * CLEAR_MARGIN} points of kNN accuracy; ${probed}/${rows.length} by more than ${100 * CLEAR_MARGIN} points of linear-probe accuracy.\n`);
+      console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than ${100 * CLEAR_MARGIN} points of kNN accuracy; ${probed}/${rows.length} by more than ${100 * CLEAR_MARGIN} points of linear-probe accuracy${seeds.length > 1 ? ` (means over ${seeds.length} seeds)` : ''}.\n`);
     } finally {
       set.close();
     }
