@@ -251,7 +251,11 @@ export async function run(args: string[]): Promise<void> {
       const epochs = Math.max(1, Math.round(budget / cache.imageIds.length));
       console.log(`${name}: ${cache.imageIds.length} images, ${split.classes} classes; scored on ${split.test.length} held-out images (bank/probe: ${split.train.length}); ${epochs} epochs each.`);
       const floors = [];
-      for (const seed of seeds) floors.push(await randomFloor(cache, split, size, width, seed));
+      for (const seed of seeds) {
+        const f = await randomFloor(cache, split, size, width, seed);
+        floors.push(f);
+        console.log(`  ${'random init'.padEnd(13)} seed ${seed}  kNN ${pct(f.knn)}  probe ${pct(f.probe)}  rank ${f.rank.toFixed(1)}`);
+      }
       const floor = summarize(floors);
       const rows: MethodSummary[] = [];
       for (const method of builtinSslMethods.filter((m) => wanted.includes(m.id))) {
