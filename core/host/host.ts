@@ -260,10 +260,13 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     return { redrawn: done };
   }
 
-  /** Starts the redraw of thumbnails a migration listed as stale, unless nothing is listed or it is under way. */
+  /**
+   * Starts the redraw of thumbnails a migration listed as stale, unless nothing is listed or a
+   * redraw already exists unfinished (a paused or interrupted one waits for the user, like any other job).
+   */
   private startStaleThumbnailRedraw(): void {
     const { n } = this.project.db.prepare('SELECT COUNT(*) AS n FROM stale_thumbnails').get() as { n: number };
-    if (n === 0 || this.jobs.list(200).some((j) => j.kind === 'redraw-stale-thumbnails' && ['queued', 'running'].includes(j.state))) return;
+    if (n === 0 || this.jobs.list(200).some((j) => j.kind === 'redraw-stale-thumbnails' && ['queued', 'running', 'paused', 'interrupted'].includes(j.state))) return;
     this.jobs.start('redraw-stale-thumbnails', {});
   }
 
