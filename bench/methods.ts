@@ -42,14 +42,13 @@ import { option } from './args.ts';
 
 const PYTHON = '/usr/bin/python3';
 
-interface Row {
+/** What the scorers give for one encoder. */
+interface Scores { knn: number; probe: number; rank: number }
+
+interface Row extends Scores {
   method: string;
-  seed: number;
   imagesPerSecond: number;
   minutes: number;
-  knn: number;
-  probe: number;
-  rank: number;
   lossFirst: number;
   lossLast: number;
   cached: boolean;
@@ -68,7 +67,7 @@ function splitOf(set: BenchSet, cache: TrainingCache): Split {
   return { labels: classOf, train, test, classes: labels.classNames.length };
 }
 
-async function score(features: Float32Array, dim: number, split: Split): Promise<{ knn: number; probe: number; rank: number }> {
+async function score(features: Float32Array, dim: number, split: Split): Promise<Scores> {
   const knn = await knnAccuracy(features, dim, split.labels, { bank: split.train, queries: split.test });
   const probe = await linearProbeAccuracy(features, dim, split.labels, split.train, split.test, split.classes);
   const sample = split.test.slice(0, 1024);
@@ -148,7 +147,7 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
   try {
     const features = await encodeRows(loaded.encoder, reader, Array.from({ length: reader.length }, (_, i) => i));
     const s = await score(features, loaded.encoder.featureDim, split);
-    return { method: method.id, seed: o.seed, imagesPerSecond: ips, minutes: seconds / 60, ...s, lossFirst: mean(loss.slice(0, perEpoch)), lossLast: mean(loss.slice(-perEpoch)), cached };
+    return { method: method.id, imagesPerSecond: ips, minutes: seconds / 60, ...s, lossFirst: mean(loss.slice(0, perEpoch)), lossLast: mean(loss.slice(-perEpoch)), cached };
   } finally {
     reader.close();
     loaded.dispose();
@@ -165,7 +164,7 @@ function hash(s: string): string {
   return h.toString(36);
 }
 
-async function randomFloor(cache: TrainingCache, split: Split, size: number, width: number, seed: number): Promise<{ knn: number; probe: number; rank: number }> {
+async function randomFloor(cache: TrainingCache, split: Split, size: number, width: number, seed: number): Promise<Scores> {
   const simclr = builtinSslMethods.find((m) => m.id === 'simclr')!;
   const model = buildModel(simclr, { arch: 'resnet18', width, inputSize: size, inChannels: 3 }, resolveHyperparameters(simclr, {}), seed);
   const reader = new CacheReader(cache);
@@ -212,7 +211,6 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const pctSd = (v: number, sd: number | null) => (sd === null ? pct(v) : `${pct(v)} ± ${(100 * sd).toFixed(1)}`);
 
-interface Scores { knn: number; probe: number; rank: number }
 interface Summary extends Scores {
   knnSd: number | null;
   probeSd: number | null;
@@ -250,7 +248,7 @@ export async function run(args: string[]): Promise<void> {
       const split = splitOf(set, cache);
       const epochs = Math.max(1, Math.round(budget / cache.imageIds.length));
       console.log(`${name}: ${cache.imageIds.length} images, ${split.classes} classes; scored on ${split.test.length} held-out images (bank/probe: ${split.train.length}); ${epochs} epochs each.`);
-      const floors = [];
+      const floors: Scores[] = [];
       for (const seed of seeds) {
         const f = await randomFloor(cache, split, size, width, seed);
         floors.push(f);
