@@ -11,7 +11,8 @@
  * way (their own random init gives their own floor: PyTorch's default init is a weaker one).
  * SSL training sees every image of the set without its label (transductive, as in SeLa's setup);
  * labels are used only by the scorers, and only the train split's by the probe and the kNN bank.
- * Finished runs are cached in the bench project and reused unless --fresh. `--set` overrides a
+ * Finished runs are cached in the bench project under their resolved settings and reused unless
+ * --fresh (needed after a code change that no setting names). `--set` overrides a
  * run setting (learningRate, optimizer, …) or a method hyper-parameter for every method run, to
  * try a change against the table without editing a plugin. `--seeds n` trains and scores every
  * method (and draws the floor's random encoder) with seeds 0…n−1 and judges on the means, printing
@@ -115,8 +116,11 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
     if (RUN_SETTINGS.has(key)) Object.assign(config, { [key]: value });
     else if (method.hyperparameters.some((h) => h.key === key)) config.hyperparameters[key] = value;
   }
-  // The views are part of what was trained: a change to a method's augmentations retrains it.
-  const signature = JSON.stringify({ ...config, views: method.views(o.size, resolveHyperparameters(method, config.hyperparameters)) });
+  // What was trained: every hyper-parameter as resolved (a changed or new default retrains, not
+  // only a preset's) and the views (a change to a method's augmentations retrains it). Code
+  // changes beyond these still need --fresh.
+  const resolved = resolveHyperparameters(method, config.hyperparameters);
+  const signature = JSON.stringify({ ...config, hyperparameters: resolved, views: method.views(o.size, resolved) });
   let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
     .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
   const cached = !!run;
