@@ -152,6 +152,62 @@ test('training steps do not leak tensors', async () => {
   model.dispose();
 });
 
+test('a per-parameter learning rate: a frozen parameter keeps its value and state; its first step is a fresh Adam step, across a checkpoint', async () => {
+  await useBackendForTest('cpu');
+  const w = () => new Map([['a', tf.variable(tf.tensor1d([1, 2]))], ['b', tf.variable(tf.tensor1d([1, 2]))]]);
+  const grads = () => ({ a: tf.tensor1d([0.5, -3]), b: tf.tensor1d([0.5, -3]) });
+  const vars = w(), opt = new Optimizer({ ...defaultOptimizer, name: 'adam' });
+  const lr = 0.1, frozenUntil = 3;
+  for (let s = 0; s < frozenUntil; s++) {
+    const g = grads();
+    opt.apply(vars, g, (name) => (name === 'b' ? 0 : lr));
+    tf.dispose(Object.values(g));
+  }
+  assert.deepEqual(Array.from(vars.get('b')!.dataSync()), [1, 2], 'frozen: unchanged');
+  assert.ok(!opt.state.has('b/m'), 'frozen: no Adam moments');
+  assert.notDeepEqual(Array.from(vars.get('a')!.dataSync()), [1, 2]);
+  // Through a checkpoint: the skip count travels with the optimiser's tensors.
+  const saved = new Map(opt.tensors().map(([name, t]) => [name, t.clone()] as [string, tf.Tensor]));
+  const resumed = new Optimizer({ ...defaultOptimizer, name: 'adam' });
+  resumed.restore(saved, opt.step);
+  tf.dispose([...saved.values()]);
+  const g = grads();
+  resumed.apply(vars, g, lr);
+  tf.dispose(Object.values(g));
+  // Adam's first step moves each weight by lr · sign(g) (bias-corrected m / √v = ±1); counted from
+  // the optimiser's step 4 it would be lr · 0.1/(1 − 0.9⁴) / √(0.001/(1 − 0.999⁴)) ≈ 2.9 · lr.
+  const b = Array.from(vars.get('b')!.dataSync());
+  assert.ok(Math.abs(b[0]! - (1 - lr)) < 1e-4 && Math.abs(b[1]! - (2 + lr)) < 1e-4, `first step of b: ${b}`);
+  opt.dispose();
+  resumed.dispose();
+  for (const v of vars.values()) v.dispose();
+});
+
+test('SimSiam keeps its predictor at the peak rate; DINO and SwAV freeze their prototypes for the first epoch', () => {
+  const build = (id: string) => {
+    const method = findSslMethod(id);
+    return buildModel(method, { arch: 'resnet18', width: 0.125, inputSize: 16, inChannels: 3 }, resolveHyperparameters(method, id === 'dino' ? { outDim: 32 } : {}), 1);
+  };
+  const simsiam = build('simsiam'), dino = build('dino'), swav = build('swav');
+  try {
+    const late = { step: 90, totalSteps: 100, epoch: 4.5, peak: 0.1 };
+    assert.equal(simsiam.method.learningRate!('method/predictor/fc0/kernel', 0.01, late), 0.1);
+    assert.equal(simsiam.method.learningRate!('encoder/stem/conv/kernel', 0.01, late), 0.01);
+    const early = { step: 5, totalSteps: 100, epoch: 0.5, peak: 5e-4 };
+    assert.equal(dino.method.learningRate!('method/head/prototypes/kernel', 1e-4, early), 0);
+    assert.equal(dino.method.learningRate!('method/head/fc0/kernel', 1e-4, early), 1e-4);
+    assert.equal(dino.method.learningRate!('method/head/prototypes/kernel', 1e-4, { ...early, epoch: 1 }), 1e-4);
+    // The names it freezes exist: a renamed parameter would silently never be frozen.
+    assert.ok(dino.params.trainable.has('method/head/prototypes/kernel'));
+    assert.equal(swav.method.learningRate!('method/prototypes/kernel', 1e-3, { ...early, epoch: 0.99 }), 0);
+    assert.equal(swav.method.learningRate!('method/prototypes/kernel', 1e-3, { ...early, epoch: 1.01 }), 1e-3);
+    assert.ok(swav.params.trainable.has('method/prototypes/kernel'));
+    assert.ok([...simsiam.params.trainable.keys()].some((n) => n.startsWith('method/predictor/')));
+  } finally {
+    for (const m of [simsiam, dino, swav]) m.dispose();
+  }
+});
+
 function childStep(backend: string, env: Record<string, string> = {}) {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'tests/helpers/one-step.ts', backend], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 300_000 });
   assert.equal(r.status, 0, r.stderr);

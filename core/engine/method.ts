@@ -64,6 +64,16 @@ export interface StepContext {
   rows: readonly number[];
 }
 
+/** Where training stands, for a per-parameter learning rate. */
+export interface LearningRateContext {
+  step: number;
+  totalSteps: number;
+  /** Epochs done, fractional (step / steps per epoch). */
+  epoch: number;
+  /** The schedule's peak rate (the run's learning rate). */
+  peak: number;
+}
+
 export interface MethodInstance {
   /** Before a step, outside the tape: dataset-level work on a schedule (SeLa's label solves). */
   beforeStep?(ctx: DatasetPassContext): Promise<void>;
@@ -71,6 +81,12 @@ export interface MethodInstance {
   loss(step: StepContext): tf.Scalar;
   /** After the optimiser step: EMA teachers, queues, centring. Outside the tape. */
   afterStep?(step: StepContext): void;
+  /**
+   * The learning rate of one trainable parameter at this step, given the schedule's: 0 freezes it
+   * for the step (no update, optimiser state untouched), as DINO freezes its prototypes early;
+   * `peak` lets a part keep a constant rate, as SimSiam's predictor. Absent: the schedule's for all.
+   */
+  learningRate?(param: string, scheduled: number, ctx: LearningRateContext): number;
   /** Extra named tensors that are not Params but must survive a resume (MoCo's queue…). */
   stateTensors?(): [string, tf.Variable][];
   /** Releases tensors the method holds outside Params. */

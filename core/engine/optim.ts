@@ -28,7 +28,23 @@ export class Optimizer {
   readonly state = new Map<string, tf.Variable>();
   step = 0;
 
+  /** Steps each parameter sat out (rate 0): its own Adam step count is the optimiser's minus these. */
+  private readonly skipped = new Map<string, number>();
+
   constructor(readonly config: OptimizerConfig) {}
+
+  /**
+   * Counts a step a parameter sat out, in a state tensor too so a checkpoint keeps it: when it
+   * starts learning, its bias correction starts from its first step, as PyTorch's per-parameter
+   * step count does; from the optimiser's, its first Adam steps would be ~3× too large.
+   */
+  private skip(name: string): void {
+    const n = (this.skipped.get(name) ?? 0) + 1;
+    this.skipped.set(name, n);
+    const v = this.state.get(`${name}/skipped`);
+    if (v) v.assign(tf.scalar(n));
+    else this.state.set(`${name}/skipped`, tf.variable(tf.scalar(n), false, `opt:${name}/skipped#${Math.random().toString(36).slice(2)}`));
+  }
 
   private slot(name: string, like: tf.Tensor): tf.Variable {
     let v = this.state.get(name);
@@ -39,15 +55,23 @@ export class Optimizer {
     return v;
   }
 
-  /** Applies one update; grads are keyed like vars and disposed by the caller. */
-  apply(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, lr: number): void {
+  /**
+   * Applies one update; grads are keyed like vars and disposed by the caller. `rate`: one learning
+   * rate for all, or one per parameter name; a parameter at rate 0 is skipped, its state as it was.
+   */
+  apply(vars: Map<string, tf.Variable>, grads: Record<string, tf.Tensor>, rate: number | ((name: string) => number)): void {
     this.step++;
     const c = this.config;
-    const t = this.step;
     tf.tidy(() => {
       for (const [name, w] of vars) {
         const g0 = grads[name];
         if (!g0) continue;
+        const lr = typeof rate === 'number' ? rate : rate(name);
+        if (lr === 0) {
+          this.skip(name);
+          continue;
+        }
+        const t = this.step - (this.skipped.get(name) ?? 0);
         const decay = exempt(name) ? 0 : c.weightDecay;
         if ((c.name === 'adam' || c.name === 'adamw') && tf.getBackend() === NATIVE_BACKEND) {
           // One fused pass per tensor instead of ~12 element-wise kernels.
@@ -73,13 +97,13 @@ export class Optimizer {
           w.assign(tf.sub(w, update));
         } else {
           let g = decay ? tf.add(g0, tf.mul(w, decay)) : g0;
-          let rate: tf.Scalar | number = lr;
+          let scaled: tf.Scalar | number = lr;
           if (c.name === 'lars' && !exempt(name)) {
             const wn = tf.norm(w), gn = tf.norm(g);
             const trust = tf.where(tf.logicalAnd(tf.greater(wn, 0), tf.greater(gn, 0)), tf.div(tf.mul(wn, c.larsEta), gn), tf.onesLike(wn));
-            rate = tf.mul(trust, lr) as tf.Scalar;
+            scaled = tf.mul(trust, lr) as tf.Scalar;
           }
-          g = tf.mul(g, rate);
+          g = tf.mul(g, scaled);
           const buf = this.slot(`${name}/momentum`, w);
           buf.assign(tf.add(tf.mul(buf, c.momentum), g));
           w.assign(tf.sub(w, buf));
@@ -95,13 +119,17 @@ export class Optimizer {
 
   restore(tensors: Map<string, tf.Tensor>, step: number): void {
     this.dispose();
-    for (const [name, t] of tensors) this.state.set(name, tf.variable(t, false, `opt:${name}#${Math.random().toString(36).slice(2)}`));
+    for (const [name, t] of tensors) {
+      this.state.set(name, tf.variable(t, false, `opt:${name}#${Math.random().toString(36).slice(2)}`));
+      if (name.endsWith('/skipped')) this.skipped.set(name.slice(0, -'/skipped'.length), t.dataSync()[0]!);
+    }
     this.step = step;
   }
 
   dispose(): void {
     for (const v of this.state.values()) v.dispose();
     this.state.clear();
+    this.skipped.clear();
   }
 }
 

@@ -6,7 +6,8 @@ import type { BuiltModel } from './model.ts';
 import { BatchStatsLog } from './nn/params.ts';
 import type { Optimizer } from './optim.ts';
 
-export function trainStep(model: BuiltModel, optimizer: Optimizer, views: tf.Tensor4D[], step: number, totalSteps: number, lr: number, rows: readonly number[] = []): tf.Scalar {
+export function trainStep(model: BuiltModel, optimizer: Optimizer, views: tf.Tensor4D[], step: number, totalSteps: number, lr: number, rows: readonly number[] = [],
+  schedule: { peak: number; epoch: number } = { peak: lr, epoch: 0 }): tf.Scalar {
   const stats = new BatchStatsLog();
   const trainable = [...model.params.trainable.values()];
   const nameOf = new Map([...model.params.trainable].map(([name, v]) => [v.name, name]));
@@ -20,7 +21,8 @@ export function trainStep(model: BuiltModel, optimizer: Optimizer, views: tf.Ten
   }
   const named: Record<string, tf.Tensor> = {};
   for (const [varName, g] of Object.entries(result.grads)) named[nameOf.get(varName)!] = g;
-  optimizer.apply(model.params.trainable, named, lr);
+  const perParam = model.method.learningRate?.bind(model.method);
+  optimizer.apply(model.params.trainable, named, perParam ? (name) => perParam(name, lr, { step, totalSteps, ...schedule }) : lr);
   tf.dispose(Object.values(result.grads));
   stats.apply(model.params);
   model.method.afterStep?.({ ...context, mode: { training: false } });

@@ -236,7 +236,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       const images = reader.batch(rows);
       const viewTensors = views.map((spec, v) => augmentBatch(images, spec, Rng.derive(cfg.seed, `view${v}`, step), cache));
       images.dispose();
-      const value = trainStep(model, optimizer, viewTensors, step, totalSteps, lr, rows);
+      const value = trainStep(model, optimizer, viewTensors, step, totalSteps, lr, rows, { peak: cfg.learningRate, epoch: step / stepsPerEpoch });
       const loss = (await value.data())[0]!;
       tf.dispose([value, ...viewTensors]);
 

@@ -44,11 +44,13 @@ export const dino: SslMethod = {
     { key: 'momentum', label: 'Teacher momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the teacher (0.996 on ImageNet); rises to 1 on a cosine. Short runs start lower (at most 1 − 40/steps) so the teacher keeps up.' },
     { key: 'centerMomentum', label: 'Centre momentum', type: 'number', default: 0.9, min: 0, max: 0.999, help: 'EMA rate of the centre subtracted from teacher outputs.' },
     { key: 'headBatchNorm', label: 'BN in head', type: 'boolean', default: true, help: 'Batch norm in the head\'s hidden layer. The paper\'s head has none; on a short CPU run both train alike.' },
+    { key: 'freezePrototypeEpochs', label: 'Frozen prototypes (epochs)', type: 'number', default: 1, min: 0, max: 10, help: 'The prototype layer stays as initialised for the first epochs, which steadies the start (1 in the paper).' },
     { key: 'localCrops', label: 'Local crops', type: 'integer', default: 2, min: 0, max: 10, help: 'Small crops seen by the student only (6–10 in the paper; each adds cost).' },
   ],
   defaults: { optimizer: 'adamw', learningRate: 5e-4, weightDecay: 0.04, batchSize: 64, epochs: 100, warmupEpochs: 10 },
   presets: [
-    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 2 } },
+    // Frozen prototypes for a first epoch of five: kNN 68.7% either way, probe 71.4% → 70.4% (3 seeds).
+    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 2, freezePrototypeEpochs: 0 } },
     { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
@@ -82,6 +84,8 @@ export const dino: SslMethod = {
         teacherMean = tf.keep(tf.mean(t, 0, true));
         return dinoLoss(teacherOut, studentOut, center, Number(hp.teacherTemp), Number(hp.studentTemp));
       },
+      // The paper's freeze_last_layer: the student's prototypes take no step (nor decay) at first.
+      learningRate: (param, scheduled, { epoch }) => (param === 'method/head/prototypes/kernel' && epoch < Number(hp.freezePrototypeEpochs) ? 0 : scheduled),
       afterStep({ step, totalSteps }) {
         const m = teacherMomentum(step, totalSteps, Number(hp.momentum));
         emaTowards(params, 'encoder/', 'teacher/', m);
