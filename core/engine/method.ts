@@ -93,6 +93,11 @@ export interface MethodInstance {
   dispose?(): void;
 }
 
+/** A `learningRate` hook that holds one parameter still for the first `epochs` epochs (DINO's, SwAV's prototypes). */
+export function frozenAtFirst(param: string, epochs: number): NonNullable<MethodInstance['learningRate']> {
+  return (name, scheduled, { epoch }) => (name === param && epoch < epochs ? 0 : scheduled);
+}
+
 export interface SslMethod {
   id: string;
   name: string;

@@ -5,7 +5,7 @@
 // prototype layer.
 import * as tf from '@tensorflow/tfjs';
 import { simclrView, type ViewSpec } from '../../core/engine/augment.ts';
-import type { SslMethod } from '../../core/engine/method.ts';
+import { frozenAtFirst, type SslMethod } from '../../core/engine/method.ts';
 import type { ForwardMode } from '../../core/engine/nn/params.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { teacherMomentum } from '../../core/engine/optim.ts';
@@ -85,7 +85,7 @@ export const dino: SslMethod = {
         return dinoLoss(teacherOut, studentOut, center, Number(hp.teacherTemp), Number(hp.studentTemp));
       },
       // The paper's freeze_last_layer: the student's prototypes take no step (nor decay) at first.
-      learningRate: (param, scheduled, { epoch }) => (param === 'method/head/prototypes/kernel' && epoch < Number(hp.freezePrototypeEpochs) ? 0 : scheduled),
+      learningRate: frozenAtFirst('method/head/prototypes/kernel', Number(hp.freezePrototypeEpochs)),
       afterStep({ step, totalSteps }) {
         const m = teacherMomentum(step, totalSteps, Number(hp.momentum));
         emaTowards(params, 'encoder/', 'teacher/', m);

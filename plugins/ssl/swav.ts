@@ -1,13 +1,13 @@
 // SwAV (Caron et al., NeurIPS 2020): cluster assignments ("codes") of one crop, computed online
 // with Sinkhorn-Knopp under an equal-partition constraint (ε = 0.05, 3 iterations), are predicted
 // from the other crops ("swapped prediction", eq. 1–3); multi-crop; prototypes kept on the unit
-// sphere after every step, and frozen for the first epoch. Small batches may keep a queue of the last global crops' embeddings
-// (the paper's, for batches under 256): Sinkhorn then splits a batch and the queue among the
-// prototypes, not a batch of 128 alone among 100. The fast-CPU preset does without: from the first
-// step (the paper starts it after 15 epochs) a 1,024-row queue lowered Fashion-MNIST kNN at a
-// 24k-image budget from 72.1% to 71.1%.
+// sphere after every step, and frozen for the first epoch. Small batches may keep a queue of the
+// last global crops' embeddings (the paper's, for batches under 256): Sinkhorn then splits a batch
+// and the queue among the prototypes, not a batch of 128 alone among 100. The fast-CPU preset does
+// without: from the first step (the paper starts it after 15 epochs) a 1,024-row queue lowered
+// Fashion-MNIST kNN at a 24k-image budget from 72.1% to 71.1%.
 import * as tf from '@tensorflow/tfjs';
-import type { SslMethod } from '../../core/engine/method.ts';
+import { frozenAtFirst, type SslMethod } from '../../core/engine/method.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { stopGradient } from '../../core/engine/teacher.ts';
 import { multiCropViews } from './dino.ts';
@@ -79,7 +79,7 @@ export const swav: SslMethod = {
         return swavLoss(scores, Number(hp.epsilon), Number(hp.sinkhornIterations), Number(hp.temperature), queued);
       },
       // The paper freezes the prototypes for the first epoch (Appendix A.1).
-      learningRate: (param, scheduled, { epoch }) => (param === 'method/prototypes/kernel' && epoch < Number(hp.freezePrototypeEpochs) ? 0 : scheduled),
+      learningRate: frozenAtFirst('method/prototypes/kernel', Number(hp.freezePrototypeEpochs)),
       afterStep({ step }) {
         tf.tidy(() => prototypes.assign(l2normalize(prototypes as tf.Tensor2D)));
         latest.forEach((z, i) => {
