@@ -106,6 +106,28 @@ test('resuming from a checkpoint continues exactly where an uninterrupted run wo
   }
 });
 
+test('a checkpoint that lacks a part the method now has is refused with what to do, not resumed with that part at random', async () => {
+  const { host, datasetId } = await emojiProject(8);
+  try {
+    // A SeLa run started without the projector, then (as after an update that added it) resumed with it.
+    const config = { ...tiny, epochs: 3, knnEvery: 0, hyperparameters: { clusters: 8, labelUpdates: 4, projector: false } };
+    const runId = createTrainingRun(host.project, findSslMethod('sela'), datasetId, config);
+    const ctrl = new AbortController();
+    await trainRun(host.project, runId, { signal: ctrl.signal, progress: () => {}, checkpointEverySteps: 2, onStep: (step) => { if (step === 2) ctrl.abort(); } });
+    assert.equal(getRun(host.project.db, runId).step, 2);
+    const stored = getRun<{ hyperparameters: Record<string, unknown> }>(host.project.db, runId).config;
+    host.project.db.prepare('UPDATE runs SET config = ? WHERE id = ?').run(JSON.stringify({ ...stored, hyperparameters: { ...stored.hyperparameters, projector: true } }), runId);
+    await assert.rejects(train(host, runId), (err: Error & { hint?: string }) => {
+      assert.match(err.message, /checkpoint does not fit SeLa .*method\/projector\//);
+      assert.match(err.hint ?? '', /Start a new run/);
+      return true;
+    });
+    assert.equal(getRun(host.project.db, runId).step, 2, 'the checkpoint is kept');
+  } finally {
+    host.close();
+  }
+});
+
 test('a training job (in its worker thread) pauses with a checkpoint and resumes through the job runner', async () => {
   const { host, datasetId } = await emojiProject(8);
   try {

@@ -161,7 +161,15 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
     if (run.checkpoint) {
       const saved = readWeights<CheckpointMetadata>(path.join(project.dir, run.checkpoint));
       try {
-        loadInto(model.params, saved.tensors);
+        try {
+          // Every parameter, not only the encoder's: a method that gained a part since the run
+          // started would otherwise resume with that part silently at its initial values.
+          loadInto(model.params, saved.tensors, { requirePrefix: '' });
+        } catch (err) {
+          throw new LoupeError('invalid-input', `Run ${runId}'s last checkpoint does not fit ${method.name} as it is now (${(err as Error).message}).`, {
+            hint: 'The method changed since this run started. Start a new run; it can begin from an earlier run\'s finished encoder.', cause: err,
+          });
+        }
         const opt = new Map<string, tf.Tensor>();
         for (const [name, t] of saved.tensors) if (name.startsWith('optimizer/')) opt.set(name.slice('optimizer/'.length), t);
         optimizer.restore(opt, saved.metadata.optimizerStep);
