@@ -117,10 +117,11 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
     else if (method.hyperparameters.some((h) => h.key === key)) config.hyperparameters[key] = value;
   }
   // What was trained: every hyper-parameter as resolved (a changed or new default retrains, not
-  // only a preset's) and the views (a change to a method's augmentations retrains it). Code
-  // changes beyond these still need --fresh.
+  // only a preset's), the views (a change to a method's augmentations retrains it) and the encoder
+  // kept as the result. Code changes beyond these still need --fresh.
   const resolved = resolveHyperparameters(method, config.hyperparameters);
-  const signature = JSON.stringify({ ...config, hyperparameters: resolved, views: method.views(o.size, resolved) });
+  const output = method.outputEncoder ? { outputEncoder: method.outputEncoder } : {};
+  const signature = JSON.stringify({ ...config, hyperparameters: resolved, views: method.views(o.size, resolved), ...output });
   let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
     .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
   const cached = !!run;

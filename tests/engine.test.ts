@@ -128,6 +128,40 @@ test('a checkpoint that lacks a part the method now has is refused with what to 
   }
 });
 
+test('DINO keeps its teacher as the result; a run started from another run\'s encoder starts its teachers there too', async () => {
+  const { host, dir, datasetId } = await emojiProject(8);
+  const relDiff = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => tf.norm(tf.sub(a, b)).dataSync()[0]! / Math.max(1e-12, tf.norm(b).dataSync()[0]!));
+  try {
+    const dinoRun = createTrainingRun(host.project, findSslMethod('dino'), datasetId, { ...tiny, epochs: 2, knnEvery: 0, hyperparameters: { outDim: 32, localCrops: 0 } });
+    await train(host, dinoRun);
+    const run = getRun(host.project.db, dinoRun);
+    const ckpt = readWeights(path.join(dir, run.checkpoint!)), saved = readWeights(path.join(dir, run.encoder!));
+    let studentDiffers = false;
+    for (const [name, t] of saved.tensors) {
+      const rest = name.slice('encoder/'.length);
+      assert.equal(relDiff(t, ckpt.tensors.get(`teacher/${rest}`)!), 0, `${name} is the teacher's`);
+      if (relDiff(t, ckpt.tensors.get(`encoder/${rest}`)!) > 1e-3) studentDiffers = true;
+    }
+    assert.ok(studentDiffers, 'the student has moved away from the teacher');
+
+    // BYOL from the DINO run's encoder, paused after one step: its EMA target is that encoder
+    // (moved by a single EMA step), not the random init it was built with (another seed than the DINO run's).
+    const byolRun = createTrainingRun(host.project, findSslMethod('byol'), datasetId, { ...tiny, epochs: 2, knnEvery: 0, seed: 11, initFromRun: dinoRun });
+    const ctrl = new AbortController();
+    await trainRun(host.project, byolRun, { signal: ctrl.signal, progress: () => {}, checkpointEverySteps: 1, onStep: (step) => { if (step === 1) ctrl.abort(); } });
+    const paused = readWeights(path.join(dir, getRun(host.project.db, byolRun).checkpoint!));
+    const kernels = [...saved.tensors.keys()].filter((name) => name.endsWith('kernel'));
+    assert.ok(kernels.length > 5);
+    for (const name of kernels) {
+      const d = relDiff(paused.tensors.get(`teacher/${name.slice('encoder/'.length)}`)!, saved.tensors.get(name)!);
+      assert.ok(d < 0.05, `BYOL's target ${name} is ${d.toFixed(3)} (relative) from the encoder it started from`);
+    }
+    tf.dispose([...ckpt.tensors.values(), ...saved.tensors.values(), ...paused.tensors.values()]);
+  } finally {
+    host.close();
+  }
+});
+
 test('a training job (in its worker thread) pauses with a checkpoint and resumes through the job runner', async () => {
   const { host, datasetId } = await emojiProject(8);
   try {

@@ -111,6 +111,12 @@ export interface SslMethod {
   presets?: MethodPreset[];
   views(size: number, hp: Record<string, HyperValue>): ViewSpec[];
   build(ctx: MethodBuildContext): MethodInstance;
+  /**
+   * The prefix of the encoder (made with createEncoder) whose weights are the run's result: what
+   * kNN is measured on, what is embedded with and exported. DINO's is its teacher, which its paper
+   * evaluates; by default the trained encoder itself.
+   */
+  outputEncoder?: string;
 }
 
 /** Declared defaults overlaid with the given values, validated against the declarations. */

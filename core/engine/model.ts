@@ -10,8 +10,13 @@ import { copyAsTeacher } from './teacher.ts';
 
 export interface BuiltModel {
   params: Params;
+  /** The encoder the method trains. */
   encoder: Encoder;
+  /** The encoder whose weights are the run's result (method.outputEncoder; else `encoder`) and its parameter prefix. */
+  output: { encoder: Encoder; prefix: string };
   method: MethodInstance;
+  /** Teachers copy the trained encoder again (after it was loaded from another run's weights). */
+  recopyTeachers(): void;
   dispose(): void;
 }
 
@@ -19,21 +24,37 @@ export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: 
   const params = new Params();
   const rng = Rng.derive(seed, 'init');
   const encoder = createResNet(params, rng, encoderConfig);
+  const made = new Map<string, Encoder>(), teachers: string[] = [];
   const instance = method.build({
     params, rng, encoder, hp, encoderConfig, datasetSize,
     createEncoder: (prefix, trainable) => {
       const copy = createResNet(params, Rng.derive(seed, `init:${prefix}`), encoderConfig, prefix);
+      made.set(prefix, copy);
       // Teachers start as copies of the student and are then moved by EMA, never by gradients.
-      if (!trainable) copyAsTeacher(params, 'encoder/', `${prefix}/`);
+      if (!trainable) {
+        copyAsTeacher(params, 'encoder/', `${prefix}/`);
+        teachers.push(prefix);
+      }
       return copy;
     },
   });
-  return { params, encoder, method: instance, dispose: () => { instance.dispose?.(); params.dispose(); } };
+  const prefix = method.outputEncoder ?? 'encoder';
+  const output = prefix === 'encoder' ? encoder : made.get(prefix);
+  if (!output) {
+    instance.dispose?.();
+    params.dispose();
+    throw new Error(`${method.name} names "${prefix}" as its output encoder but made no encoder with that prefix`);
+  }
+  return {
+    params, encoder, method: instance, output: { encoder: output, prefix },
+    recopyTeachers: () => teachers.forEach((t) => copyAsTeacher(params, 'encoder/', `${t}/`)),
+    dispose: () => { instance.dispose?.(); params.dispose(); },
+  };
 }
 
-/** Encoder-only weights (the part that is exported and embedded with). */
-export function encoderTensors(params: Params): [string, tf.Variable][] {
-  return params.withPrefix('encoder/');
+/** The output encoder's weights under "encoder/" names (the part that is exported and embedded with). */
+export function encoderTensors(params: Params, prefix = 'encoder'): [string, tf.Variable][] {
+  return params.withPrefix(`${prefix}/`).map(([name, v]) => [`encoder/${name.slice(prefix.length + 1)}`, v]);
 }
 
 /** Loads named tensors into params; every encoder tensor must be present. */

@@ -154,6 +154,8 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
         }
         // Encoder weights only; the method's heads start fresh.
         loadInto(model.params, new Map([...saved.tensors].filter(([name]) => name.startsWith('encoder/'))), { requirePrefix: 'encoder/' });
+        // Teachers (EMA, momentum encoders) were copied from the random init: they start from these weights too.
+        model.recopyTeachers();
       } finally {
         tf.dispose([...saved.tensors.values()]);
       }
@@ -210,13 +212,15 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       io.progress(atStep, totalSteps, { phase: 'Evaluating' });
       // Collapse indicators on a fixed sample, with or without labels.
       const sample = Rng.derive(cfg.seed, 'spread').shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, 512).sort((a, b) => a - b);
-      const sampled = await encodeRows(model.encoder, reader, sample);
-      pending.push({ name: 'spread', step: atStep, value: featureSpread(sampled, model.encoder.featureDim) });
-      pending.push({ name: 'rank', step: atStep, value: effectiveRank(sampled, model.encoder.featureDim) });
+      // Measured on the run's result: the output encoder (DINO's teacher), not necessarily the one trained.
+      const out = model.output.encoder;
+      const sampled = await encodeRows(out, reader, sample);
+      pending.push({ name: 'spread', step: atStep, value: featureSpread(sampled, out.featureDim) });
+      pending.push({ name: 'rank', step: atStep, value: effectiveRank(sampled, out.featureDim) });
       if (!knn) return null;
       // Not abortable: a pause waits the few seconds for it, then checkpoints the steps before.
-      const features = await encodeRows(model.encoder, reader, knn.rows);
-      const result = await knnAccuracy(features, model.encoder.featureDim, knn.labels);
+      const features = await encodeRows(out, reader, knn.rows);
+      const result = await knnAccuracy(features, out.featureDim, knn.labels);
       if (Number.isFinite(result.accuracy)) pending.push({ name: 'knn', step: atStep, value: result.accuracy });
       return result.accuracy;
     };
@@ -297,7 +301,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
         featureDim: model.encoder.featureDim, normalization: { mean: cache.mean, std: cache.std }, epochs: cfg.epochs, steps: step,
         backend: backend.name, device: backend.device, dataHash: cache.dataHash, savedAt: new Date().toISOString(),
       };
-      await writeWeights(dir, 'loupe-encoder', encoderTensors(model.params), meta);
+      await writeWeights(dir, 'loupe-encoder', encoderTensors(model.params, model.output.prefix), meta);
       encoder = path.relative(project.dir, dir);
       updateRun(project.db, runId, { encoder });
     }

@@ -54,6 +54,9 @@ export const dino: SslMethod = {
     { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
+  // The paper evaluates (and releases) the teacher: the EMA of the student is the better encoder
+  // throughout training (§5.2, "the teacher outperforms the student").
+  outputEncoder: 'teacher',
   build({ params, rng, encoder, hp, createEncoder }) {
     const k = Number(hp.outDim);
     const headSizes = [encoder.featureDim, 512, 128];
