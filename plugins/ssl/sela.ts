@@ -39,6 +39,9 @@ export const sela: SslMethod = {
     { key: 'lambda', label: 'Sinkhorn λ', type: 'number', default: 25, min: 1, max: 100, help: 'Sharpness of the label assignment: larger follows the heads\' predictions more closely.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 5e-4, batchSize: 128, epochs: 50, warmupEpochs: 2 },
+  // Short CPU runs learn at the rate most methods here use (Fashion-MNIST, 24k images, seed 0: kNN
+  // 72.5% at 1e-3, 75.4% at 3e-3; the random-init floor 73.0%).
+  presets: [{ id: 'fast-cpu', settings: { learningRate: 3e-3 } }],
   views: (size) => [simclrView(size)],
   build({ params, rng, encoder, hp, datasetSize }) {
     const k = Number(hp.clusters), heads = Number(hp.heads), updates = Number(hp.labelUpdates), lambda = Number(hp.lambda);
