@@ -50,7 +50,10 @@ export const dino: SslMethod = {
   defaults: { optimizer: 'adamw', learningRate: 5e-4, weightDecay: 0.04, batchSize: 64, epochs: 100, warmupEpochs: 10 },
   presets: [
     // Frozen prototypes for a first epoch of five: kNN 68.7% either way, probe 71.4% → 70.4% (3 seeds).
-    { id: 'fast-cpu', settings: { batchSize: 64 }, hyperparameters: { outDim: 256, localCrops: 2, freezePrototypeEpochs: 0 } },
+    // At 32 px a local crop is 16 px, a blob that cannot predict the teacher's view of the whole
+    // image, and a short run learns faster at 4× the paper's rate (Fashion-MNIST, 24k images, seed
+    // 0, the student's kNN: 67.4% with 2 local crops, 70.6% without, 72.8% without and at 2e-3).
+    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 2e-3 }, hyperparameters: { outDim: 256, localCrops: 0, freezePrototypeEpochs: 0 } },
     { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
