@@ -21,9 +21,10 @@ export const byol: SslMethod = {
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
   // On a CPU's short schedule, twice the steps at half the batch matter more than batch size
-  // (Fashion-MNIST, 24k images: 60.8% kNN at batch 128, 73.1% at 64 with the lower momentum).
+  // (Fashion-MNIST, 24k images: 60.8% kNN at batch 128, 73.1% at 64 with the lower momentum), and
+  // 3× Adam's usual rate, as for the other methods here (seed 0: kNN 75.0%, probe 80.0%).
   presets: [
-    { id: 'fast-cpu', settings: { batchSize: 64 } },
+    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 3e-3 } },
     { id: 'quality-gpu', hyperparameters: { momentum: 0.996, hiddenDim: 2048, projectionDim: 256 } },
   ],
   // Asymmetric views (§3.3): always blurred vs rarely blurred and sometimes solarised.
