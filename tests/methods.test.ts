@@ -244,7 +244,7 @@ test('presets: shared presets carry each method\'s changes, resolve against its 
   const fast = findPreset(dino, 'fast-cpu');
   assert.equal(fast.settings.imageSize, 32);
   assert.equal(fast.settings.batchSize, 64, 'the method\'s change wins over the shared value');
-  assert.equal(fast.hyperparameters.outDim, 256);
+  assert.equal(fast.hyperparameters.outDim, 1024);
   assert.throws(() => findPreset(dino, 'turbo'), /no preset "turbo"/);
   const broken = { ...dino, presets: [{ id: 'fast-cpu', hyperparameters: { outDim: 3 } }] };
   assert.match(validateSslMethod(broken, 'dino') ?? '', /preset "fast-cpu": .*at least 16/);

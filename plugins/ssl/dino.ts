@@ -53,7 +53,8 @@ export const dino: SslMethod = {
     // At 32 px a local crop is 16 px, a blob that cannot predict the teacher's view of the whole
     // image, and a short run learns faster at 4× the paper's rate (Fashion-MNIST, 24k images, seed
     // 0, the student's kNN: 67.4% with 2 local crops, 70.6% without, 72.8% without and at 2e-3).
-    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 2e-3 }, hyperparameters: { outDim: 256, localCrops: 0, freezePrototypeEpochs: 0 } },
+    // 1,024 prototypes rather than 256: the teacher's kNN 72.3% → 73.5%, higher on each of 3 seeds.
+    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 2e-3 }, hyperparameters: { outDim: 1024, localCrops: 0, freezePrototypeEpochs: 0 } },
     { id: 'quality-gpu', hyperparameters: { outDim: 8192, localCrops: 6, momentum: 0.996 } },
   ],
   views: (size, hp) => multiCropViews(size, Number(hp.localCrops)),
