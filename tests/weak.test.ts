@@ -23,6 +23,8 @@ import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { predictProbabilities } from '../core/learn/classifier.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
+import { missingGranularities, withKmeansClusterings } from '../core/weak/clusterings.ts';
+import { l2normalizeRows } from '../core/learn/vectors.ts';
 import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
 import { DEFAULT_PRECISION_PRIOR, emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
@@ -157,6 +159,45 @@ test('LF generators: thousands of valid, de-duplicated candidates that mostly fi
   const meanAcc = precise.reduce((s, l) => s + [...l.fires].filter((r) => truth(r) === l.classIndex).length / l.fires.length, 0) / precise.length;
   assert.ok(meanAcc > 0.85, `narrow LFs are precise on separated data (${meanAcc.toFixed(3)})`);
   for (const l of lfs.slice(0, 50)) assert.ok(l.description.length > 10 && l.coverage > 0);
+});
+
+test('cluster LFs: k-means adds the granularities the user lacks, and fine groups split classes a coarse clustering mixes', async () => {
+  useBackendForTest('cpu');
+  assert.deepEqual(missingGranularities(5000, 10, []), [10, 20, 50, 100]);
+  assert.deepEqual(missingGranularities(5000, 10, [22, 48]), [10, 100], 'a clustering within 25% of a granularity stands in for it');
+  assert.deepEqual(missingGranularities(600, 10, []), [10, 20, 30], 'no clusters of fewer than 20 images on average');
+  // Two classes, each two tight modes; a mode of class 0 sits next to a mode of class 1, so two
+  // clusters pair them up (each half wrong) while finer clusters keep the modes apart.
+  const rng = new Rng(5), dim = 6, perMode = 100;
+  const modes = [[1, 0.25, 0, 0, 0, 0], [1, -0.25, 0, 0, 0, 0], [0, 0, 1, 0.25, 0, 0], [0, 0, 1, -0.25, 0, 0]];
+  const classOfMode = [0, 1, 0, 1];
+  const x = new Float32Array(modes.length * perMode * dim), truth: number[] = [];
+  modes.forEach((m, i) => {
+    for (let t = 0; t < perMode; t++) {
+      const r = i * perMode + t;
+      m.forEach((v, d) => (x[r * dim + d] = v + rng.normal() * 0.03));
+      truth.push(classOfMode[i]!);
+    }
+  });
+  const features = l2normalizeRows(x, dim);
+  const named = { id: 7, k: 2, assignment: new Int32Array(truth.length).fill(0), names: ['mine', null] };
+  const all = await withKmeansClusterings(features, dim, 2, [named], { seed: 1 });
+  assert.equal(all[0], named, "the user's clustering comes first, untouched");
+  assert.deepEqual(all.slice(1).map((c) => c.k), [4, 10, 20], 'k = 2 is the user\'s; 2×, 5× and 10× the classes are added');
+  assert.ok(all.slice(1).every((c) => c.id < 0 && c.assignment.every((a) => a >= 0 && a < c.k)));
+  const purity = (assignment: Int32Array, k: number) => {
+    let right = 0;
+    for (let c = 0; c < k; c++) {
+      const counts = [0, 0];
+      assignment.forEach((a, r) => { if (a === c) counts[truth[r]!]!++; });
+      right += Math.max(...counts);
+    }
+    return right / truth.length;
+  };
+  const coarse = await withKmeansClusterings(features, dim, 2, [], { seed: 1 });
+  assert.equal(coarse[0]!.k, 2);
+  assert.ok(purity(coarse[0]!.assignment, 2) < 0.7, `two clusters mix the classes (${purity(coarse[0]!.assignment, 2)})`);
+  assert.ok(purity(coarse[2]!.assignment, coarse[2]!.k) > 0.95, `ten clusters keep them apart (${purity(coarse[2]!.assignment, coarse[2]!.k)})`);
 });
 
 test('fingerprints: equal LFs get equal fingerprints; overlapping LFs are nearer than disjoint ones', () => {

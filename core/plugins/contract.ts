@@ -162,6 +162,7 @@ export interface LfContext {
   /** Image id of each row. */
   imageIds: number[];
   classes: { index: number; name: string; /** rows the user marked as examples of the class */ examples: number[] }[];
+  /** The user's clusterings (stored ids), then k-means ones computed for the session (negative ids). */
   clusterings: { id: number; k: number; /** cluster of each row (−1 when unassigned) */ assignment: Int32Array; /** expert-given names by cluster index */ names: (string | null)[] }[];
   /** A seeded uniform random number in [0, 1): generators must be reproducible. */
   random(): number;

@@ -5,7 +5,6 @@
 // (source 'model'), with the images the two disagree on for review.
 import { activateBackend } from '../engine/backends/select.ts';
 import { listClusterings } from '../cluster/store.ts';
-import { kmeans } from '../cluster/kmeans.ts';
 import { embedRun, readEmbeddings } from '../engine/embed.ts';
 import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
@@ -17,6 +16,7 @@ import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../s
 import { ensureClass } from '../store/images.ts';
 import { exampleAgreement, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
+import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
@@ -115,10 +115,9 @@ export class IwsSessions {
         hint: 'Name two or more concepts in Explore, or label a few images of each class, then start again.',
       });
     }
-    io.progress?.(0, null, { phase: 'Generating candidate rules' });
     const features = l2normalizeRows(emb.features, embRow.dim);
     const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
-    const clusterings: LfContext['clusterings'] = [];
+    const stored: LfContext['clusterings'] = [];
     for (const c of listClusterings(this.project.db, datasetId).filter((x) => x.embeddingId === embRow.id).slice(0, 3)) {
       const members = this.project.db.prepare('SELECT m.image_id AS id, m.cluster, k.name FROM cluster_members m LEFT JOIN clusters k ON k.clustering_id = m.clustering_id AND k.idx = m.cluster WHERE m.clustering_id = ? AND m.head = 0').all(c.id) as { id: number; cluster: number; name: string | null }[];
       const assignment = new Int32Array(emb.imageIds.length).fill(-1);
@@ -128,12 +127,12 @@ export class IwsSessions {
         if (r !== undefined) assignment[r] = m.cluster;
         if (m.name && m.cluster < c.k) names[m.cluster] = m.name;
       }
-      clusterings.push({ id: c.id, k: c.k, assignment, names });
+      stored.push({ id: c.id, k: c.k, assignment, names });
     }
-    if (clusterings.length === 0) {
-      const r = await kmeans(features, embRow.dim, { k: classes.length * 2, restarts: 2, seed: 0, ...(io.signal ? { signal: io.signal } : {}) });
-      clusterings.push({ id: 0, k: classes.length * 2, assignment: r.labels, names: new Array(classes.length * 2).fill(null) });
-    }
+    const clusterings = await withKmeansClusterings(features, embRow.dim, classes.length, stored, {
+      ...(io.signal ? { signal: io.signal } : {}), onProgress: (done, total) => io.progress?.(done, total, { phase: 'Grouping similar images' }),
+    });
+    io.progress?.(0, null, { phase: 'Generating candidate rules' });
     const rng = new Rng(1);
     const ctx: LfContext = {
       features, dim: embRow.dim, imageIds: emb.imageIds,

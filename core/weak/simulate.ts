@@ -3,13 +3,13 @@
 // `loupe iws simulate` and `npm run bench -- iws` to measure accuracy against the number of
 // answers, for straddle and random acquisition, against active labelling of the same number of
 // single images, and against the fully supervised ceiling.
-import { kmeans } from '../cluster/kmeans.ts';
 import { Rng } from '../engine/rng.ts';
 import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { LfContext } from '../plugins/contract.ts';
 import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
+import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
@@ -77,12 +77,7 @@ export function pickExamples(data: SimulationData, perClass: number, seed: numbe
 
 export async function lfContextFor(data: SimulationData, examples: number[][], seed: number): Promise<LfContext> {
   const features = l2normalizeRows(data.features, data.dim);
-  const k = data.classNames.length;
-  const clusterings = [];
-  for (const [i, kk] of [k, 2 * k].entries()) {
-    const r = await kmeans(features, data.dim, { k: kk, restarts: 2, seed: seed + i });
-    clusterings.push({ id: i + 1, k: kk, assignment: r.labels, names: new Array(kk).fill(null) });
-  }
+  const clusterings = await withKmeansClusterings(features, data.dim, data.classNames.length, [], { seed });
   const rng = new Rng(seed);
   return {
     features, dim: data.dim, imageIds: data.imageIds,
