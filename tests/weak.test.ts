@@ -206,12 +206,15 @@ test('fingerprints: equal LFs get equal fingerprints; overlapping LFs are nearer
   const lfs = [
     { classIndex: 0, fires: range(0, 100) }, { classIndex: 0, fires: range(0, 100) },
     { classIndex: 0, fires: range(10, 110) }, { classIndex: 0, fires: range(250, 350) },
+    { classIndex: 1, fires: range(0, 100) }, { classIndex: 1, fires: range(10, 110) },
   ];
-  const fp = fingerprints(lfs, 2, fingerprintSubset(rows, 300, 1), { svdDim: 3 });
+  const fp = fingerprints(lfs, 2, fingerprintSubset(rows, 300, 1), { svdDim: 4 });
   const row = (j: number) => fp.values.subarray(j * fp.dim, (j + 1) * fp.dim);
   const dist = (a: number, b: number) => Math.hypot(...Array.from(row(a), (v, i) => v - row(b)[i]!));
   assert.ok(dist(0, 1) < 1e-6);
   assert.ok(dist(0, 2) < dist(0, 3) / 2, `near ${dist(0, 2)} vs far ${dist(0, 3)}`);
+  // Votes are (row, class) pairs: the same rows for another class are far, as far as other rows.
+  assert.ok(dist(4, 5) < dist(0, 4) / 2, `same class ${dist(4, 5)} vs same rows, other class ${dist(0, 4)}`);
 });
 
 test('usefulness ensemble: learns which fingerprints are useful and is unsure far from the answers', () => {
@@ -229,6 +232,20 @@ test('usefulness ensemble: learns which fingerprints are useful and is unsure fa
   const prior = new Float32Array(J).fill(0.3);
   const flat = predictUsefulness(x, d, judged.filter((j) => j.label === 0), { prior });
   assert.ok(flat.mean.every((v) => v === Math.fround(0.3)) && flat.std.every((v) => v === 0.5));
+  // The nets correct the prior rather than replace it: where the fingerprints say nothing (pure
+  // noise here), a prior that ranks the LFs well still ranks them after 40 answers.
+  const noise = Float32Array.from({ length: J * d }, () => rng.normal());
+  const good = (j: number) => j % 3 === 0;
+  const told = Float32Array.from({ length: J }, (_, j) => (good(j) ? 0.75 : 0.3));
+  const answered = Array.from({ length: 40 }, (_, j) => ({ lf: j, label: (good(j) ? 1 : 0) as 0 | 1, weight: 1 }));
+  const withPrior = predictUsefulness(noise, d, answered, { members: 10, seed: 1, prior: told });
+  const separated = (m: Float32Array) => {
+    let pairs = 0, ordered = 0;
+    for (let a = 40; a < J; a++) for (let b = 40; b < J; b++) if (good(a) && !good(b)) (pairs++, (ordered += m[a]! > m[b]! ? 1 : 0));
+    return ordered / pairs;
+  };
+  const auc = separated(withPrior.mean), aucWithout = separated(predictUsefulness(noise, d, answered, { members: 10, seed: 1 }).mean);
+  assert.ok(auc > 0.9 && aucWithout < 0.75, `AUC with the prior ${auc.toFixed(2)}, without ${aucWithout.toFixed(2)}`);
 });
 
 test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced and asks where μ ± σ straddles r', () => {

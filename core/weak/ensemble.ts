@@ -4,6 +4,12 @@
 // out-of-bag LFs), predicting P(useful) for every LF. The spread across members is the
 // uncertainty the acquisition function needs.
 //
+// The nets learn a correction to a prior, not P(useful) from nothing: given one (what the user's
+// example images say of each LF, acquisition.ts), its logit times a learnt gain (starting at 1)
+// is added to the output. From fingerprints alone, 50 answers were not enough to beat the prior
+// itself (Fashion-MNIST, two draws: AUC 0.69 / 0.61 on the unjudged LFs against the prior's
+// 0.80 / 0.76); with it, 0.82 / 0.81, and 0.88 / 0.84 at 100 answers.
+//
 // Plain JS: the nets have ~1,700 weights and see at most a few hundred judged LFs, far below
 // the size where a tensor library's per-call overhead pays off.
 import { Rng } from '../engine/rng.ts';
@@ -16,7 +22,10 @@ export interface EnsembleOptions {
   l2?: number;
   patience?: number;
   seed?: number;
-  /** P(useful) to report while the answers cannot train a model (none yet, or all alike). */
+  /**
+   * P(useful) before any answer: reported while the answers cannot train a model (none yet, or
+   * all alike), and the base the nets correct afterwards.
+   */
   prior?: Float32Array;
 }
 
@@ -27,13 +36,15 @@ export interface UsefulnessPrediction {
 
 interface Net {
   w1: Float64Array; b1: Float64Array; w2: Float64Array; b2: Float64Array; w3: Float64Array; b3: Float64Array;
+  /** Weight of the prior's logit, added to the output (starts at 1: the prior until answers say otherwise). */
+  gain: Float64Array;
 }
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
 function initNet(d: number, h: number, rng: Rng): Net {
   const he = (fanIn: number, count: number) => Float64Array.from({ length: count }, () => rng.normal() * Math.sqrt(2 / fanIn));
-  return { w1: he(d, d * h), b1: new Float64Array(h), w2: he(h, h * h), b2: new Float64Array(h), w3: he(h, h), b3: new Float64Array(1) };
+  return { w1: he(d, d * h), b1: new Float64Array(h), w2: he(h, h * h), b2: new Float64Array(h), w3: he(h, h), b3: new Float64Array(1), gain: Float64Array.of(1) };
 }
 
 function forward(net: Net, x: Float32Array, o: number, d: number, h: number, h1: Float64Array, h2: Float64Array): number {
@@ -78,6 +89,12 @@ export function predictUsefulness(fingerprint: Float32Array, dim: number, judged
   const lr = options.learningRate ?? 0.01, l2 = options.l2 ?? 1e-4, patience = options.patience ?? 20;
   const rng = new Rng(options.seed ?? 0);
   const x = standardise(fingerprint, dim);
+  const logit = (p: number) => {
+    const q = Math.min(0.98, Math.max(0.02, p));
+    return Math.log(q / (1 - q));
+  };
+  const offset = Float64Array.from({ length: J }, (_, j) => (options.prior ? logit(options.prior[j]!) : 0));
+  const out = (net: Net, j: number) => forward(net, x, j * dim, dim, h, h1, h2) + net.gain[0]! * offset[j]!;
   const sum = new Float64Array(J), sumSq = new Float64Array(J);
   if (judged.length === 0 || new Set(judged.map((j) => j.label)).size < 2) {
     // Nothing to learn from yet (or only one kind of answer): the prior, maximally uncertain.
@@ -90,20 +107,21 @@ export function predictUsefulness(fingerprint: Float32Array, dim: number, judged
     const inBag = new Set(bag.map((b) => b.lf));
     const oob = judged.filter((j) => !inBag.has(j.lf));
     // Adam state over all parameters, as flat views.
-    const params = [net.w1, net.b1, net.w2, net.b2, net.w3, net.b3];
+    const params = [net.w1, net.b1, net.w2, net.b2, net.w3, net.b3, net.gain];
     const grads = params.map((p) => new Float64Array(p.length));
     const m1 = params.map((p) => new Float64Array(p.length)), m2 = params.map((p) => new Float64Array(p.length));
     let best = Infinity, bestNet: Net | null = null, since = 0;
     for (let epoch = 1; epoch <= epochs; epoch++) {
       grads.forEach((g) => g.fill(0));
-      const [gw1, gb1, gw2, gb2, gw3, gb3] = grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
+      const [gw1, gb1, gw2, gb2, gw3, gb3, gGain] = grads as [Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array, Float64Array];
       let wsum = 0;
       for (const s of bag) {
         const o = s.lf * dim;
-        const z = forward(net, x, o, dim, h, h1, h2);
+        const z = out(net, s.lf);
         const dz = (sigmoid(z) - s.label) * s.weight;
         wsum += s.weight;
         gb3[0]! += dz;
+        gGain[0]! += dz * offset[s.lf]!;
         const d2 = new Float64Array(h);
         for (let b = 0; b < h; b++) {
           gw3[b]! += dz * h2[b]!;
@@ -138,19 +156,19 @@ export function predictUsefulness(fingerprint: Float32Array, dim: number, judged
       if (oob.length > 0) {
         let loss = 0;
         for (const s of oob) {
-          const p = Math.min(1 - 1e-7, Math.max(1e-7, sigmoid(forward(net, x, s.lf * dim, dim, h, h1, h2))));
+          const p = Math.min(1 - 1e-7, Math.max(1e-7, sigmoid(out(net, s.lf))));
           loss -= s.weight * (s.label ? Math.log(p) : Math.log(1 - p));
         }
         if (loss < best - 1e-6) {
           best = loss;
           since = 0;
-          bestNet = { w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice(), w3: net.w3.slice(), b3: net.b3.slice() };
+          bestNet = { w1: net.w1.slice(), b1: net.b1.slice(), w2: net.w2.slice(), b2: net.b2.slice(), w3: net.w3.slice(), b3: net.b3.slice(), gain: net.gain.slice() };
         } else if (++since >= patience) break;
       }
     }
     const final = bestNet ?? net;
     for (let j = 0; j < J; j++) {
-      const p = sigmoid(forward(final, x, j * dim, dim, h, h1, h2));
+      const p = sigmoid(out(final, j));
       sum[j]! += p;
       sumSq[j]! += p * p;
     }

@@ -1,6 +1,11 @@
 // LF fingerprints (DESIGN §6): an LF's votes on a fixed random subset of rows, reduced by a
-// truncated SVD, plus its class. Two LFs that fire on the same images get nearby fingerprints, so
-// the usefulness ensemble can generalise from the few LFs the expert judged to all the others.
+// truncated SVD, plus its class. Two LFs that vote the same class on the same images get nearby
+// fingerprints, so the usefulness ensemble can generalise from the few LFs the expert judged to
+// all the others. A vote is a (row, class) pair, as the paper's ±1 outputs are for two classes:
+// LFs firing on the same rows for different classes cannot both be right, and read from the rows
+// alone (plus a class one-hot) they looked alike. Fashion-MNIST, 50 random answers, two draws:
+// the ensemble's AUC on the unjudged LFs 0.817 / 0.774 → 0.820 / 0.807 (with the prior offset of
+// ensemble.ts), 0.692 / 0.610 → 0.742 / 0.699 (without).
 //
 // The SVD is randomized (Halko, Martinsson, Tropp 2011): project on a random basis, orthonormalise,
 // then one small eigenproblem. Exact enough for this use and fast for thousands of LFs.
@@ -22,7 +27,8 @@ export function fingerprintSubset(rows: number, size: number, seed: number): Uin
 
 export function fingerprints(lfs: { classIndex: number; fires: Uint32Array }[], classes: number, subset: Uint32Array,
   options: { svdDim?: number; seed?: number } = {}): Fingerprints {
-  const J = lfs.length, S = subset.length;
+  // Columns: (subset position, class) pairs.
+  const J = lfs.length, S = subset.length * classes;
   const position = new Map<number, number>();
   subset.forEach((r, i) => position.set(r, i));
   // Sparse rows of the J × S vote matrix: the subset positions each LF fires on.
@@ -30,7 +36,7 @@ export function fingerprints(lfs: { classIndex: number; fires: Uint32Array }[], 
     const out: number[] = [];
     for (let t = 0; t < l.fires.length; t++) {
       const p = position.get(l.fires[t]!);
-      if (p !== undefined) out.push(p);
+      if (p !== undefined) out.push(p * classes + l.classIndex);
     }
     return Uint32Array.from(out);
   });
