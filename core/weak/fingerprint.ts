@@ -31,22 +31,30 @@ export function fingerprints(lfs: { classIndex: number; fires: Uint32Array }[], 
   const J = lfs.length, S = subset.length * classes;
   const position = new Map<number, number>();
   subset.forEach((r, i) => position.set(r, i));
-  // Sparse rows of the J × S vote matrix: the subset positions each LF fires on.
-  const hits = lfs.map((l) => {
-    const out: number[] = [];
+  // The J × S vote matrix A by column: for each (position, class) column some LF votes in, the
+  // LFs that do. Ω and B = Qᵀ A are never stored (each would be S × over: 200 MB at 100 classes):
+  // both are used one column at a time.
+  const hitsPerColumn = new Map<number, number[]>();
+  lfs.forEach((l, j) => {
     for (let t = 0; t < l.fires.length; t++) {
       const p = position.get(l.fires[t]!);
-      if (p !== undefined) out.push(p * classes + l.classIndex);
+      if (p === undefined) continue;
+      const col = p * classes + l.classIndex;
+      const list = hitsPerColumn.get(col);
+      if (list) list.push(j);
+      else hitsPerColumn.set(col, [j]);
     }
-    return Uint32Array.from(out);
   });
+  const columns = [...hitsPerColumn.keys()].sort((a, b) => a - b).map((c) => hitsPerColumn.get(c)!);
   const d = Math.max(1, Math.min(options.svdDim ?? 150, J, S));
   const over = Math.min(d + 10, S);
   const rng = new Rng(options.seed ?? 0);
-  // Y = A Ω (J × over), Ω Gaussian S × over.
-  const omega = Float64Array.from({ length: S * over }, () => rng.normal());
-  const Y = new Float64Array(J * over);
-  for (let j = 0; j < J; j++) for (const p of hits[j]!) for (let c = 0; c < over; c++) Y[j * over + c]! += omega[p * over + c]!;
+  // Y = A Ω (J × over), Ω Gaussian S × over; an empty column of A adds nothing, so Ω's row for it is never drawn.
+  const Y = new Float64Array(J * over), omega = new Float64Array(over);
+  for (const col of columns) {
+    for (let c = 0; c < over; c++) omega[c] = rng.normal();
+    for (const j of col) for (let c = 0; c < over; c++) Y[j * over + c]! += omega[c]!;
+  }
   // Q = orthonormal basis of Y's columns (modified Gram–Schmidt).
   const Q = Y;
   for (let c = 0; c < over; c++) {
@@ -60,15 +68,19 @@ export function fingerprints(lfs: { classIndex: number; fires: Uint32Array }[], 
     const s = norm > 1e-20 ? 1 / Math.sqrt(norm) : 0;
     for (let j = 0; j < J; j++) Q[j * over + c]! *= s;
   }
-  // B = Qᵀ A (over × S); the fingerprints are A V = Q (Bᵀ-side eigenvectors) Σ, read off B Bᵀ = U Σ² Uᵀ.
-  const B = new Float64Array(over * S);
-  for (let j = 0; j < J; j++) for (const p of hits[j]!) for (let c = 0; c < over; c++) B[c * S + p]! += Q[j * over + c]!;
-  const BBt = new Float64Array(over * over);
-  for (let a = 0; a < over; a++) for (let b = a; b < over; b++) {
-    let s = 0;
-    for (let p = 0; p < S; p++) s += B[a * S + p]! * B[b * S + p]!;
-    BBt[a * over + b] = BBt[b * over + a] = s;
+  // B = Qᵀ A (over × S); the fingerprints are A V = Q (Bᵀ-side eigenvectors) Σ, read off B Bᵀ = U Σ² Uᵀ,
+  // summed over B's columns: b = Qᵀ (column of A), B Bᵀ = Σ b bᵀ.
+  const BBt = new Float64Array(over * over), b = new Float64Array(over);
+  for (const col of columns) {
+    b.fill(0);
+    for (const j of col) for (let c = 0; c < over; c++) b[c]! += Q[j * over + c]!;
+    for (let x = 0; x < over; x++) {
+      const bx = b[x]!;
+      if (bx === 0) continue;
+      for (let y = x; y < over; y++) BBt[x * over + y]! += bx * b[y]!;
+    }
   }
+  for (let x = 0; x < over; x++) for (let y = x + 1; y < over; y++) BBt[y * over + x] = BBt[x * over + y]!;
   const { values, vectors } = symmetricEigen(BBt, over);
   const order = Array.from({ length: over }, (_, i) => i).sort((a, b) => values[b]! - values[a]!).slice(0, d);
   // A V_d = Q U_d Σ_d Σ_d⁻¹ … simplifies to Q U_d Σ_d: project the LF rows onto the top directions.
