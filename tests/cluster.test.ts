@@ -95,6 +95,24 @@ test('Sinkhorn-Knopp: balanced clusters where the argmax is not; prior sizes; la
   assert.throws(() => sinkhorn(new Float32Array(10), 3), /whole number of rows/);
 });
 
+test('Sinkhorn-Knopp: scalings that leave float range are absorbed into A, not handed to the slow log domain; same answer', () => {
+  // A head that strongly prefers 4 of 64 clusters: equal sizes need column scalings beyond 1e30.
+  const n = 2000, k = 64;
+  const L = randomLogits(n, k, 9, 2);
+  for (let i = 0; i < n; i++) for (let j = 0; j < 4; j++) L[i * k + j] = L[i * k + j]! + 3;
+  const log = sinkhorn(L, k, { lambda: 25, tolerance: 1e-2, path: 'log' });
+  assert.ok(log.converged);
+  for (const path of ['auto', 'js'] as const) {
+    const r = sinkhorn(L, k, { lambda: 25, tolerance: 1e-2, path });
+    assert.notEqual(r.path, 'log', `${path}: stayed on a scaling path`);
+    assert.ok(r.converged && r.marginalError < 1e-2, `${path}: marginal error ${r.marginalError}`);
+    const agree = log.labels.filter((l, i) => l === r.labels[i]).length;
+    assert.ok(agree >= 0.99 * n, `${path}: ${agree}/${n} labels as the log domain's`);
+  }
+  // In place (A overwrites the input) nothing can be re-formed: a clear error, as before.
+  assert.throws(() => sinkhorn(L.slice(), k, { lambda: 25, tolerance: 1e-2, path: 'js', inPlace: true }), /float range/);
+});
+
 test('Sinkhorn-Knopp, truncated kernel: same labels as the dense path where entries are dropped, and a fallback when they matter', () => {
   const n = 20000, k = 100;
   const L = randomLogits(n, k, 5, 1);
