@@ -19,7 +19,7 @@
 //   few clusters strongly, large λ), they are absorbed into A: A is formed again from L with
 //   log c added to its columns and c restarts at 1 (stabilised scaling, Schmitzer 2019), at the
 //   cost of one exp per entry. 5,000 × 128 confident, skewed predictions at λ = 25: 13 s in the
-//   log domain, 0.3 s this way;
+//   log domain, 0.2 s this way;
 // - log domain (stable): u, v with log-sum-exp updates. Slower (an exp per entry per pass), used
 //   when absorbing cannot help (the scalings leave range again at once) or A is overwritten in place.
 // Stopping: the column marginals (rows are exact after each row update) are within `tolerance`
