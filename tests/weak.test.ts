@@ -324,6 +324,10 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
     const acc = accuracyOn(model, x, all, truth, 2);
     assert.ok(acc > 0.93, `end model accuracy ${acc.toFixed(3)} with a graph of ${maxRows} rows`);
   }
+  // Self-training builds on the propagated targets: the small class reached from one seed stays.
+  const student = (await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 100, classBalance: 'equal', selfTraining: 2 }))!;
+  const studentAcc = accuracyOn(student, x, all, truth, 2);
+  assert.ok(studentAcc > 0.93, `end model accuracy ${studentAcc.toFixed(3)} after two self-training rounds`);
   // Told the classes differ in size, the 100 seeds outweigh the one: the small class keeps less.
   const smallShare = async (classBalance: 'equal' | 'unequal' | 'unknown') => {
     const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 100, classBalance }))!;

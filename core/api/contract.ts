@@ -93,7 +93,7 @@ export const inputs = {
   'iws.card': z.object({ sessionId: id }),
   'iws.answer': z.object({ sessionId: id, lfIdx: z.number().int().min(0), answer: z.enum(['useful', 'likely', 'unlikely', 'not', 'unsure']) }),
   'iws.undo': z.object({ sessionId: id }),
-  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(1), classBalance: z.enum(['equal', 'unequal', 'unknown']).default('unknown') }),
+  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: z.enum(['equal', 'unequal', 'unknown']).default('unknown') }),
   'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
   'export.formats': z.object({}),
   'export.start': z.object({

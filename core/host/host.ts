@@ -196,7 +196,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       title: () => 'Apply labels from the rules',
       run: (ctx) => {
         const p = ctx.params as { sessionId: number; selfTraining?: number; classBalance?: ClassBalance };
-        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 1, classBalance: p.classBalance ?? 'unknown', signal: ctx.signal, progress: ctx.progress });
+        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 0, classBalance: p.classBalance ?? 'unknown', signal: ctx.signal, progress: ctx.progress });
       },
     });
     this.jobs.register({

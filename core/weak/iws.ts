@@ -88,7 +88,7 @@ export interface EndModelOptions {
   propagation?: PropagationOptions | false;
   /** What the person says of the classes' sizes: how far propagation balances class masses (CLASS_BALANCE). */
   classBalance?: ClassBalance;
-  /** Noisy Student rounds: the model pseudo-labels the rows no LF covers and a noised student learns from all. */
+  /** Noisy Student rounds: a noised student learns the teacher's targets, its confident predictions in place of unsure ones and of missing ones. */
   selfTraining?: number;
   seed?: number;
   signal?: AbortSignal;
@@ -193,28 +193,39 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });
   if (!options.selfTraining) return model;
-  // Noisy Student: the student learns the seeds, plus the teacher's confident labels of every other row.
-  const { covered, targets, weights } = seeds;
-  const isSeed = new Uint8Array(features.length / dim);
-  for (const r of covered) isSeed[r] = 1;
-  const uncovered = rows.filter((r) => !isSeed[r]);
+  // Noisy Student: a noised student learns the teacher's targets, with the teacher's confident
+  // predictions (≥ 0.8) in place of the targets it was given (a person's labels stay) and added
+  // for the rows it was given none. It builds on what the teacher learnt from — the propagated
+  // targets by default. Before, the student started again from the label model's seeds alone (the
+  // LF-covered rows, a few classes), and the teacher, taught soft propagated targets, is rarely
+  // 0.8 sure: the student was the model without propagation. End model at 50 straddle answers, 3
+  // draws, one round: Fashion-MNIST 64.2 / 63.2 / 72.4% → 56.4 / 58.1 / 66.4% before, 64.6 / 63.6 /
+  // 72.9% now; emoji 55.6 / 61.7 / 59.1% → 53.9 / 35.6 / 42.7% before, 55.9 / 61.5 / 59.5% now.
+  // A student that keeps the label model's rows and learns the teacher's soft labels on all the
+  // others: Fashion-MNIST 61.2 / 61.2 / 68.3%. Gains are within noise, so it is off by
+  // default (iws.apply, the CLI).
+  const given = new Map<number, number>();
+  first.covered.forEach((r, i) => given.set(r, i));
   const rng = new Rng(options.seed ?? 0);
-  for (let round = 0; round < options.selfTraining && uncovered.length > 0; round++) {
-    const probs = predictProbabilities(model, features, uncovered);
-    const keep: number[] = [];
-    uncovered.forEach((_, i) => { if (Math.max(...probs.subarray(i * k, (i + 1) * k)) >= 0.8) keep.push(i); });
-    const all = [...covered, ...keep.map((i) => uncovered[i]!)];
-    const t = new Float32Array(all.length * k), w = new Float32Array(all.length);
-    t.set(targets);
-    w.set(weights);
-    keep.forEach((i, q) => {
-      const o = (covered.length + q) * k;
-      for (let c = 0; c < k; c++) t[o + c] = probs[i * k + c]!;
-      w[covered.length + q] = Math.max(...probs.subarray(i * k, (i + 1) * k));
+  for (let round = 0; round < options.selfTraining; round++) {
+    const probs = predictProbabilities(model, features, rows);
+    const all: number[] = [], t: number[] = [], w: number[] = [];
+    rows.forEach((r, i) => {
+      const p = probs.subarray(i * k, (i + 1) * k), confident = Math.max(...p) >= 0.8;
+      const g = given.get(r), person = known !== undefined && known[r]! >= 0;
+      if (g !== undefined && (person || !confident)) {
+        all.push(r);
+        for (let c = 0; c < k; c++) t.push(first.targets[g * k + c]!);
+        w.push(first.weights[g]!);
+      } else if (confident) {
+        all.push(r);
+        t.push(...p);
+        w.push(Math.max(...p));
+      }
     });
     // Student: the same model on noised inputs (Gaussian, a fraction of a unit row's per-dimension scale).
     const noisy = Float32Array.from(features, (v) => v + rng.normal() * (0.5 / Math.sqrt(dim)));
-    model = await trainClassifier(noisy, dim, all, t, { ...base, weights: w, seed: base.seed + round + 1, onEpoch: fitProgress(round + 1, `Self-training, round ${round + 1} of ${options.selfTraining}`) });
+    model = await trainClassifier(noisy, dim, all, Float32Array.from(t), { ...base, weights: Float32Array.from(w), seed: base.seed + round + 1, onEpoch: fitProgress(round + 1, `Self-training, round ${round + 1} of ${options.selfTraining}`) });
   }
   return model;
 }

@@ -275,7 +275,7 @@ export class IwsSessions {
     const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     const model = await trainEndModel(features, s.dim, all, lm, {
-      classes: k, known, selfTraining: options.selfTraining ?? 1, classBalance: options.classBalance ?? 'unknown',
+      classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? 'unknown',
       ...(options.signal ? { signal: options.signal } : {}), onProgress: (phase, f) => report(phase, 0.05 + 0.9 * f),
     });
     options.signal?.throwIfAborted();
