@@ -8,7 +8,8 @@
  * straddle and random acquisition, against active labelling of as many single images (same end
  * model), and the fully supervised ceiling; averaged over several draws of the example images.
  * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
- * from the candidates' and the embedding's. Then the label model's fit time on 100,000 images ×
+ * from the candidates' and the embedding's; the end model on the true labels of the rows the
+ * label model covers tells the rules' errors from where they fire. Then the label model's fit time on 100,000 images ×
  * 500 LFs.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
@@ -46,7 +47,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const runs: Draw[] = [];
     for (let seed = 0; seed < seeds; seed++) {
       runs.push({
-        straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed }),
+        straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed, diagnose: true }),
         random: await simulateIws(data, { queries, acquisition: 'random', noise, seed }),
         active: await simulateActiveLabeling(data, queries, { seed }),
         allGood: await acceptAllUseful(data, { seed }),
@@ -55,15 +56,16 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const ceiling = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
     console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
-    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | end model / ceiling (straddle) |');
-    console.log('|---|---|---|---|---|---|---|---|---|');
+    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | end model / ceiling (straddle) |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {
       const at = (f: (r: Draw) => number) => runs.map(f);
       const sEnd = at((r) => r.straddle.points[i]!.endModel), rEnd = at((r) => r.random.points[i]!.endModel);
       const diff = sEnd.map((v, j) => v - rEnd[j]!);
       const aEnd = at((r) => r.active[i]!.accuracy);
       const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => (q === 0 ? '—' : `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`);
-      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
+      const truth = q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.truthWhereCovered ?? NaN)));
+      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${truth} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);

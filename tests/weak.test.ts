@@ -29,7 +29,7 @@ import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
 import { DEFAULT_PRECISION_PRIOR, emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
-import { lfContextFor, pickExamples } from '../core/weak/simulate.ts';
+import { lfContextFor, pickExamples, simulateIws } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
 
@@ -420,6 +420,12 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
       const lmAcc = accuracy(data.truth, hardLabels(fitLabelModel(m)).label), mvAcc = accuracy(data.truth, hardLabels(majorityVote(m)).label);
       assert.ok(lmAcc > mvAcc - 0.05, `${good.length} good rules: label model ${lmAcc.toFixed(3)}, majority vote ${mvAcc.toFixed(3)}`);
     }
+    // The bench's diagnostic: the end model on the true labels where the label model labels is
+    // scored too, and the rules' own labels do not beat their rows' true labels by much.
+    const sim = await simulateIws(data, { queries: [15], acquisition: 'random', seed: 0, diagnose: true });
+    const point = sim.points[0]!;
+    assert.ok(point.truthWhereCovered !== undefined && point.truthWhereCovered > 1 / 9 && point.truthWhereCovered <= 1, JSON.stringify(point));
+    assert.ok(point.truthWhereCovered >= point.endModel - 0.05, JSON.stringify(point));
   } finally {
     app.close();
   }

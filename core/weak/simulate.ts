@@ -35,6 +35,8 @@ export interface SimulationOptions {
   seed?: number;
   ensembleMembers?: number;
   selfTraining?: number;
+  /** Also score the end model on the true labels of the rows the label model covers (truthWhereCovered). */
+  diagnose?: boolean;
   /** The expert's word on the classes' sizes; by default answered from the true labels (classBalanceOf). */
   classBalance?: ClassBalance;
   onProgress?: (done: number, total: number) => void;
@@ -60,6 +62,12 @@ export interface SimulationPoint {
   majorityVote: { accuracy: number; coverage: number };
   /** End model trained on the label model's labels, on the held-out rows. */
   endModel: number;
+  /**
+   * With `diagnose`: the same end model trained on the true labels of the rows the label model
+   * covers (and the examples) — where perfectly accurate rules would lead. Against `endModel` it
+   * tells the rules' errors from their coverage.
+   */
+  truthWhereCovered?: number;
 }
 
 export interface SimulationResult {
@@ -118,11 +126,16 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   const trainFeatures = new Float32Array(data.train.length * data.dim);
   data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
   /** The label model on the chosen LFs → end model on the training rows → accuracy on the held-out rows. */
-  const endModelAccuracy = async (lm: LabelModel, selfTraining = 0) => {
-    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known, selfTraining, classBalance, seed });
+  const endModelAccuracy = async (lm: LabelModel, selfTraining = 0, labels = known) => {
+    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known: labels, selfTraining, classBalance, seed });
     return model ? accuracyOn(model, data.features, data.test, data.truth, data.classNames.length) : 0;
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy };
+  /** The end model on the true labels of the rows `lm` covers, plus the examples. */
+  const truthWhereCovered = async (lm: LabelModel) => {
+    const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
+    return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
+  };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy, truthWhereCovered };
 }
 
 /**
@@ -142,7 +155,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -177,6 +190,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
       labelModel: score(hardLabels(lm).label), majorityVote: score(hardLabels(mv).label),
       // End model on the training rows' features, labelled by the label model; scored on the test rows.
       endModel: await endModelAccuracy(lm, options.selfTraining ?? 0),
+      ...(options.diagnose ? { truthWhereCovered: await truthWhereCovered(lm) } : {}),
     });
   }
   return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
