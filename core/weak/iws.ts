@@ -204,15 +204,15 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   // A student that keeps the label model's rows and learns the teacher's soft labels on all the
   // others: Fashion-MNIST 61.2 / 61.2 / 68.3%. Gains are within noise, so it is off by
   // default (iws.apply, the CLI).
-  const given = new Map<number, number>();
-  first.covered.forEach((r, i) => given.set(r, i));
+  const targetIndex = new Map<number, number>();
+  first.covered.forEach((r, i) => targetIndex.set(r, i));
   const rng = new Rng(options.seed ?? 0);
   for (let round = 0; round < options.selfTraining; round++) {
     const probs = predictProbabilities(model, features, rows);
     const all: number[] = [], t: number[] = [], w: number[] = [];
     rows.forEach((r, i) => {
-      const p = probs.subarray(i * k, (i + 1) * k), confident = Math.max(...p) >= 0.8;
-      const g = given.get(r), person = known !== undefined && known[r]! >= 0;
+      const p = probs.subarray(i * k, (i + 1) * k), top = Math.max(...p), confident = top >= 0.8;
+      const g = targetIndex.get(r), person = known !== undefined && known[r]! >= 0;
       if (g !== undefined && (person || !confident)) {
         all.push(r);
         for (let c = 0; c < k; c++) t.push(first.targets[g * k + c]!);
@@ -220,7 +220,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
       } else if (confident) {
         all.push(r);
         t.push(...p);
-        w.push(Math.max(...p));
+        w.push(top);
       }
     });
     // Student: the same model on noised inputs (Gaussian, a fraction of a unit row's per-dimension scale).
