@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { prepareEmojiDemo } from '../core/demo.ts';
+import { loadNativeKernels, type NativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
@@ -130,6 +131,39 @@ test('label model: a rule no other rule overlaps is as sure as the precision pri
   assert.ok(lm2.accuracy[0]! < lm2.accuracy[2]! - 0.1, `contradicted ${lm2.accuracy[0]!.toFixed(3)} vs corroborated ${lm2.accuracy[2]!.toFixed(3)}`);
   const sure = hardLabels(lm2).confidence;
   assert.ok(sure[20]! < sure[520]!, 'a row one rule vouches for is less sure than one two agreeing rules vouch for');
+});
+
+test('label model: the native EM loops give the JavaScript loops\' labels (both readings of abstains, known rows clamped); a malformed layout is refused', () => {
+  const load = loadNativeKernels();
+  assert.ok(load.ok, `the native kernels load (${load.ok ? '' : load.reason})`);
+  const k = 4, n = 12_000;
+  // Unequal rules plus a correlated family (copies of one rule with a few rows dropped): per group
+  // and per class disagree with majority vote enough that both fits run.
+  const specs = Array.from({ length: 24 }, (_, j) => ({ c: j % k, a: [0.9, 0.7, 0.55][j % 3]!, cov: 0.05 + 0.01 * (j % 5) }));
+  const { y, lfs } = synthetic(n, k, specs, [0.4, 0.3, 0.2, 0.1], 11);
+  const copies = Array.from({ length: 8 }, (_, j) => ({ classIndex: 1, fires: lfs[1]!.fires.filter((_, t) => t % 9 !== j) }));
+  const known = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i += 97) known[i] = y[i]!;
+  for (const m of [voteMatrix(n, k, lfs), voteMatrix(n, k, [...lfs, ...copies])]) {
+    for (const options of [{}, { known }, { learnClassBalance: false }]) {
+      const native = fitLabelModel(m, options), js = fitLabelModel(m, { ...options, forceJs: true });
+      assert.equal(native.iterations, js.iterations);
+      let worst = 0;
+      for (let t = 0; t < js.probs.length; t++) worst = Math.max(worst, Math.abs(native.probs[t]! - js.probs[t]!));
+      assert.ok(worst < 1e-5, `probabilities differ by ${worst}`);
+      assert.deepEqual([...native.covered], [...js.covered]);
+    }
+  }
+  // The kernel checks the layout before indexing: an entry pointing past the cells is refused.
+  const { labelModelPosteriors } = (load as { kernels: NativeKernels }).kernels;
+  const used = Int32Array.from([0, 1]), rowStart = Int32Array.from([0, 1, 2]), cls = Int32Array.from([0, 1]);
+  const f64 = (len: number) => new Float64Array(len), q = new Float32Array(4);
+  const sizes = Int32Array.from([2, 2, 2, 3, 2, 0]);
+  labelModelPosteriors!(used, new Int32Array(0), rowStart, cls, Int32Array.from([1, 2]), f64(2), Float64Array.from([0, 1, 0]), f64(2), q, sizes);
+  // Row 0 votes class 0 in the cell worth 1 (odds e : 1); row 1's cell is worth 0 (even).
+  assert.ok(Math.abs(q[0]! - Math.E / (1 + Math.E)) < 1e-6 && Math.abs(q[2]! - 0.5) < 1e-6, `posteriors ${[...q]}`);
+  assert.throws(() => labelModelPosteriors!(used, new Int32Array(0), rowStart, cls, Int32Array.from([1, 3]), f64(2), f64(3), f64(2), q, sizes), /class or cell is out of range/);
+  assert.throws(() => labelModelPosteriors!(Int32Array.from([0, 2]), new Int32Array(0), rowStart, cls, Int32Array.from([1, 2]), f64(2), f64(3), f64(2), q, sizes), /outside the rows/);
 });
 
 test('majority vote: counts per class, shares ties, abstains where nothing fires; known rows are clamped', () => {

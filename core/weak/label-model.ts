@@ -12,7 +12,10 @@
 // answers anchor it.
 //
 // Cost per EM iteration is O(votes + rows·classes): a fired LF adds one number to one class of its
-// row, because the terms every class shares cancel in the row's normalisation.
+// row, because the terms every class shares cancel in the row's normalisation. Those two row loops
+// (the M-step's sums, the E-step's posteriors) run in the native kernel library when it loads,
+// split over its threads (native/src/label_model.h); the JavaScript loops are the fallback.
+import { loadNativeKernels, type NativeKernels } from '../engine/backends/native-kernels.ts';
 import type { ProbabilisticLabels, VoteMatrix } from './votes.ts';
 
 export interface LabelModelOptions {
@@ -31,6 +34,8 @@ export interface LabelModelOptions {
    * accepted is right about 85% of the time (the simulated expert accepts above 70%).
    */
   precisionPrior?: { mean: number; rows: number };
+  /** Run EM's row loops in JavaScript even where the native kernels load (tests compare the two). */
+  forceJs?: boolean;
 }
 
 /**
@@ -157,7 +162,8 @@ function groupLayout(m: VoteMatrix, known: Int32Array | undefined) {
   const J = m.classOf.length;
   const usedList: number[] = [];
   for (let i = 0; i < n; i++) if (m.rowStart[i + 1]! > m.rowStart[i]! || (known && known[i]! >= 0)) usedList.push(i);
-  const used = Uint32Array.from(usedList);
+  // Int32 rather than Uint32 throughout: the native kernels take Int32Arrays (votes < 2³¹).
+  const used = Int32Array.from(usedList);
   const covered = new Uint8Array(n);
   for (const i of used) covered[i] = 1;
   const N = used.length;
@@ -170,7 +176,7 @@ function groupLayout(m: VoteMatrix, known: Int32Array | undefined) {
   // Sparse (row → [group, level]) built once: rows see few groups. Each entry holds the class it
   // votes for and its (group, level) cell, so EM's row loops follow one index per entry. At most
   // one entry per vote: typed arrays sized so, no growing lists (100k rows × 500 LFs: ~140 ms → under 35).
-  const rowGroupStart = new Uint32Array(n + 1);
+  const rowGroupStart = new Int32Array(n + 1);
   const rgClassAll = new Int32Array(m.lf.length), rgCellAll = new Int32Array(m.lf.length);
   const count = new Int32Array(G), touched = new Int32Array(G);
   let entries = 0;
@@ -199,6 +205,15 @@ function groupLayout(m: VoteMatrix, known: Int32Array | undefined) {
   for (let l = 0; l < J; l++) active[m.classOf[l]!] = 1;
   const activeCount = Math.max(2, active.reduce((a, b) => a + b, 0));
   return { used, covered, N, groupClass, groupSize, levelOffset, rowGroupStart, rgClass, rgCell, active, activeCount };
+}
+
+type LabelModelKernels = Required<Pick<NativeKernels, 'labelModelSums' | 'labelModelPosteriors'>>;
+const noKnown = new Int32Array(0);
+
+/** The native EM loops, or null (no library, or one built before them). */
+function labelModelKernels(): LabelModelKernels | null {
+  const load = loadNativeKernels();
+  return load.ok && load.kernels.labelModelSums && load.kernels.labelModelPosteriors ? (load.kernels as LabelModelKernels) : null;
 }
 
 /** Log scores → probabilities over the active classes (the others get 0), written to out at offset. */
@@ -239,6 +254,8 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
   let iterations = 0, previous = new Float64Array(levelOffset[G]!).fill(NaN);
   const noneIn = new Float64Array(k), noneOut = new Float64Array(k), abstain = new Float64Array(k), fired = new Uint8Array(k);
   const term = new Float64Array(levelOffset[G]!);
+  const native = options.forceJs ? null : labelModelKernels();
+  const sizes = Int32Array.from([N, n, k, levelOffset[G]!, rgClass.length, abstainPerClass ? 1 : 0]);
   // The rows no rule fires on (and no person labelled) share one pattern, all silent: they are
   // counted once with their multiplicity U. Without them, silence looked like strong evidence
   // against a class (its rules seemed to catch nearly all of its rows) and rules that overlap
@@ -250,16 +267,19 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
 
   for (; iterations < maxIter; iterations++) {
     // M-step: level distributions per group, from the rows' class posteriors (Dirichlet(1) smoothing, and the precision prior on fired levels).
-    massIn.fill(0);
-    massOut.fill(0);
-    classTotal.fill(0);
-    for (let u = 0; u < N; u++) {
-      const i = used[u]!;
-      for (let c = 0; c < k; c++) classTotal[c]! += q[i * k + c]!;
-      for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
-        const o = rgCell[t]!, p = q[i * k + rgClass[t]!]!;
-        massIn[o]! += p;
-        massOut[o]! += 1 - p;
+    if (native) native.labelModelSums(used, q, rowGroupStart, rgClass, rgCell, massIn, massOut, classTotal, noneIn, noneOut, sizes);
+    else {
+      massIn.fill(0);
+      massOut.fill(0);
+      classTotal.fill(0);
+      for (let u = 0; u < N; u++) {
+        const i = used[u]!;
+        for (let c = 0; c < k; c++) classTotal[c]! += q[i * k + c]!;
+        for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) {
+          const o = rgCell[t]!, p = q[i * k + rgClass[t]!]!;
+          massIn[o]! += p;
+          massOut[o]! += 1 - p;
+        }
       }
     }
     for (let c = 0; c < k; c++) classTotal[c]! += U * qU[c]!;
@@ -287,14 +307,17 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
     previous = logTheta.slice();
     if (abstainPerClass) {
       // P(no rule of class c fires | y = c) against y ≠ c, one term per class.
-      noneIn.fill(0);
-      noneOut.fill(0);
-      for (let u = 0; u < N; u++) {
-        const i = used[u]!;
-        for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) fired[rgClass[t]!] = 1;
-        for (let c = 0; c < k; c++) {
-          if (!fired[c]) (noneIn[c]! += q[i * k + c]!), (noneOut[c]! += 1 - q[i * k + c]!);
-          fired[c] = 0;
+      // (The native sums above already counted the rows' silent classes.)
+      if (!native) {
+        noneIn.fill(0);
+        noneOut.fill(0);
+        for (let u = 0; u < N; u++) {
+          const i = used[u]!;
+          for (let t = rowGroupStart[i]!; t < rowGroupStart[i + 1]!; t++) fired[rgClass[t]!] = 1;
+          for (let c = 0; c < k; c++) {
+            if (!fired[c]) (noneIn[c]! += q[i * k + c]!), (noneOut[c]! += 1 - q[i * k + c]!);
+            fired[c] = 0;
+          }
         }
       }
       for (let c = 0; c < k; c++) (noneIn[c]! += U * qU[c]!), (noneOut[c]! += U * (1 - qU[c]!));
@@ -321,7 +344,8 @@ function fitGenerative(m: VoteMatrix, options: LabelModelOptions, mv: LabelModel
     }
     // The hottest loop (rows × classes exponentials): the softmax is written out here, without
     // softmaxActive's calls; an inactive class's base is −∞, so its exponential is 0 as there.
-    for (let u = 0; u < N; u++) {
+    if (native) native.labelModelPosteriors(used, known ?? noKnown, rowGroupStart, rgClass, rgCell, base, term, abstain, q, sizes);
+    else for (let u = 0; u < N; u++) {
       const i = used[u]!;
       if (known && known[i]! >= 0) continue; // clamped
       for (let c = 0; c < k; c++) score[c] = base[c]!;

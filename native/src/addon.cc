@@ -11,6 +11,7 @@
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "label_model.h"
 #include "sinkhorn.h"
 #include "thread_pool.h"
 #include "umap.h"
@@ -520,6 +521,75 @@ napi_value SolarizeNormalize(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// The label model's sparse rows, checked once per call so the kernels can index freely:
+// used[u] ∈ [0, rows), row_start non-decreasing within [0, entries], entry classes ∈ [0, k) and
+// cells ∈ [0, cells). Returns false (with a RangeError thrown) otherwise.
+bool valid_label_model(napi_env env, const LabelModelShape& s, const int32_t* used, const int32_t* row_start,
+                       const int32_t* entry_class, const int32_t* entry_cell) {
+  const char* problem = nullptr;
+  for (long u = 0; u < s.used && !problem; ++u)
+    if (used[u] < 0 || used[u] >= s.rows) problem = "a used row is outside the rows";
+  for (long i = 0; i < s.rows && !problem; ++i)
+    if (row_start[i] < 0 || row_start[i] > row_start[i + 1] || row_start[i + 1] > s.entries)
+      problem = "rowStart must rise from 0 to at most the entries";
+  for (long t = 0; t < s.entries && !problem; ++t)
+    if (entry_class[t] < 0 || entry_class[t] >= s.classes || entry_cell[t] < 0 || entry_cell[t] >= s.cells)
+      problem = "an entry's class or cell is out of range";
+  if (problem) napi_throw_range_error(env, nullptr, (std::string("label model: ") + problem).c_str());
+  return !problem;
+}
+
+LabelModelShape label_model_shape(const std::vector<long>& p) { return LabelModelShape{p[0], p[1], p[2], p[3], p[4]}; }
+
+// labelModelSums(used, q, rowStart, entryClass, entryCell, massIn, massOut, classTotal, noneIn, noneOut,
+//   sizes[used, rows, classes, cells, entries, abstainPerClass])
+napi_value LabelModelSums(napi_env env, napi_callback_info info) {
+  Args args(env, info, 11);
+  std::vector<long> p = args.ints(10, 6);
+  if (args.failed) return nullptr;
+  const LabelModelShape s = label_model_shape(p);
+  const bool per_class = p[5] != 0;
+  const int32_t* used = args.i32(0, s.used, "used");
+  const float* q = args.f32(1, s.rows * s.classes, "q");
+  const int32_t* row_start = args.i32(2, s.rows + 1, "rowStart");
+  const int32_t* entry_class = args.i32(3, s.entries, "entryClass");
+  const int32_t* entry_cell = args.i32(4, s.entries, "entryCell");
+  double* mass_in = args.f64(5, s.cells, "massIn");
+  double* mass_out = args.f64(6, s.cells, "massOut");
+  double* class_total = args.f64(7, s.classes, "classTotal");
+  double* none_in = args.f64(8, s.classes, "noneIn");
+  double* none_out = args.f64(9, s.classes, "noneOut");
+  if (args.failed || !valid_label_model(env, s, used, row_start, entry_class, entry_cell)) return nullptr;
+  label_model_sums(s, used, q, row_start, entry_class, entry_cell, per_class, mass_in, mass_out, class_total, none_in,
+                   none_out);
+  return undefined(env);
+}
+
+// labelModelPosteriors(used, known, rowStart, entryClass, entryCell, base, term, abstain, q,
+//   sizes[used, rows, classes, cells, entries, abstainPerClass]); known has rows elements, or 0 for none.
+napi_value LabelModelPosteriors(napi_env env, napi_callback_info info) {
+  Args args(env, info, 10);
+  std::vector<long> p = args.ints(9, 6);
+  if (args.failed) return nullptr;
+  const LabelModelShape s = label_model_shape(p);
+  const bool per_class = p[5] != 0;
+  const int32_t* used = args.i32(0, s.used, "used");
+  size_t known_length = 0;
+  if (napi_get_typedarray_info(env, args.values[1], nullptr, &known_length, nullptr, nullptr, nullptr) != napi_ok)
+    return args.fail("known must be a typed array"), nullptr;
+  const int32_t* known = known_length ? args.i32(1, s.rows, "known") : nullptr;
+  const int32_t* row_start = args.i32(2, s.rows + 1, "rowStart");
+  const int32_t* entry_class = args.i32(3, s.entries, "entryClass");
+  const int32_t* entry_cell = args.i32(4, s.entries, "entryCell");
+  const double* base = args.f64(5, s.classes, "base");
+  const double* term = args.f64(6, s.cells, "term");
+  const double* abstain = args.f64(7, s.classes, "abstain");
+  float* q = args.f32(8, s.rows * s.classes, "q");
+  if (args.failed || !valid_label_model(env, s, used, row_start, entry_class, entry_cell)) return nullptr;
+  label_model_posteriors(s, used, known, row_start, entry_class, entry_cell, base, term, abstain, per_class, q);
+  return undefined(env);
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa, threads;
   napi_create_object(env, &out);
@@ -575,6 +645,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sinkhornCompact", nullptr, SinkhornCompact, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparsePass", nullptr, SinkhornSparsePass, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparseAssign", nullptr, SinkhornSparseAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"labelModelSums", nullptr, LabelModelSums, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"labelModelPosteriors", nullptr, LabelModelPosteriors, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"configure", nullptr, Configure, nullptr, nullptr, nullptr, napi_default, nullptr},
   };

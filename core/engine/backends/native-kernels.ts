@@ -43,6 +43,9 @@ export interface NativeKernels {
   sinkhornSparsePass?(vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, c: Float64Array, rowMass: Float64Array, r: Float64Array, cAcc: Float64Array, sizes: Int32Array): void;
   /** Returns the truncation bound (see native/src/sinkhorn.h). */
   sinkhornSparseAssign?(vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, dropped: Float32Array, c: Float64Array, labels: Int32Array, confidence: Float32Array, sizes: Int32Array): number;
+  /** The label model's EM row loops (core/weak/label-model.ts; native/src/label_model.h). */
+  labelModelSums?(used: Int32Array, q: Float32Array, rowStart: Int32Array, entryClass: Int32Array, entryCell: Int32Array, massIn: Float64Array, massOut: Float64Array, classTotal: Float64Array, noneIn: Float64Array, noneOut: Float64Array, sizes: Int32Array): void;
+  labelModelPosteriors?(used: Int32Array, known: Int32Array, rowStart: Int32Array, entryClass: Int32Array, entryCell: Int32Array, base: Float64Array, term: Float64Array, abstain: Float64Array, q: Float32Array, sizes: Int32Array): void;
   info(): NativeInfo;
   /** threads: 0 keeps the current count; isa: '' keeps the best the CPU supports. */
   configure(threads: number, isa: '' | 'generic' | 'avx2' | 'avx512'): NativeInfo;
