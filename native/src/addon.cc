@@ -541,6 +541,27 @@ bool valid_label_model(napi_env env, const LabelModelShape& s, const int32_t* us
 
 LabelModelShape label_model_shape(const std::vector<long>& p) { return LabelModelShape{p[0], p[1], p[2], p[3], p[4]}; }
 
+// The sparse rows both label-model entry points take at arguments 0 (used), 2 (rowStart),
+// 3 (entryClass) and 4 (entryCell); null members (an exception pending) when missing or invalid.
+struct LabelModelRows {
+  const int32_t* used = nullptr;
+  const int32_t* row_start = nullptr;
+  const int32_t* entry_class = nullptr;
+  const int32_t* entry_cell = nullptr;
+  bool ok = false;
+};
+
+LabelModelRows label_model_rows(Args& args, const LabelModelShape& s) {
+  LabelModelRows r;
+  r.used = args.i32(0, s.used, "used");
+  r.row_start = args.i32(2, s.rows + 1, "rowStart");
+  r.entry_class = args.i32(3, s.entries, "entryClass");
+  r.entry_cell = args.i32(4, s.entries, "entryCell");
+  r.ok = !args.failed && valid_label_model(args.env, s, r.used, r.row_start, r.entry_class, r.entry_cell);
+  if (!r.ok) args.failed = true;
+  return r;
+}
+
 // labelModelSums(used, q, rowStart, entryClass, entryCell, massIn, massOut, classTotal, noneIn, noneOut,
 //   sizes[used, rows, classes, cells, entries, abstainPerClass])
 napi_value LabelModelSums(napi_env env, napi_callback_info info) {
@@ -549,19 +570,16 @@ napi_value LabelModelSums(napi_env env, napi_callback_info info) {
   if (args.failed) return nullptr;
   const LabelModelShape s = label_model_shape(p);
   const bool per_class = p[5] != 0;
-  const int32_t* used = args.i32(0, s.used, "used");
+  const LabelModelRows r = label_model_rows(args, s);
   const float* q = args.f32(1, s.rows * s.classes, "q");
-  const int32_t* row_start = args.i32(2, s.rows + 1, "rowStart");
-  const int32_t* entry_class = args.i32(3, s.entries, "entryClass");
-  const int32_t* entry_cell = args.i32(4, s.entries, "entryCell");
   double* mass_in = args.f64(5, s.cells, "massIn");
   double* mass_out = args.f64(6, s.cells, "massOut");
   double* class_total = args.f64(7, s.classes, "classTotal");
   double* none_in = args.f64(8, s.classes, "noneIn");
   double* none_out = args.f64(9, s.classes, "noneOut");
-  if (args.failed || !valid_label_model(env, s, used, row_start, entry_class, entry_cell)) return nullptr;
-  label_model_sums(s, used, q, row_start, entry_class, entry_cell, per_class, mass_in, mass_out, class_total, none_in,
-                   none_out);
+  if (args.failed) return nullptr;
+  label_model_sums(s, r.used, q, r.row_start, r.entry_class, r.entry_cell, per_class, mass_in, mass_out, class_total,
+                   none_in, none_out);
   return undefined(env);
 }
 
@@ -573,20 +591,18 @@ napi_value LabelModelPosteriors(napi_env env, napi_callback_info info) {
   if (args.failed) return nullptr;
   const LabelModelShape s = label_model_shape(p);
   const bool per_class = p[5] != 0;
-  const int32_t* used = args.i32(0, s.used, "used");
+  const LabelModelRows r = label_model_rows(args, s);
+  if (args.failed) return nullptr;
   size_t known_length = 0;
   if (napi_get_typedarray_info(env, args.values[1], nullptr, &known_length, nullptr, nullptr, nullptr) != napi_ok)
     return args.fail("known must be a typed array"), nullptr;
   const int32_t* known = known_length ? args.i32(1, s.rows, "known") : nullptr;
-  const int32_t* row_start = args.i32(2, s.rows + 1, "rowStart");
-  const int32_t* entry_class = args.i32(3, s.entries, "entryClass");
-  const int32_t* entry_cell = args.i32(4, s.entries, "entryCell");
   const double* base = args.f64(5, s.classes, "base");
   const double* term = args.f64(6, s.cells, "term");
   const double* abstain = args.f64(7, s.classes, "abstain");
   float* q = args.f32(8, s.rows * s.classes, "q");
-  if (args.failed || !valid_label_model(env, s, used, row_start, entry_class, entry_cell)) return nullptr;
-  label_model_posteriors(s, used, known, row_start, entry_class, entry_cell, base, term, abstain, per_class, q);
+  if (args.failed) return nullptr;
+  label_model_posteriors(s, r.used, known, r.row_start, r.entry_class, r.entry_cell, base, term, abstain, per_class, q);
   return undefined(env);
 }
 
