@@ -238,8 +238,7 @@ export async function run(args: string[]): Promise<void> {
   // 72k images: 14 epochs of the 5,000-image sets, half of what the fast-CPU preset runs (30). At
   // 24k (5 epochs) the methods that learn from a moving target (BYOL's and DINO's EMA teachers,
   // SeLa's and SwAV's clusters, Barlow Twins' cross-correlation) had barely started: kNN within
-  // 2 points of the random-init floor, 3.2–6.8 points above it at 72k (Fashion-MNIST, seed 0; SwAV
-  // stays within 1 point at both).
+  // 2 points of the random-init floor, 3.2–6.9 points above it at 72k (Fashion-MNIST, seed 0).
   const budget = Number(option(args, 'budget', '72000'));
   const size = Number(option(args, 'size', '32')), width = Number(option(args, 'width', '0.25'));
   const fresh = args.includes('--fresh'), reference = !args.includes('--no-reference');
