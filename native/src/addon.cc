@@ -542,13 +542,12 @@ bool valid_label_model(napi_env env, const LabelModelShape& s, const int32_t* us
 LabelModelShape label_model_shape(const std::vector<long>& p) { return LabelModelShape{p[0], p[1], p[2], p[3], p[4]}; }
 
 // The sparse rows both label-model entry points take at arguments 0 (used), 2 (rowStart),
-// 3 (entryClass) and 4 (entryCell); null members (an exception pending) when missing or invalid.
+// 3 (entryClass) and 4 (entryCell); args.failed (an exception pending) when missing or invalid.
 struct LabelModelRows {
   const int32_t* used = nullptr;
   const int32_t* row_start = nullptr;
   const int32_t* entry_class = nullptr;
   const int32_t* entry_cell = nullptr;
-  bool ok = false;
 };
 
 LabelModelRows label_model_rows(Args& args, const LabelModelShape& s) {
@@ -557,8 +556,7 @@ LabelModelRows label_model_rows(Args& args, const LabelModelShape& s) {
   r.row_start = args.i32(2, s.rows + 1, "rowStart");
   r.entry_class = args.i32(3, s.entries, "entryClass");
   r.entry_cell = args.i32(4, s.entries, "entryCell");
-  r.ok = !args.failed && valid_label_model(args.env, s, r.used, r.row_start, r.entry_class, r.entry_cell);
-  if (!r.ok) args.failed = true;
+  if (!args.failed && !valid_label_model(args.env, s, r.used, r.row_start, r.entry_class, r.entry_cell)) args.failed = true;
   return r;
 }
 
