@@ -53,7 +53,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
         allGood: await acceptAllUseful(data, { seed }),
       });
     }
-    const ceiling = await supervisedCeiling(data);
+    const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
     console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
     console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | end model / ceiling (straddle) |');
@@ -69,6 +69,15 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
+    // Where the shortfall lies: per class, at the last count of answers up to 50.
+    const at50 = queries.reduce((best, q, i) => (q > 0 && q <= 50 && (best < 0 || q > queries[best]!) ? i : best), -1);
+    if (at50 >= 0) {
+      const cls = (c: number, f: (p: NonNullable<SimulationResult['points'][number]['perClass']>) => number[]) => mean(runs.map((r) => f(r.straddle.points[at50]!.perClass!)[c]!));
+      console.log(`Per class after ${queries[at50]} straddle answers (mean of the draws): the share of its training images the label model labels, the end model's accuracy on its held-out images, and the ceiling's.`);
+      console.log('| class | labelled by the rules | end model | ceiling |');
+      console.log('|---|---|---|---|');
+      data.classNames.forEach((name, c) => console.log(`| ${name} | ${pct(cls(c, (p) => p.coverage))} | ${pct(cls(c, (p) => p.endModel))} | ${pct(ceilingPerClass[c]!)} |`));
+    }
     const allGood = runs.map((r) => r.allGood.endModel);
     console.log(`Every good candidate at once — the label model on every LF the simulated expert would accept (${secs((r) => r.allGood.accepted)} of ${s0.candidates}), where endless answers would lead: end model ${pct(mean(allGood))} ± ${pct(spread(allGood))}, ${(mean(allGood) / ceiling).toFixed(2)} of the ceiling.`);
   } finally {

@@ -4,7 +4,7 @@
 // answers, for straddle and random acquisition, against active labelling of the same number of
 // single images, and against the fully supervised ceiling.
 import { Rng } from '../engine/rng.ts';
-import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
+import { argmaxRows, predictProbabilities, trainClassifier, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { LfContext } from '../plugins/contract.ts';
 import { exampleAgreement, type Acquisition } from './acquisition.ts';
@@ -68,6 +68,11 @@ export interface SimulationPoint {
    * tells the rules' errors from their coverage.
    */
   truthWhereCovered?: number;
+  /**
+   * With `diagnose`, per class: the share of its training rows the label model labels, and the
+   * end model's accuracy on its held-out rows — which classes the rules leave to propagation.
+   */
+  perClass?: { coverage: number[]; endModel: number[] };
 }
 
 export interface SimulationResult {
@@ -125,9 +130,12 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   examples.forEach((rows, c) => rows.forEach((r) => { if (trainIndex[r]! >= 0) known[trainIndex[r]!] = c; }));
   const trainFeatures = new Float32Array(data.train.length * data.dim);
   data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
-  /** The label model on the chosen LFs → end model on the training rows → accuracy on the held-out rows. */
+  /** The label model on the chosen LFs → end model on the training rows. */
+  const endModel = (lm: LabelModel, selfTraining = 0, labels = known) =>
+    trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known: labels, selfTraining, classBalance, seed });
+  /** … and its accuracy on the held-out rows. */
   const endModelAccuracy = async (lm: LabelModel, selfTraining = 0, labels = known) => {
-    const model = await trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known: labels, selfTraining, classBalance, seed });
+    const model = await endModel(lm, selfTraining, labels);
     return model ? accuracyOn(model, data.features, data.test, data.truth, data.classNames.length) : 0;
   };
   /** The end model on the true labels of the rows `lm` covers, plus the examples. */
@@ -135,7 +143,7 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
     const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
     return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy, truthWhereCovered };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered };
 }
 
 /**
@@ -155,7 +163,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -185,12 +193,17 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     const chosen = finalLfs(lfs, given, prediction);
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
+    const labels = hardLabels(lm).label;
+    const model = await endModel(lm, options.selfTraining ?? 0);
     points.push({
       queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length,
-      labelModel: score(hardLabels(lm).label), majorityVote: score(hardLabels(mv).label),
+      labelModel: score(labels), majorityVote: score(hardLabels(mv).label),
       // End model on the training rows' features, labelled by the label model; scored on the test rows.
-      endModel: await endModelAccuracy(lm, options.selfTraining ?? 0),
-      ...(options.diagnose ? { truthWhereCovered: await truthWhereCovered(lm) } : {}),
+      endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
+      ...(options.diagnose ? {
+        truthWhereCovered: await truthWhereCovered(lm),
+        perClass: { coverage: coverageByClass(labels, trainTruth, k), endModel: model ? accuracyByClass(model, data, k) : new Array(k).fill(0) },
+      } : {}),
     });
   }
   return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
@@ -232,11 +245,25 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   return out;
 }
 
-/** The fully supervised ceiling: the same end model on every training label. */
-export async function supervisedCeiling(data: SimulationData, seed = 0): Promise<number> {
+/** Share of each class's rows that carry a label (−1: none), by the true class. */
+function coverageByClass(labels: Int32Array, truth: Int32Array, k: number): number[] {
+  const all = new Array(k).fill(0), labelled = new Array(k).fill(0);
+  truth.forEach((c, i) => { if (c >= 0) (all[c]++, labels[i]! >= 0 && labelled[c]++); });
+  return all.map((a, c) => (a ? labelled[c] / a : 0));
+}
+
+/** A classifier's accuracy on each class's held-out rows. */
+function accuracyByClass(model: Classifier, data: SimulationData, k: number): number[] {
+  const pred = argmaxRows(predictProbabilities(model, data.features, data.test), k);
+  const all = new Array(k).fill(0), right = new Array(k).fill(0);
+  data.test.forEach((r, i) => { const c = data.truth[r]!; if (c >= 0) (all[c]++, pred[i] === c && right[c]++); });
+  return all.map((a, c) => (a ? right[c] / a : 0));
+}
+
+/** The fully supervised ceiling: the same end model on every training label; overall and per class. */
+export async function supervisedCeiling(data: SimulationData, seed = 0): Promise<{ accuracy: number; perClass: number[] }> {
   const k = data.classNames.length;
   const rows = data.train.filter((r) => data.truth[r]! >= 0);
   const model = await trainClassifier(data.features, data.dim, rows, Int32Array.from(rows, (r) => data.truth[r]!), { classes: k, epochs: 300, learningRate: 0.01, l2: 1e-4, seed });
-  const pred = argmaxRows(predictProbabilities(model, data.features, data.test), k);
-  return data.test.filter((r, i) => pred[i] === data.truth[r]).length / data.test.length;
+  return { accuracy: accuracyOn(model, data.features, data.test, data.truth, k), perClass: accuracyByClass(model, data, k) };
 }
