@@ -9,7 +9,8 @@
  * model), and the fully supervised ceiling; averaged over several draws of the example images.
  * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
  * from the candidates' and the embedding's; the end model on the true labels of the rows the
- * label model covers tells the rules' errors from where they fire. Then the label model's fit
+ * label model covers tells the rules' errors from where they fire, and a per-class table (share
+ * labelled by the rules, end model against ceiling) which classes the rules miss. Then the label model's fit
  * time on 100,000 images × 500 LFs.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
