@@ -165,7 +165,7 @@ test('every built-in method trains on real images without collapsing; the loss f
         Object.assign(hyperparameters, preset);
       }
       // SwAV's loss first rises above ln K while its codes sharpen; 8 epochs (48 steps) end before
-      // it turns. 48 epochs end at 3.72–3.89 (threads make runs differ; 32 epochs ended at
+      // it turns. 48 epochs end at 3.72–3.98 (threads make runs differ; 32 epochs ended at
       // 3.93–4.04, too close to the bar), at the paper's ε at 4.145, next to ln 64 = 4.159.
       const epochs = method.id === 'swav' ? 48 : 8;
       const runId = createTrainingRun(host.project, method, datasetId, {
