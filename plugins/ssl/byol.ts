@@ -1,6 +1,7 @@
 // BYOL (Grill et al., NeurIPS 2020): an online network (encoder, projector, predictor) regresses
 // the projection of another view made by a target network, an EMA of the online one; no
-// negatives. Symmetric loss; target momentum 0.99 → 1 on a cosine (eq. 2 and §3.2), started lower in short runs.
+// negatives. Symmetric loss; target momentum 0.99 → 1 on a cosine (eq. 2 and §3.2), started lower in short runs;
+// on the CPU preset the predictor keeps its peak learning rate (as SimSiam's does).
 import * as tf from '@tensorflow/tfjs';
 import { simclrView } from '../../core/engine/augment.ts';
 import type { SslMethod } from '../../core/engine/method.ts';
@@ -18,13 +19,16 @@ export const byol: SslMethod = {
     { key: 'momentum', label: 'Target momentum', type: 'number', default: 0.99, min: 0.9, max: 0.99999, help: 'Starting EMA rate of the target network; it rises to 1 on a cosine. Short runs start lower (at most 1 − 40/steps) so the target keeps up.' },
     { key: 'projectionDim', label: 'Projection size', type: 'integer', default: 128, min: 16, max: 4096, help: 'Output size of projector and predictor.' },
     { key: 'hiddenDim', label: 'Hidden size', type: 'integer', default: 512, min: 16, max: 8192, help: 'Hidden width of projector and predictor.' },
+    { key: 'fixedPredictorRate', label: 'Constant predictor rate', type: 'boolean', default: false, help: 'The predictor learns at the peak rate throughout while the rest follows the schedule, as in SimSiam: it keeps up with the changing features.' },
   ],
   defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 1e-6, batchSize: 128, epochs: 100, warmupEpochs: 5 },
   // On a CPU's short schedule, twice the steps at half the batch matter more than batch size
   // (Fashion-MNIST, 24k images: 60.8% kNN at batch 128, 73.1% at 64 with the lower momentum), and
   // 3× Adam's usual rate, as for the other methods here (seed 0: kNN 75.0%, probe 80.0%).
   presets: [
-    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 3e-3 } },
+    // …and a predictor that keeps its peak rate: in short runs it must keep up with the features
+    // (emoji, 72k images, seed 0, views apart: kNN 72.6% → 74.0%, probe 75.9% → 76.3%).
+    { id: 'fast-cpu', settings: { batchSize: 64, learningRate: 3e-3 }, hyperparameters: { fixedPredictorRate: true } },
     { id: 'quality-gpu', hyperparameters: { momentum: 0.996, hiddenDim: 2048, projectionDim: 256 } },
   ],
   // Asymmetric views (§3.3): always blurred vs rarely blurred and sometimes solarised.
@@ -39,16 +43,18 @@ export const byol: SslMethod = {
     const target = createEncoder('teacher', false);
     const targetProjector = mlp(params, rng, 'method/target_projector', sizes);
     copyAsTeacher(params, 'method/projector/', 'method/target_projector/');
+    const fixed = hp.fixedPredictorRate === true;
     return {
+      learningRate: (param, scheduled, { peak }) => (fixed && param.startsWith('method/predictor/') ? peak : scheduled),
       loss({ views, mode }) {
         const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
-        const both = tf.concat([a, b]);
-        const online = predictor(projector(encoder.apply(both, mode), mode), mode);
+        // Each view through the networks on its own, as in the paper's code: batch norm then
+        // normalises over one view of each image, not over both views of it together. Emoji, 72k
+        // images, seed 0: kNN 70.6% → 72.6%, probe 76.6% → 75.9%.
         const teacherMode = { training: true };
-        const targets = targetProjector(target.apply(both, teacherMode), teacherMode);
-        const n = a.shape[0];
-        const [p1, p2] = tf.split(online, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
-        const [z1, z2] = tf.split(targets, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        const online = (x: tf.Tensor4D) => predictor(projector(encoder.apply(x, mode), mode), mode) as tf.Tensor2D;
+        const targetOf = (x: tf.Tensor4D) => targetProjector(target.apply(x, teacherMode), teacherMode) as tf.Tensor2D;
+        const p1 = online(a), p2 = online(b), z1 = targetOf(a), z2 = targetOf(b);
         return tf.add(normalizedMse(p1, z2), normalizedMse(p2, z1)) as tf.Scalar;
       },
       afterStep({ step, totalSteps }) {

@@ -33,11 +33,14 @@ export const simsiam: SslMethod = {
       learningRate: (param, scheduled, { peak }) => (fixed && param.startsWith('method/predictor/') ? peak : scheduled),
       loss({ views, mode }) {
         const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
-        const n = a.shape[0];
-        const z = projector(encoder.apply(tf.concat([a, b]), mode), mode);
-        const p = predictor(z, mode);
-        const [z1, z2] = tf.split(stopGradient(z), [n, n]) as [tf.Tensor2D, tf.Tensor2D];
-        const [p1, p2] = tf.split(p, [n, n]) as [tf.Tensor2D, tf.Tensor2D];
+        // One view at a time through encoder and projector (the paper's Algorithm 1): batch norm's
+        // statistics then come from one view of each image. Emoji, 72k images, seed 0: kNN 72.9% →
+        // 74.2%, probe 73.4% → 74.6%.
+        const branch = (x: tf.Tensor4D) => {
+          const z = projector(encoder.apply(x, mode), mode) as tf.Tensor2D;
+          return { z: stopGradient(z) as tf.Tensor2D, p: predictor(z, mode) as tf.Tensor2D };
+        };
+        const { z: z1, p: p1 } = branch(a), { z: z2, p: p2 } = branch(b);
         return tf.mul(0.5, tf.add(negativeCosine(p1, z2), negativeCosine(p2, z1))) as tf.Scalar;
       },
     };
