@@ -146,3 +146,12 @@ export function resolveHyperparameters(method: SslMethod, given: Record<string, 
   if (unknown.length) throw new Error(`${method.name} has no hyper-parameter ${unknown.map((k) => `"${k}"`).join(', ')}`);
   return out;
 }
+
+/**
+ * A `learningRate` hook that keeps the parameters under `prefix` at the peak rate while the rest
+ * follow the schedule (SimSiam's --fix-pred-lr; BYOL on the CPU preset); every parameter on the
+ * schedule when `on` is false.
+ */
+export function peakRateFor(prefix: string, on: boolean): NonNullable<MethodInstance['learningRate']> {
+  return (param, scheduled, { peak }) => (on && param.startsWith(prefix) ? peak : scheduled);
+}

@@ -4,7 +4,7 @@
 // on the CPU preset the predictor keeps its peak learning rate (as SimSiam's does).
 import * as tf from '@tensorflow/tfjs';
 import { simclrView } from '../../core/engine/augment.ts';
-import type { SslMethod } from '../../core/engine/method.ts';
+import { peakRateFor, type SslMethod } from '../../core/engine/method.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { teacherMomentum } from '../../core/engine/optim.ts';
 import { copyAsTeacher, emaTowards } from '../../core/engine/teacher.ts';
@@ -43,9 +43,8 @@ export const byol: SslMethod = {
     const target = createEncoder('teacher', false);
     const targetProjector = mlp(params, rng, 'method/target_projector', sizes);
     copyAsTeacher(params, 'method/projector/', 'method/target_projector/');
-    const fixed = hp.fixedPredictorRate === true;
     return {
-      learningRate: (param, scheduled, { peak }) => (fixed && param.startsWith('method/predictor/') ? peak : scheduled),
+      learningRate: peakRateFor('method/predictor/', hp.fixedPredictorRate === true),
       loss({ views, mode }) {
         const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
         // Each view through the networks on its own, as in the paper's code: batch norm then

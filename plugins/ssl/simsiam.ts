@@ -4,7 +4,7 @@
 // Fashion-MNIST, 24k images, 3 seeds: kNN 73.1% → 74.3%, probe 76.4% → 77.4%.
 import * as tf from '@tensorflow/tfjs';
 import { simclrView } from '../../core/engine/augment.ts';
-import type { SslMethod } from '../../core/engine/method.ts';
+import { peakRateFor, type SslMethod } from '../../core/engine/method.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { stopGradient } from '../../core/engine/teacher.ts';
 import { negativeCosine } from './losses.ts';
@@ -28,9 +28,8 @@ export const simsiam: SslMethod = {
     const d = Number(hp.projectionDim);
     const projector = mlp(params, rng, 'method/projector', [encoder.featureDim, d, d, d], { lastBatchNorm: true });
     const predictor = mlp(params, rng, 'method/predictor', [d, Number(hp.predictorHidden), d]);
-    const fixed = hp.fixedPredictorRate === true;
     return {
-      learningRate: (param, scheduled, { peak }) => (fixed && param.startsWith('method/predictor/') ? peak : scheduled),
+      learningRate: peakRateFor('method/predictor/', hp.fixedPredictorRate === true),
       loss({ views, mode }) {
         const [a, b] = views as [tf.Tensor4D, tf.Tensor4D];
         // One view at a time through encoder and projector (the paper's Algorithm 1): batch norm's
