@@ -6,7 +6,7 @@
  * (trained here once if not cached, ~10 min per set) and 3 example images per class: end-model
  * accuracy on the held-out split against the number of answers (0: the example images alone), for
  * straddle and random acquisition, against active labelling of as many single images (same end
- * model), and the fully supervised ceiling; averaged over several draws of the example images.
+ * model; the app's picks, and uncertainty alone), and the fully supervised ceiling; averaged over several draws of the example images.
  * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
  * from the candidates' and the embedding's; the end model on the true labels of the rows the
  * label model covers tells the rules' errors from where they fire, and a per-class table (share
@@ -29,6 +29,8 @@ interface Draw {
   straddle: SimulationResult;
   random: SimulationResult;
   active: { labels: number; accuracy: number }[];
+  /** Active labelling by uncertainty alone (least certain from the first pick). */
+  uncertain: { labels: number; accuracy: number }[];
   allGood: { accepted: number; endModel: number };
 }
 
@@ -51,22 +53,23 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
         straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed, diagnose: true }),
         random: await simulateIws(data, { queries, acquisition: 'random', noise, seed }),
         active: await simulateActiveLabeling(data, queries, { seed }),
+        uncertain: await simulateActiveLabeling(data, queries, { seed, only: 'uncertain' }),
         allGood: await acceptAllUseful(data, { seed }),
       });
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
     console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
-    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | end model / ceiling (straddle) |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | active: least certain only | active / ceiling | end model / ceiling (straddle) |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {
       const at = (f: (r: Draw) => number) => runs.map(f);
       const sEnd = at((r) => r.straddle.points[i]!.endModel), rEnd = at((r) => r.random.points[i]!.endModel);
       const diff = sEnd.map((v, j) => v - rEnd[j]!);
-      const aEnd = at((r) => r.active[i]!.accuracy);
+      const aEnd = at((r) => r.active[i]!.accuracy), uEnd = at((r) => r.uncertain[i]!.accuracy);
       const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => (q === 0 ? '—' : `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`);
       const truth = q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.truthWhereCovered ?? NaN)));
-      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${truth} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
+      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${truth} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} ± ${pct(spread(aEnd))} | ${pct(mean(uEnd))} ± ${pct(spread(uEnd))} | ${(mean(aEnd) / ceiling).toFixed(2)} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);

@@ -21,6 +21,7 @@ import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
 import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
+import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { predictProbabilities } from '../core/learn/classifier.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
@@ -314,6 +315,41 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   // Nothing open but implied cuts: those are asked rather than stopping; everything judged: null.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4]), accepted: new Set([2, 4]) }, rng), 5);
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4, 5]) }, rng), null);
+});
+
+test('images to label: typical images of the groups no label covers, and the least certain ones (never two near-duplicates); half of each while labels are few', async () => {
+  await useBackendForTest('cpu');
+  // Four groups of 60 points on the unit sphere (8-d), around orthogonal centres; group 0 already has a label.
+  const rng = new Rng(5), dim = 8, per = 60;
+  const raw = new Float32Array(4 * per * dim);
+  for (let g = 0; g < 4; g++) for (let i = 0; i < per; i++) for (let j = 0; j < dim; j++) raw[(g * per + i) * dim + j] = (j === g ? 1 : 0) + 0.15 * rng.normal();
+  const features = l2normalizeRows(raw, dim);
+  const group = (r: number) => Math.floor(r / per);
+  const pool = Array.from({ length: 4 * per }, (_, r) => r).filter((r) => r !== 0);
+  assert.equal(typicalShare(2 * TYPICAL_LABELS_PER_CLASS - 1, 2), 0.5);
+  assert.equal(typicalShare(2 * TYPICAL_LABELS_PER_CLASS, 2), 0);
+  const typical = await pickImagesToLabel({ features, dim, pool, covered: [0], classes: 2, count: 3, seed: 1 }, { only: 'typical' });
+  assert.deepEqual(typical.reasons, ['typical', 'typical', 'typical']);
+  assert.deepEqual(typical.rows.map(group).sort(), [1, 2, 3], 'one pick in each group without a label');
+  for (const r of typical.rows) {
+    // Typical: closer to its group's centre than most of the group.
+    const g = group(r), own = (x: number) => features[x * dim + g]!;
+    const closer = Array.from({ length: per }, (_, i) => g * per + i).filter((x) => own(x) > own(r)).length;
+    assert.ok(closer < per / 4, `pick ${r} is typical of group ${g} (${closer} members closer to the centre)`);
+  }
+  // Many labels: the smallest margins first; a near-duplicate of an earlier pick is passed over.
+  const dup = new Float32Array(features);
+  dup.set(features.subarray(10 * dim, 11 * dim), 11 * dim); // row 11 = row 10
+  const margins = new Map([[10, 0.01], [11, 0.02], [12, 0.05]]);
+  const probabilities = (rows: number[]) => Float32Array.from(rows.flatMap((r) => { const m = margins.get(r) ?? 0.9; return [(1 + m) / 2, (1 - m) / 2]; }));
+  const uncertain = await pickImagesToLabel({ features: dup, dim, pool, covered: [0], classes: 2, count: 2, probabilities }, { labelled: 2 * TYPICAL_LABELS_PER_CLASS });
+  assert.deepEqual(uncertain.reasons, ['uncertain', 'uncertain']);
+  assert.deepEqual(uncertain.rows, [10, 12]);
+  // Few labels: half of each, the typical pick in a group with no label, the uncertain one the least certain.
+  const both = await pickImagesToLabel({ features: dup, dim, pool, covered: [0], classes: 2, count: 2, probabilities, seed: 1 }, { labelled: 1 });
+  assert.deepEqual(both.reasons, ['typical', 'uncertain']);
+  assert.notEqual(group(both.rows[0]!), 0);
+  assert.equal(both.rows[1], 10);
 });
 
 test('label propagation: one seed labels its whole group against 100 seeds of the other class (class masses balanced); native and JS graphs agree', async () => {

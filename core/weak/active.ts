@@ -1,8 +1,9 @@
 // Active labelling: the images most worth a person's label next. A linear model on the embedding
 // learns from the labels so far (human, imported and named-cluster labels as they are; label-model
-// labels weighted by their confidence); the suggestions are the unlabelled images it is least sure
-// of (smallest margin between its two most likely classes), kept diverse (no two near-duplicates
-// in one batch). Suggestions come in batches so the labelling UI always has the next image ready.
+// labels weighted by their confidence) and guesses each suggestion's class. Which images to
+// suggest is pick-images.ts's: while labels are few, half typical images of regions no label
+// covers and half the least certain; once there are many, the least certain. Suggestions come in batches so the labelling UI always
+// has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { LoupeError } from '../errors.ts';
@@ -10,9 +11,12 @@ import { predictProbabilities, trainClassifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
+import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 
 export interface Suggestion {
   imageId: number;
+  /** Why it was picked: typical of a region with no label yet, or one the model is unsure of. */
+  reason: PickReason;
   /** The model's current guess and its probability, shown beside the image. */
   guess: string;
   confidence: number;
@@ -34,37 +38,33 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   if (classes.length < 2) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const target = new Map<number, { c: number; w: number; human: boolean }>();
+  const labelsBySource = new Map<number, string>();
   for (const l of labels) {
     const r = rowOf.get(l.id);
     if (r === undefined || target.has(r)) continue; // the first (most trusted) source wins
     target.set(r, { c: classIndex.get(l.name)!, w: l.source === 'label-model' ? l.confidence : 1, human: l.source === 'human' });
+    labelsBySource.set(r, l.source);
   }
   const rows = [...target.keys()];
   const model = await trainClassifier(features, row.dim, rows, Int32Array.from(rows, (r) => target.get(r)!.c),
     { classes: classes.length, epochs: 120, learningRate: 0.02, l2: 1e-3, weights: Float32Array.from(rows, (r) => target.get(r)!.w) });
   const skip = new Set(exclude);
-  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !target.get(r)?.human);
+  // The person's own labels (and imported ones) are settled: never suggested again, and the regions
+  // they lie in need no further pick; nor do the images already queued or skipped (`exclude`).
+  const settled = (r: number) => labelsBySource.get(r) === 'human' || labelsBySource.get(r) === 'import';
+  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !settled(r));
   const k = classes.length;
-  const probs = predictProbabilities(model, features, pool.map((p) => p.r));
-  const ranked = pool.map((p, i) => {
-    let a = 0, b = 0, best = 0;
-    for (let c = 0; c < k; c++) {
-      const v = probs[i * k + c]!;
-      if (v > a) (b = a), (a = v), (best = c);
-      else if (v > b) b = v;
-    }
-    return { ...p, margin: a - b, guess: best, confidence: a };
-  }).sort((x, y) => x.margin - y.margin);
-  const chosen: typeof ranked = [];
-  for (const cand of ranked) {
-    if (chosen.length >= count) break;
-    const near = chosen.some((c) => {
-      let dot = 0;
-      for (let j = 0; j < row.dim; j++) dot += features[c.r * row.dim + j]! * features[cand.r * row.dim + j]!;
-      return dot > 0.95;
-    });
-    if (!near) chosen.push(cand);
-  }
+  const covered = [...new Set([...rows.filter(settled), ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
+  const { rows: picked, reasons } = await pickImagesToLabel({
+    features, dim: row.dim, pool: pool.map((p) => p.r), covered, classes: k, count,
+    probabilities: (r) => predictProbabilities(model, features, r),
+  }, { labelled: rows.filter(settled).length });
+  const guesses = predictProbabilities(model, features, picked);
+  const chosen = picked.map((r, i) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (guesses[i * k + c]! > guesses[i * k + best]!) best = c;
+    return { id: emb.imageIds[r]!, reason: reasons[i]!, guess: best, confidence: guesses[i * k + best]! };
+  });
   const humanCount = [...target.values()].filter((t) => t.human).length;
-  return { items: chosen.map((c) => ({ imageId: c.id, guess: classes[c.guess]!, confidence: c.confidence })), classes, labelled: humanCount };
+  return { items: chosen.map((c) => ({ imageId: c.id, reason: c.reason, guess: classes[c.guess]!, confidence: c.confidence })), classes, labelled: humanCount };
 }

@@ -14,6 +14,7 @@ import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
 import type { ClassBalance } from './propagate.ts';
+import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 import { hardLabels } from './votes.ts';
 
 export interface SimulationData {
@@ -211,10 +212,11 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
 
 /**
  * Active labelling of single images, the alternative use of the same expert time: start from the
- * same few examples per class, then repeatedly label the images the current model is least sure
- * of (smallest margin between its two top classes), in small batches.
+ * same few examples per class, then label, in small batches, the images the app would suggest
+ * (pick-images.ts: half typical images of unlabelled regions, half least certain while labels are
+ * few, then least certain only). `only` forces one kind throughout, for comparison.
  */
-export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number } = {}): Promise<{ labels: number; accuracy: number }[]> {
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason } = {}): Promise<{ labels: number; accuracy: number }[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const labelled = new Set(pickExamples(data, options.examplesPerClass ?? 3, seed).flat());
   const out: { labels: number; accuracy: number }[] = [];
@@ -222,6 +224,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   let asked = 0;
   // The same end model as IWS (label propagation, then the linear head), with no LF labels.
   const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data);
+  const unit = l2normalizeRows(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
@@ -230,14 +233,13 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   let model = await fit();
   if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
   while (asked < max) {
-    const pool = data.train.filter((r) => !labelled.has(r));
-    const probs = predictProbabilities(model, data.features, pool);
-    const margin = pool.map((r, i) => {
-      const p = Array.from(probs.subarray(i * k, (i + 1) * k)).sort((a, b) => b - a);
-      return { r, m: p[0]! - (p[1] ?? 0) };
-    }).sort((a, b) => a.m - b.m);
     const step = Math.min(options.batch ?? 5, max - asked);
-    for (const { r } of margin.slice(0, step)) labelled.add(r);
+    const current = model;
+    const { rows } = await pickImagesToLabel({
+      features: unit, dim: data.dim, pool: data.train.filter((r) => !labelled.has(r)), covered: [...labelled], classes: k, count: step,
+      probabilities: (rows) => predictProbabilities(current, data.features, rows), seed: seed + asked,
+    }, options.only ? { only: options.only } : {});
+    for (const r of rows) labelled.add(r);
     asked += step;
     model = await fit();
     if (budgets.includes(asked)) out.push({ labels: asked, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
