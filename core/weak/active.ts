@@ -49,10 +49,11 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const model = await trainClassifier(features, row.dim, rows, Int32Array.from(rows, (r) => target.get(r)!.c),
     { classes: classes.length, epochs: 120, learningRate: 0.02, l2: 1e-3, weights: Float32Array.from(rows, (r) => target.get(r)!.w) });
   const skip = new Set(exclude);
-  // The person's own labels (and imported ones) are settled: never suggested again, and the regions
-  // they lie in need no further pick; nor do the images already queued or skipped (`exclude`).
+  // The person's own labels are never suggested again; imported ones may be (to be checked). Both
+  // count as labels: the regions they lie in need no typical pick, nor do those of the images
+  // already queued or skipped (`exclude`).
   const settled = (r: number) => labelsBySource.get(r) === 'human' || labelsBySource.get(r) === 'import';
-  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !settled(r));
+  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !target.get(r)?.human);
   const k = classes.length;
   const covered = [...new Set([...rows.filter(settled), ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
   const { rows: picked, reasons } = await pickImagesToLabel({

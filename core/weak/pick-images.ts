@@ -13,12 +13,13 @@
 // While labels are few (under TYPICAL_LABELS_PER_CLASS per class) each batch is half of each, then
 // least certain only. Typical alone fills the largest regions first: on emoji, where one class
 // holds 61% of the images (and near-duplicate skin-tone variants make dense regions), it stalled.
-// End model after 3 example images per class + 25 / 50 / 100 picks in batches of 5, mean of 3 draws
-// (2 where marked *): Fashion-MNIST (ceiling 84.4%) half-and-half 73.3* / 76.5* / 77.5*%, typical
-// only 74.5 / 75.9 / 77.9%, least certain only — / 74.8 / —%; emoji (ceiling 78.4%) half-and-half
-// 69.5 / 69.3 / 71.1%, typical only 69.7* / 68.7* / 68.8*%, least certain only 65.7* / 69.5* /
-// 70.7*%. Fashion-MNIST, one draw, up to 300 picks: typical 75.2 / 78.8 / 80.1 / 80.7% after 50 /
-// 100 / 200 / 300, least certain 73.2 / 78.3 / 76.7 / 78.6%: measured to 33 labels per class.
+// End model after 3 example images per class + 10 / 25 / 50 / 100 picks in batches of 5, mean of
+// 3 draws (`npm run bench -- iws`): Fashion-MNIST (ceiling 84.4%) half and half 70.4 / 73.8 / 76.1 /
+// 77.6%, least certain only 69.0 / 71.9 / 74.3 / 76.9%; emoji (ceiling 78.4%) half and half 65.8 /
+// 69.5 / 69.3 / 71.1%, least certain only 58.3 / 64.1 / 69.6 / 71.0%. Typical only, at 25 / 50 /
+// 100: Fashion-MNIST 74.5 / 75.9 / 77.9%, emoji 69.7 / 68.7 / 68.8% (2 draws). Fashion-MNIST, one
+// draw, to 300 picks: typical only 75.2 / 78.8 / 80.1 / 80.7% after 50 / 100 / 200 / 300, least
+// certain only 73.2 / 78.3 / 76.7 / 78.6%: the switch is set past the 33 labels per class measured.
 import { kmeans } from '../cluster/kmeans.ts';
 import { Rng } from '../engine/rng.ts';
 
