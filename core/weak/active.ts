@@ -2,8 +2,8 @@
 // learns from the labels so far (human, imported and named-cluster labels as they are; label-model
 // labels weighted by their confidence) and guesses each suggestion's class. Which images to
 // suggest is pick-images.ts's: while labels are few, half typical images of regions no label
-// covers and half the least certain; once there are many, the least certain. Suggestions come in batches so the labelling UI always
-// has the next image ready.
+// covers and half the least certain; once there are many, the least certain. Suggestions come in
+// batches so the labelling UI always has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { LoupeError } from '../errors.ts';
@@ -37,13 +37,11 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const classes = [...new Set(labels.map((l) => l.name))].sort();
   if (classes.length < 2) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
   const classIndex = new Map(classes.map((c, i) => [c, i]));
-  const target = new Map<number, { c: number; w: number; human: boolean }>();
-  const labelsBySource = new Map<number, string>();
+  const target = new Map<number, { c: number; w: number; source: string }>();
   for (const l of labels) {
     const r = rowOf.get(l.id);
     if (r === undefined || target.has(r)) continue; // the first (most trusted) source wins
-    target.set(r, { c: classIndex.get(l.name)!, w: l.source === 'label-model' ? l.confidence : 1, human: l.source === 'human' });
-    labelsBySource.set(r, l.source);
+    target.set(r, { c: classIndex.get(l.name)!, w: l.source === 'label-model' ? l.confidence : 1, source: l.source });
   }
   const rows = [...target.keys()];
   const model = await trainClassifier(features, row.dim, rows, Int32Array.from(rows, (r) => target.get(r)!.c),
@@ -52,20 +50,20 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   // The person's own labels are never suggested again; imported ones may be (to be checked). Both
   // count as labels: the regions they lie in need no typical pick, nor do those of the images
   // already queued or skipped (`exclude`).
-  const settled = (r: number) => labelsBySource.get(r) === 'human' || labelsBySource.get(r) === 'import';
-  const pool = emb.imageIds.map((id, r) => ({ id, r })).filter(({ id, r }) => !skip.has(id) && !target.get(r)?.human);
+  const settled = rows.filter((r) => target.get(r)!.source === 'human' || target.get(r)!.source === 'import');
+  const pool = emb.imageIds.map((_, r) => r).filter((r) => !skip.has(emb.imageIds[r]!) && target.get(r)?.source !== 'human');
   const k = classes.length;
-  const covered = [...new Set([...rows.filter(settled), ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
+  const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
   const { rows: picked, reasons } = await pickImagesToLabel({
-    features, dim: row.dim, pool: pool.map((p) => p.r), covered, classes: k, count,
+    features, dim: row.dim, pool, covered, classes: k, count,
     probabilities: (r) => predictProbabilities(model, features, r),
-  }, { labelled: rows.filter(settled).length });
+  }, { labelled: settled.length });
   const guesses = predictProbabilities(model, features, picked);
-  const chosen = picked.map((r, i) => {
+  const items = picked.map((r, i): Suggestion => {
     let best = 0;
     for (let c = 1; c < k; c++) if (guesses[i * k + c]! > guesses[i * k + best]!) best = c;
-    return { id: emb.imageIds[r]!, reason: reasons[i]!, guess: best, confidence: guesses[i * k + best]! };
+    return { imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best]!, confidence: guesses[i * k + best]! };
   });
-  const humanCount = [...target.values()].filter((t) => t.human).length;
-  return { items: chosen.map((c) => ({ imageId: c.id, reason: c.reason, guess: classes[c.guess]!, confidence: c.confidence })), classes, labelled: humanCount };
+  const humanCount = [...target.values()].filter((t) => t.source === 'human').length;
+  return { items, classes, labelled: humanCount };
 }
