@@ -490,6 +490,13 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
       const lmAcc = accuracy(data.truth, hardLabels(fitLabelModel(m)).label), mvAcc = accuracy(data.truth, hardLabels(majorityVote(m)).label);
       assert.ok(lmAcc > mvAcc - 0.05, `${good.length} good rules: label model ${lmAcc.toFixed(3)}, majority vote ${mvAcc.toFixed(3)}`);
     }
+    // Classes about equally common: no rule is cut wider than one class's equal share; otherwise
+    // (the default) threshold rules reach several shares, so a class holding most images can be covered.
+    const widest = async (sizes: 'equal' | 'unknown') => Math.max(...generateCandidates(await lfContextFor(data, pickExamples(data, 3, 0), 0, sizes)).lfs
+      .filter((lf) => lf.family !== 'cluster').map((lf) => lf.fires.length));
+    assert.ok(await widest('equal') <= Math.round(n / k), `equal: widest rule ${await widest('equal')} of ${n} images`);
+    assert.ok(await widest('unknown') >= 2 * n / k, `not sure: widest rule ${await widest('unknown')} of ${n} images`);
+    assert.equal(status.classBalance, 'unknown', 'a session prepared without the question is “not sure”');
     // The bench's diagnostic: the end model on the true labels where the label model labels is
     // scored too, as a share of the held-out rows that beats chance. (Not compared with the end
     // model itself: on this small set a few held-out images decide which is higher.)

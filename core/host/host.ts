@@ -186,7 +186,10 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       kind: 'iws-prepare',
       resumable: true,
       title: () => 'Prepare candidate rules for weak supervision',
-      run: (ctx) => this.iws.prepare((ctx.params as { datasetId: number }).datasetId, (ctx.params as { runId?: number }).runId, { signal: ctx.signal, progress: ctx.progress }),
+      run: (ctx) => {
+        const p = ctx.params as { datasetId: number; runId?: number; classBalance?: ClassBalance };
+        return this.iws.prepare(p.datasetId, p.runId, { ...(p.classBalance ? { classBalance: p.classBalance } : {}), signal: ctx.signal, progress: ctx.progress });
+      },
     });
     this.jobs.register({
       kind: 'iws-apply',
@@ -196,7 +199,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       title: () => 'Apply labels from the rules',
       run: (ctx) => {
         const p = ctx.params as { sessionId: number; selfTraining?: number; classBalance?: ClassBalance };
-        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 0, classBalance: p.classBalance ?? 'unknown', signal: ctx.signal, progress: ctx.progress });
+        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 0, ...(p.classBalance ? { classBalance: p.classBalance } : {}), signal: ctx.signal, progress: ctx.progress });
       },
     });
     this.jobs.register({
@@ -394,9 +397,9 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       if (finished === undefined) throw new LoupeError('conflict', 'No finished training run on this dataset yet.', { hint: 'Train an encoder first (Train view); clustering uses its embeddings.' });
       return { jobId: this.jobs.start('cluster', { runId: finished, algo, k, heads, sizes }) };
     },
-    'iws.prepare': ({ datasetId, runId }) => {
+    'iws.prepare': ({ datasetId, runId, classBalance }) => {
       getDataset(this.project.db, datasetId);
-      return { jobId: this.jobs.start('iws-prepare', { datasetId, ...(runId !== undefined ? { runId } : {}) }) };
+      return { jobId: this.jobs.start('iws-prepare', { datasetId, classBalance, ...(runId !== undefined ? { runId } : {}) }) };
     },
     'iws.session': ({ datasetId }) => {
       const row = latestSession(this.project.db, datasetId);

@@ -166,6 +166,11 @@ export interface LfContext {
   clusterings: { id: number; k: number; /** cluster of each row (−1 when unassigned) */ assignment: Int32Array; /** expert-given names by cluster index */ names: (string | null)[] }[];
   /** A seeded uniform random number in [0, 1): generators must be reproducible. */
   random(): number;
+  /**
+   * What the person said of their classes' sizes: 'equal' when about equally common. Threshold
+   * generators cut wider rules unless they are equal (core/weak/geometry.ts, coverageLevels).
+   */
+  classSizes?: 'equal' | 'unequal' | 'unknown';
 }
 
 /**

@@ -41,17 +41,32 @@ export function project(features: Float32Array, dim: number, v: ArrayLike<number
 export const COVERAGE_LEVELS = [0.1, 0.2, 0.35, 0.5, 0.75, 1.0];
 
 /**
+ * Wider cuts, for classes that may be far larger than an equal share: without them no rule can
+ * cover more than 1/k of the images, and a class holding most of them stays unlabelled (emoji,
+ * People & Body 61% of the images; straddle IWS, 50 answers, 3 draws: end model 50.9% → 66.3%).
+ * Where classes are alike in size these cuts are noise the expert must reject (Fashion-MNIST,
+ * same protocol: 69.5% → 68.0%), so they are made only when the person does not say the classes
+ * are about equally common.
+ */
+export const WIDE_COVERAGE_LEVELS = [1.5, 2.5, 4];
+
+/** What the person said of their classes' sizes (LfContext.classSizes) → the cuts to make. */
+export function coverageLevels(classSizes: 'equal' | 'unequal' | 'unknown' | undefined): number[] {
+  return classSizes === 'equal' ? COVERAGE_LEVELS : [...COVERAGE_LEVELS, ...WIDE_COVERAGE_LEVELS];
+}
+
+/**
  * Threshold LFs on a score: for each coverage level, fire on the rows scoring at least the value
  * at that rank (restricted to `eligible` rows when given). The margin is score − threshold.
  */
 export function thresholdLfs(score: Float32Array, classIndex: number, classes: number, keyPrefix: string,
-  describe: (threshold: number, count: number) => string, eligible?: Uint8Array): LfCandidate[] {
+  describe: (threshold: number, count: number) => string, eligible?: Uint8Array, levels: readonly number[] = COVERAGE_LEVELS): LfCandidate[] {
   const n = score.length;
   const order = Array.from({ length: n }, (_, i) => i).filter((i) => !eligible || eligible[i]).sort((a, b) => score[b]! - score[a]!);
   const share = n / Math.max(1, classes);
   const out: LfCandidate[] = [];
   let last = -1;
-  for (const level of COVERAGE_LEVELS) {
+  for (const level of levels) {
     const count = Math.min(order.length, Math.max(1, Math.round(level * share)));
     if (count <= last) continue;
     last = count;

@@ -50,6 +50,8 @@ export interface IwsStatus {
   candidates: number;
   answered: number;
   accepted: number;
+  /** What the person said of the classes' sizes when the session was prepared. */
+  classBalance: ClassBalance;
   /** Live estimate from the label model over the current LF set. */
   estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[] };
   applied: IwsResults | null;
@@ -78,6 +80,12 @@ interface Loaded {
   known: Int32Array;
 }
 
+/** The class sizes a session was prepared with; sessions from before the question: not sure. */
+function sessionClassBalance(row: SessionRow): ClassBalance {
+  const b = row.params.classBalance;
+  return b === 'equal' || b === 'unequal' ? b : 'unknown';
+}
+
 export class IwsSessions {
   private cache = new Map<number, Loaded>();
 
@@ -99,7 +107,12 @@ export class IwsSessions {
     return [...byName].map(([name, examples]) => ({ name, examples }));
   }
 
-  async prepare(datasetId: number, runId: number | undefined, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<{ sessionId: number; candidates: number; classes: number }> {
+  /**
+   * `classBalance`: the person's word on their classes' sizes. It shapes the candidates (wider
+   * rules unless the classes are about equally common) and is the end model's default at apply.
+   */
+  async prepare(datasetId: number, runId: number | undefined, io: { classBalance?: ClassBalance; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<{ sessionId: number; candidates: number; classes: number }> {
+    const classBalance = io.classBalance ?? 'unknown';
     await activateBackend();
     const run = runId !== undefined ? listRuns(this.project.db, datasetId).find((r) => r.id === runId) : latestFinishedRun(this.project.db, datasetId);
     if (!run?.encoder) {
@@ -137,12 +150,12 @@ export class IwsSessions {
     const ctx: LfContext = {
       features, dim: embRow.dim, imageIds: emb.imageIds,
       classes: classes.map((c, index) => ({ index, name: c.name, examples: c.examples.map((id) => rowOf.get(id)!) })),
-      clusterings, random: () => rng.uniform(0, 1),
+      clusterings, random: () => rng.uniform(0, 1), classSizes: classBalance,
     };
     const { lfs, problems } = generateCandidates(ctx, this.generators());
     for (const p of problems) console.error(`LF generator ${p.generator} skipped: ${p.reason}`);
     if (lfs.length === 0) throw new LoupeError('internal', 'No candidate rules could be made from this embedding.');
-    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id } }, lfs);
+    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id, classBalance } }, lfs);
     return { sessionId, candidates: lfs.length, classes: classes.length };
   }
 
@@ -226,7 +239,7 @@ export class IwsSessions {
     label.forEach((l, i) => { if (l >= 0) { covered++; conf += confidence[i]!; perClass[l]++; } });
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
-      candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
+      classBalance: sessionClassBalance(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
       estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
@@ -275,7 +288,7 @@ export class IwsSessions {
     const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     const model = await trainEndModel(features, s.dim, all, lm, {
-      classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? 'unknown',
+      classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? sessionClassBalance(s.row),
       ...(options.signal ? { signal: options.signal } : {}), onProgress: (phase, f) => report(phase, 0.05 + 0.9 * f),
     });
     options.signal?.throwIfAborted();

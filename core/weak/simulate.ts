@@ -89,14 +89,15 @@ export function pickExamples(data: SimulationData, perClass: number, seed: numbe
   return data.classNames.map((_, c) => rng.shuffle(data.train.filter((r) => data.truth[r] === c)).slice(0, perClass));
 }
 
-export async function lfContextFor(data: SimulationData, examples: number[][], seed: number): Promise<LfContext> {
+/** The candidates' context as a session builds it; `classSizes` is the expert's word on the classes' sizes. */
+export async function lfContextFor(data: SimulationData, examples: number[][], seed: number, classSizes: ClassBalance = classBalanceOf(data)): Promise<LfContext> {
   const features = l2normalizeRows(data.features, data.dim);
   const clusterings = await withKmeansClusterings(features, data.dim, data.classNames.length, [], { seed });
   const rng = new Rng(seed);
   return {
     features, dim: data.dim, imageIds: data.imageIds,
     classes: data.classNames.map((name, index) => ({ index, name, examples: examples[index]! })),
-    clusterings, random: () => rng.uniform(0, 1),
+    clusterings, random: () => rng.uniform(0, 1), classSizes,
   };
 }
 
@@ -116,7 +117,7 @@ function trueAccuracy(lf: Lf, truth: Int32Array, isTrain: Uint8Array): number {
 async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number, classBalance = classBalanceOf(data)) {
   const n = data.imageIds.length;
   const examples = pickExamples(data, examplesPerClass, seed);
-  const ctx = await lfContextFor(data, examples, seed);
+  const ctx = await lfContextFor(data, examples, seed, classBalance);
   const { lfs, proposed } = generateCandidates(ctx);
   const isTrain = new Uint8Array(n);
   for (const r of data.train) isTrain[r] = 1;

@@ -15,6 +15,8 @@ export interface SessionRow {
   datasetId: number;
   embeddingId: number;
   classes: SessionClass[];
+  /** What the session was prepared with (the run; the person's word on class sizes). */
+  params: Record<string, unknown>;
   result: unknown;
   createdAt: string;
 }
@@ -33,8 +35,11 @@ export function saveSession(db: Db, s: { datasetId: number; embeddingId: number;
   })();
 }
 
-interface RawSession { id: number; dataset_id: number; embedding_id: number; classes: string; result: string | null; created_at: string }
-const parse = (r: RawSession): SessionRow => ({ id: r.id, datasetId: r.dataset_id, embeddingId: r.embedding_id, classes: JSON.parse(r.classes), result: r.result ? JSON.parse(r.result) : null, createdAt: r.created_at });
+interface RawSession { id: number; dataset_id: number; embedding_id: number; classes: string; params: string | null; result: string | null; created_at: string }
+const parse = (r: RawSession): SessionRow => ({
+  id: r.id, datasetId: r.dataset_id, embeddingId: r.embedding_id, classes: JSON.parse(r.classes), params: r.params ? JSON.parse(r.params) : {},
+  result: r.result ? JSON.parse(r.result) : null, createdAt: r.created_at,
+});
 
 export function getSession(db: Db, id: number): SessionRow | undefined {
   const r = db.prepare('SELECT * FROM iws_sessions WHERE id = ?').get(id) as RawSession | undefined;

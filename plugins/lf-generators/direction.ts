@@ -1,13 +1,13 @@
 // Direction LFs: "further along the way from class O to class X". Directions are differences of
 // class prototypes (class vs the rest, and class vs each other class): the discriminant a linear
 // model would find from so few examples. Each is cut at several projection thresholds.
-import { meanDirection, normalize, project, thresholdLfs } from '../../core/weak/geometry.ts';
+import { coverageLevels, meanDirection, normalize, project, thresholdLfs } from '../../core/weak/geometry.ts';
 import { API_VERSION, type LfCandidate, type LfGenerator, type Plugin } from '../../core/plugins/contract.ts';
 
 const generator: LfGenerator = {
   family: 'direction',
-  generate({ features, dim, classes }) {
-    const k = classes.length;
+  generate({ features, dim, classes, classSizes }) {
+    const k = classes.length, levels = coverageLevels(classSizes);
     const protos = classes.map((c) => (c.examples.length ? meanDirection(features, dim, c.examples) : null));
     const out: LfCandidate[] = [];
     const along = (to: number, from: number[], key: string, what: string) => {
@@ -16,7 +16,7 @@ const generator: LfGenerator = {
       if (!p || others.length === 0) return;
       const d = Float64Array.from(p, (v, j) => v - others.reduce((s, o) => s + o[j]!, 0) / others.length);
       if (!normalize(d)) return;
-      out.push(...thresholdLfs(project(features, dim, d), to, k, key, (t, n) => `${what} (the ${n} furthest images, projection ≥ ${t.toFixed(2)})`));
+      out.push(...thresholdLfs(project(features, dim, d), to, k, key, (t, n) => `${what} (the ${n} furthest images, projection ≥ ${t.toFixed(2)})`, undefined, levels));
     };
     for (const c of classes) {
       const rest = classes.filter((o) => o.index !== c.index).map((o) => o.index);
