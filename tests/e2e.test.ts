@@ -293,6 +293,9 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');
   await page.getByRole('button', { name: 'Label', exact: true }).click();
+  // The demo's classes are far from equal in size (People & Body is most of it).
+  await page.getByTestId('class-balance').selectOption('unequal');
+  await shot('17a-iws-prepare');
   await page.getByRole('button', { name: 'Prepare rules' }).click();
   const card = page.getByTestId('lf-card');
   await card.waitFor({ timeout: 120_000 });
@@ -311,6 +314,7 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByTestId('answered').filter({ hasText: /^10 of/ }).waitFor();
   const answers = (host.project.db.prepare('SELECT COUNT(*) AS n FROM iws_answers').get() as { n: number }).n;
   assert.equal(answers, 10);
+  assert.equal(await page.locator('.estimate select').inputValue(), 'unequal', 'the answer given before the rules were made is kept for apply');
   await shot('19-iws-answered');
   assert.equal((host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n, 0);
   await page.getByRole('button', { name: 'Apply labels' }).click();
