@@ -11,6 +11,8 @@ import type { DatasetRow } from '../store/datasets.ts';
 import type { ImageDetail, ImageSummary } from '../store/images.ts';
 
 const id = z.number().int().positive();
+/** The person's word on their classes' sizes (core/weak/propagate.ts, ClassBalance). */
+const classBalance = z.enum(['equal', 'unequal', 'unknown']);
 const labelSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('folders') }),
@@ -88,12 +90,12 @@ export const inputs = {
   'cluster.discard': z.object({ clusteringId: id, idx: z.number().int().min(0) }),
   'cluster.outliers': z.object({ clusteringId: id, imageIds: z.array(id).min(1).max(100_000), on: z.boolean() }),
   'cluster.undo': z.object({ clusteringId: id }),
-  'iws.prepare': z.object({ datasetId: id, runId: id.optional(), classBalance: z.enum(['equal', 'unequal', 'unknown']).default('unknown') }),
+  'iws.prepare': z.object({ datasetId: id, runId: id.optional(), classBalance: classBalance.default('unknown') }),
   'iws.session': z.object({ datasetId: id }),
   'iws.card': z.object({ sessionId: id }),
   'iws.answer': z.object({ sessionId: id, lfIdx: z.number().int().min(0), answer: z.enum(['useful', 'likely', 'unlikely', 'not', 'unsure']) }),
   'iws.undo': z.object({ sessionId: id }),
-  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: z.enum(['equal', 'unequal', 'unknown']).optional() }),
+  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: classBalance.optional() }),
   'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
   'export.formats': z.object({}),
   'export.start': z.object({

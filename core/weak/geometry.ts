@@ -1,6 +1,6 @@
 // Small vector helpers shared by the LF generators: every feature row is of unit length, so a dot
 // product is a cosine similarity.
-import type { LfCandidate } from '../plugins/contract.ts';
+import type { LfCandidate, LfContext } from '../plugins/contract.ts';
 
 /** Unit-length mean of some rows (a class prototype); null when the rows cancel out. */
 export function meanDirection(features: Float32Array, dim: number, rows: ArrayLike<number>): Float64Array | null {
@@ -51,7 +51,7 @@ export const COVERAGE_LEVELS = [0.1, 0.2, 0.35, 0.5, 0.75, 1.0];
 export const WIDE_COVERAGE_LEVELS = [1.5, 2.5, 4];
 
 /** What the person said of their classes' sizes (LfContext.classSizes) → the cuts to make. */
-export function coverageLevels(classSizes: 'equal' | 'unequal' | 'unknown' | undefined): number[] {
+export function coverageLevels(classSizes: LfContext['classSizes']): number[] {
   return classSizes === 'equal' ? COVERAGE_LEVELS : [...COVERAGE_LEVELS, ...WIDE_COVERAGE_LEVELS];
 }
 
