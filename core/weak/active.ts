@@ -7,7 +7,7 @@
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { LoupeError } from '../errors.ts';
-import { predictProbabilities, trainClassifier } from '../learn/classifier.ts';
+import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
@@ -58,12 +58,8 @@ export async function suggestImages(project: Project, datasetId: number, count: 
     features, dim: row.dim, pool, covered, classes: k, count,
     probabilities: (r) => predictProbabilities(model, features, r),
   }, { labelled: settled.length });
-  const guesses = predictProbabilities(model, features, picked);
-  const items = picked.map((r, i): Suggestion => {
-    let best = 0;
-    for (let c = 1; c < k; c++) if (guesses[i * k + c]! > guesses[i * k + best]!) best = c;
-    return { imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best]!, confidence: guesses[i * k + best]! };
-  });
+  const guesses = predictProbabilities(model, features, picked), best = argmaxRows(guesses, k);
+  const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best[i]!]!, confidence: guesses[i * k + best[i]!]! }));
   const humanCount = [...target.values()].filter((t) => t.source === 'human').length;
   return { items, classes, labelled: humanCount };
 }
