@@ -125,7 +125,11 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   // The training rows as a matrix of their own, for the label model.
   const trainIndex = new Int32Array(n).fill(-1);
   data.train.forEach((r, i) => (trainIndex[r] = i));
-  const trainLfs = lfs.map((lf) => ({ ...lf, fires: Uint32Array.from([...lf.fires].filter((r) => isTrain[r]).map((r) => trainIndex[r]!)) }));
+  const trainLfs = lfs.map((lf) => {
+    const kept = [...lf.fires.keys()].filter((t) => isTrain[lf.fires[t]!]);
+    const fires = Uint32Array.from(kept, (t) => trainIndex[lf.fires[t]!]!);
+    return lf.margin ? { ...lf, fires, margin: Float32Array.from(kept, (t) => lf.margin![t]!) } : { ...lf, fires };
+  });
   const trainTruth = Int32Array.from(data.train, (r) => data.truth[r]!);
   // The user's example images are labels they gave: the label model and the end model use them.
   const known = new Int32Array(data.train.length).fill(-1);
