@@ -17,13 +17,20 @@ import { activateBackend } from '../core/engine/backends/select.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
 import { fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
-import { acceptAllUseful, simulateActiveLabeling, simulateIws, supervisedCeiling, type SimulationResult } from '../core/weak/simulate.ts';
+import { acceptAllUseful, classBalanceOf, classSharesOf, simulateActiveLabeling, simulateIws, supervisedCeiling, type SimulationData, type SimulationResult } from '../core/weak/simulate.ts';
 import { voteMatrix } from '../core/weak/votes.ts';
 import { option } from './args.ts';
 import { pretrainedRun } from './data/runs.ts';
 import { openBenchSet, type SetName } from './data/sets.ts';
 
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** What the simulated expert answers to the class-size question, and the rough shares it gives. */
+function expertSizes(data: SimulationData): string {
+  if (classBalanceOf(data) === 'equal') return 'about equally common';
+  const given = classSharesOf(data).flatMap((p, c) => (p === null ? [] : [`${data.classNames[c]} ${p}%`]));
+  return `not equally common (shares given: ${given.join(', ') || 'none'}; the rest blank)`;
+}
 
 interface Draw {
   straddle: SimulationResult;
@@ -59,7 +66,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
-    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
+    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; the expert says the classes are ${expertSizes(data)}; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
     console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | active: least certain only | active / ceiling | end model / ceiling (straddle) |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {

@@ -315,6 +315,10 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   const answers = (host.project.db.prepare('SELECT COUNT(*) AS n FROM iws_answers').get() as { n: number }).n;
   assert.equal(answers, 10);
   assert.equal(await page.locator('.estimate select').inputValue(), 'unequal', 'the answer given before the rules were made is kept for apply');
+  // Some far more common: the person may give rough shares; blank classes share the rest.
+  await page.getByTestId('class-shares').locator('summary').click();
+  await page.getByLabel('Share of People & Body in percent').fill('60');
+  await page.getByTestId('class-shares').getByText('Blank classes share the rest (40%).').waitFor();
   await shot('19-iws-answered');
   assert.equal((host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n, 0);
   await page.getByRole('button', { name: 'Apply labels' }).click();
@@ -323,6 +327,8 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   assert.ok(probabilistic.n > 100, `${probabilistic.n} probabilistic labels`);
   assert.ok(probabilistic.lo < probabilistic.hi && probabilistic.hi <= 1, 'confidences vary');
   await shot('20-iws-results');
+  const params = JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { classShares: (number | null)[] };
+  assert.deepEqual(params.classShares.filter((p) => p !== null), [60], 'the share given is kept with the session');
   // Active labelling: number keys label, space skips, z undoes.
   await page.getByRole('button', { name: 'Images', exact: true }).last().click();
   await page.getByTestId('active-image').waitFor({ timeout: 60_000 });

@@ -12,6 +12,7 @@ import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
 import { Rng } from '../core/engine/rng.ts';
+import { LoupeError } from '../core/errors.ts';
 import { trainRun } from '../core/engine/trainer.ts';
 import type { IwsCard, IwsResults, IwsStatus } from '../core/api/contract.ts';
 import { parseCsv } from '../core/export/csv.ts';
@@ -20,7 +21,7 @@ import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
-import { neighbourGraph, spreadLabels } from '../core/weak/propagate.ts';
+import { neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { predictProbabilities } from '../core/learn/classifier.ts';
@@ -415,6 +416,29 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   await assert.rejects(trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 40, signal: stop.signal, onProgress: (phase) => { if (phase === 'Training the model') stop.abort(new Error('stopped')); } }), /stopped/);
 });
 
+test('class shares: blanks share what is left; bad shares are refused with the reason; label spreading follows the shares', async () => {
+  assert.equal(resolveClassShares(undefined), undefined);
+  assert.equal(resolveClassShares([null, null, null]), undefined, 'nothing given: no shares');
+  assert.deepEqual(resolveClassShares([60, null, null, null, null])!.map((v) => +v.toFixed(6)), [0.6, 0.1, 0.1, 0.1, 0.1]);
+  assert.deepEqual(resolveClassShares([30, 30]), [0.5, 0.5], 'all given: scaled to add up');
+  assert.throws(() => resolveClassShares([70, 40, null]), (e: LoupeError) => e.code === 'invalid-input' && /110%.*1 class left blank/.test(e.message));
+  assert.throws(() => resolveClassShares([0, null]), (e: LoupeError) => e.code === 'invalid-input');
+  // One even cloud, one seed per class: the class given the larger share takes most of it.
+  await useBackendForTest('cpu');
+  const rng = new Rng(5), dim = 8, n = 400;
+  const x = Float32Array.from({ length: n * dim }, (_, i) => (i % dim === 0 ? 3 : 0) + rng.normal());
+  const seeds = new Float32Array(n * 2);
+  seeds[0] = 1;
+  seeds[1 * 2 + 1] = 1;
+  const graph = await neighbourGraph(x, dim, 10);
+  const firstClass = (classShares?: number[]) => {
+    const f = spreadLabels(graph, seeds, 2, classShares ? { classShares } : {});
+    return Array.from({ length: n }, (_, i) => i).filter((i) => f[i * 2]! > f[i * 2 + 1]!).length / n;
+  };
+  const [big, even, small] = [firstClass([0.8, 0.2]), firstClass(), firstClass([0.2, 0.8])];
+  assert.ok(big > 0.65 && small < 0.35 && big > even && even > small, `first class's share: ${big} (80%) > ${even} (equal) > ${small} (20%)`);
+});
+
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {
   await useBackendForTest('native');
   const dir = tempDir('iws');
@@ -454,13 +478,19 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     await app.call('jobs.cancel', { id: first.jobId });
     assert.equal((await app.jobs.waitFor(first.jobId)).state, 'cancelled');
     assert.equal(countRuleLabels(), 0, 'a cancelled apply writes no labels');
-    const { jobId: applyJob } = (await app.call('iws.apply', { sessionId: status.sessionId })) as { jobId: number };
+    // Rough class shares: refused at once when they do not fit the classes; kept with the session.
+    await assert.rejects(app.call('iws.apply', { sessionId: status.sessionId, classShares: [50, null] }), (e: LoupeError) => e.code === 'invalid-input' && /2 class shares for 9 classes/.test(e.message));
+    await assert.rejects(app.call('iws.apply', { sessionId: status.sessionId, classShares: [90, 20, ...new Array(7).fill(null)] }), (e: LoupeError) => /110%/.test(e.message) && /Lower the shares/.test(e.hint ?? ''));
+    assert.deepEqual(status.classShares, new Array(9).fill(null), 'no shares before any were given');
+    const shares = [40, ...new Array(8).fill(null)];
+    const { jobId: applyJob } = (await app.call('iws.apply', { sessionId: status.sessionId, classBalance: 'unequal', classShares: shares })) as { jobId: number };
     const applied = await app.jobs.waitFor(applyJob);
     assert.equal(applied.state, 'done');
     assert.equal(applied.metrics.phase, 'Writing labels', 'the last phase reported');
     assert.ok(applied.total === 1000 && applied.done >= 950, `progress ${applied.done} of ${applied.total}`);
     const results = applied.result as IwsResults;
     assert.deepEqual(((await app.call('iws.session', { datasetId })) as IwsStatus).applied, results, 'the session keeps the results');
+    assert.deepEqual(((await app.call('iws.session', { datasetId })) as IwsStatus).classShares, shares, 'and the shares applied with');
     assert.ok(results.covered > 0 && results.perClass.reduce((s, c) => s + c.endModel, 0) === results.labelled);
     assert.equal(countRuleLabels(), results.covered);
     const out = path.join(tempDir('lf-votes'), 'votes.npy');

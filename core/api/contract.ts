@@ -13,6 +13,8 @@ import type { ImageDetail, ImageSummary } from '../store/images.ts';
 const id = z.number().int().positive();
 /** The person's word on their classes' sizes (core/weak/propagate.ts, ClassBalance). */
 const classBalance = z.enum(['equal', 'unequal', 'unknown']);
+/** The person's rough share of the images per class, in percent; null where not known (resolveClassShares). */
+const classShares = z.array(z.number().gt(0).max(100).nullable()).max(10_000);
 const labelSpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('none') }),
   z.object({ kind: z.literal('folders') }),
@@ -95,7 +97,7 @@ export const inputs = {
   'iws.card': z.object({ sessionId: id }),
   'iws.answer': z.object({ sessionId: id, lfIdx: z.number().int().min(0), answer: z.enum(['useful', 'likely', 'unlikely', 'not', 'unsure']) }),
   'iws.undo': z.object({ sessionId: id }),
-  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: classBalance.optional() }),
+  'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: classBalance.optional(), classShares: classShares.optional() }),
   'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
   'export.formats': z.object({}),
   'export.start': z.object({

@@ -198,8 +198,8 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       resumable: false,
       title: () => 'Apply labels from the rules',
       run: (ctx) => {
-        const p = ctx.params as { sessionId: number; selfTraining?: number; classBalance?: ClassBalance };
-        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 0, ...(p.classBalance ? { classBalance: p.classBalance } : {}), signal: ctx.signal, progress: ctx.progress });
+        const p = ctx.params as { sessionId: number; selfTraining?: number; classBalance?: ClassBalance; classShares?: (number | null)[] };
+        return this.iws.apply(p.sessionId, { selfTraining: p.selfTraining ?? 0, ...(p.classBalance ? { classBalance: p.classBalance } : {}), ...(p.classShares ? { classShares: p.classShares } : {}), signal: ctx.signal, progress: ctx.progress });
       },
     });
     this.jobs.register({
@@ -408,9 +408,9 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'iws.card': ({ sessionId }) => this.iws.card(sessionId),
     'iws.answer': ({ sessionId, lfIdx, answer }) => this.iws.answer(sessionId, lfIdx, answer),
     'iws.undo': ({ sessionId }) => this.iws.undo(sessionId),
-    'iws.apply': ({ sessionId, selfTraining, classBalance }) => {
-      this.iws.checkApplicable(sessionId);
-      return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining, classBalance }) };
+    'iws.apply': ({ sessionId, selfTraining, classBalance, classShares }) => {
+      this.iws.checkApplicable(sessionId, classShares);
+      return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining, classBalance, ...(classShares ? { classShares } : {}) }) };
     },
     'active.suggest': ({ datasetId, count, exclude }) => suggestImages(this.project, datasetId, count, exclude),
     'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),

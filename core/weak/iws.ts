@@ -88,6 +88,8 @@ export interface EndModelOptions {
   propagation?: PropagationOptions | false;
   /** What the person says of the classes' sizes: how far propagation balances class masses (CLASS_BALANCE). */
   classBalance?: ClassBalance;
+  /** The classes' shares of the images, where the person gave them (resolveClassShares): in place of classBalance. */
+  classShares?: number[];
   /** Noisy Student rounds: a noised student learns the teacher's targets, its confident predictions in place of unsure ones and of missing ones. */
   selfTraining?: number;
   seed?: number;
@@ -97,7 +99,7 @@ export interface EndModelOptions {
 }
 
 /** The end model's training targets from the label model alone: soft labels weighted by confidence, classes balanced. */
-function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array, balance: number = CLASS_BALANCE.equal): { covered: number[]; targets: Float32Array; weights: Float32Array } {
+function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array, balance: number = CLASS_BALANCE.equal, shares?: number[]): { covered: number[]; targets: Float32Array; weights: Float32Array } {
   const covered = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
   const targets = new Float32Array(covered.length * k), weights = new Float32Array(covered.length);
   const mass = new Float64Array(k);
@@ -116,11 +118,14 @@ function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Arr
   // than others, and the end model should not learn the LFs' coverage as if it were the classes'
   // frequency. With balance 1 each class weighs the same in all;
   // a person's labels (known rows) weigh at least as much as the most trusted LF label.
-  const meanMass = mass.reduce((a, b) => a + b, 0) / Math.max(1, mass.filter((m) => m > 0).length);
+  // With the person's shares, each class's mass is brought to its share of the total instead.
+  const total = mass.reduce((a, b) => a + b, 0);
+  const meanMass = total / Math.max(1, mass.filter((m) => m > 0).length);
   covered.forEach((_, i) => {
     let c = 0;
     for (let d = 1; d < k; d++) if (targets[i * k + d]! > targets[i * k + c]!) c = d;
-    weights[i] = weights[i]! * Math.min(20, (meanMass / Math.max(mass[c]!, 1e-9)) ** balance);
+    const m = Math.max(mass[c]!, 1e-9);
+    weights[i] = weights[i]! * Math.min(20, shares ? (shares[c]! * total) / m : (meanMass / m) ** balance);
   });
   return { covered, targets, weights };
 }
@@ -179,7 +184,8 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   const k = options.classes;
   const known = options.known;
   const balance = CLASS_BALANCE[options.classBalance ?? 'unknown'];
-  const seeds = seedTargets(rows, lm, k, known, balance);
+  const shares = options.classShares;
+  const seeds = seedTargets(rows, lm, k, known, balance, shares);
   if (seeds.covered.length < 2) return null;
   // Progress: the neighbour graph and spreading take about 40% of the time, the fits the rest.
   const fits = 1 + (options.selfTraining ?? 0), graphShare = options.propagation === false ? 0 : 0.4;
@@ -188,7 +194,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   let first = seeds;
   if (options.propagation !== false) {
     report('Linking similar images', 0);
-    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance, ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
+    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance, ...(shares ? { classShares: shares } : {}), ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });

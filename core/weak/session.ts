@@ -20,8 +20,8 @@ import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
-import type { ClassBalance } from './propagate.ts';
-import { getSession, saveAnswer, saveResult, saveSession, sessionAnswers, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { resolveClassShares, type ClassBalance } from './propagate.ts';
+import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { hardLabels } from './votes.ts';
 
 const EXAMPLES_PER_CLASS = 12;
@@ -52,6 +52,8 @@ export interface IwsStatus {
   accepted: number;
   /** What the person said of the classes' sizes when the session was prepared. */
   classBalance: ClassBalance;
+  /** The rough share of the images per class in percent the person last applied with (null: not given). */
+  classShares: (number | null)[];
   /** Live estimate from the label model over the current LF set. */
   estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[] };
   applied: IwsResults | null;
@@ -84,6 +86,13 @@ interface Loaded {
 function sessionClassBalance(row: SessionRow): ClassBalance {
   const b = row.params.classBalance;
   return b === 'equal' || b === 'unequal' ? b : 'unknown';
+}
+
+/** The rough class shares last applied with; none before the question was asked. */
+function sessionClassShares(row: SessionRow): (number | null)[] {
+  const given = row.params.classShares;
+  const valid = Array.isArray(given) && given.length === row.classes.length && given.every((p) => p === null || typeof p === 'number');
+  return valid ? (given as (number | null)[]) : row.classes.map(() => null);
 }
 
 export class IwsSessions {
@@ -239,7 +248,7 @@ export class IwsSessions {
     label.forEach((l, i) => { if (l >= 0) { covered++; conf += confidence[i]!; perClass[l]++; } });
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
-      classBalance: sessionClassBalance(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
+      classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
       estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
@@ -259,23 +268,38 @@ export class IwsSessions {
     };
   }
 
-  /** Refuses at once what apply would fail on: an unknown session, or no accepted rule. */
-  checkApplicable(sessionId: number): void {
+  /** Refuses at once what apply would fail on: an unknown session, no accepted rule, or class shares that do not fit. */
+  checkApplicable(sessionId: number, classShares?: (number | null)[]): void {
     const s = this.load(sessionId);
     if (![...s.given.values()].some((a) => answers[a].label === 1)) {
       throw new LoupeError('conflict', 'No rule has been accepted yet.', { hint: 'Answer “Yes” to at least one rule card, then apply.' });
     }
+    if (classShares) this.resolvedShares(s.row, classShares);
+  }
+
+  private resolvedShares(row: SessionRow, typed: (number | null)[]): number[] | undefined {
+    if (typed.length !== row.classes.length) {
+      throw new LoupeError('invalid-input', `Got ${typed.length} class shares for ${row.classes.length} classes.`, { hint: 'Give one share (or none) per class of the session.' });
+    }
+    return resolveClassShares(typed);
   }
 
   /** Writes the label model's and the end model's labels, and returns what to review. */
-  async apply(sessionId: number, options: { selfTraining?: number; classBalance?: ClassBalance; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<IwsResults> {
+  async apply(sessionId: number, options: { selfTraining?: number; classBalance?: ClassBalance; classShares?: (number | null)[]; signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void } = {}): Promise<IwsResults> {
     // Progress in thousandths, with the phase: the end model's fits are most of the time.
     const report = (phase: string, fraction: number) => options.progress?.(Math.round(1000 * fraction), 1000, { phase });
     report('Combining the rules', 0);
     await activateBackend();
-    this.checkApplicable(sessionId);
+    this.checkApplicable(sessionId, options.classShares);
     const s = this.load(sessionId);
     this.refreshKnown(s);
+    // Shares given now are kept with the session (the Label view shows them again); otherwise the last ones.
+    const typedShares = options.classShares ?? sessionClassShares(s.row);
+    const classShares = this.resolvedShares(s.row, typedShares);
+    if (options.classShares) {
+      s.row.params = { ...s.row.params, classShares: options.classShares };
+      saveParams(this.project.db, sessionId, s.row.params);
+    }
     const k = s.row.classes.length, n = s.imageIds.length;
     const chosen = finalLfs(s.lfs, s.given, s.prediction);
     const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
@@ -289,6 +313,7 @@ export class IwsSessions {
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     const model = await trainEndModel(features, s.dim, all, lm, {
       classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? sessionClassBalance(s.row),
+      ...(classShares ? { classShares } : {}),
       ...(options.signal ? { signal: options.signal } : {}), onProgress: (phase, f) => report(phase, 0.05 + 0.9 * f),
     });
     options.signal?.throwIfAborted();

@@ -13,7 +13,7 @@ import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
-import type { ClassBalance } from './propagate.ts';
+import { resolveClassShares, type ClassBalance } from './propagate.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 import { hardLabels } from './votes.ts';
 
@@ -40,6 +40,8 @@ export interface SimulationOptions {
   diagnose?: boolean;
   /** The expert's word on the classes' sizes; by default answered from the true labels (classBalanceOf). */
   classBalance?: ClassBalance;
+  /** The expert's rough shares per class in percent (null: not given); by default classSharesOf. */
+  classShares?: (number | null)[];
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -52,6 +54,20 @@ export function classBalanceOf(data: SimulationData): ClassBalance {
   for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
   const present = counts.filter((c) => c > 0);
   return Math.max(...present) <= 2 * Math.min(...present) ? 'equal' : 'unequal';
+}
+
+/**
+ * The simulated expert's rough shares: where the classes are not about equally common, the share
+ * of each class at least twice as common as an equal share, to the nearest 5%; the others blank.
+ * What a person who knows their data would say ("about 60% are People & Body").
+ */
+export function classSharesOf(data: SimulationData): (number | null)[] {
+  const k = data.classNames.length;
+  if (classBalanceOf(data) === 'equal') return new Array(k).fill(null);
+  const counts = new Array(k).fill(0);
+  for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
+  const total = counts.reduce((a, b) => a + b, 0);
+  return counts.map((c) => (c / total >= 2 / k ? Math.max(5, Math.round((20 * c) / total) * 5) : null));
 }
 
 export interface SimulationPoint {
@@ -114,7 +130,8 @@ function trueAccuracy(lf: Lf, truth: Int32Array, isTrain: Uint8Array): number {
 }
 
 /** What every simulation of one draw shares: the examples, the candidate LFs, the truth about them, the training rows. */
-async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number, classBalance = classBalanceOf(data)) {
+async function simulationSetup(data: SimulationData, seed: number, examplesPerClass: number, classBalance = classBalanceOf(data), typedShares = classSharesOf(data)) {
+  const classShares = resolveClassShares(typedShares);
   const n = data.imageIds.length;
   const examples = pickExamples(data, examplesPerClass, seed);
   const ctx = await lfContextFor(data, examples, seed, classBalance);
@@ -138,7 +155,7 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   data.train.forEach((r, i) => trainFeatures.set(data.features.subarray(r * data.dim, (r + 1) * data.dim), i * data.dim));
   /** The label model on the chosen LFs → end model on the training rows. */
   const endModel = (lm: LabelModel, selfTraining = 0, labels = known) =>
-    trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known: labels, selfTraining, classBalance, seed });
+    trainEndModel(trainFeatures, data.dim, data.train.map((_, i) => i), lm, { classes: data.classNames.length, known: labels, selfTraining, classBalance, ...(classShares ? { classShares } : {}), seed });
   /** … and its accuracy on the held-out rows. */
   const endModelAccuracy = async (lm: LabelModel, selfTraining = 0, labels = known) => {
     const model = await endModel(lm, selfTraining, labels);
@@ -158,8 +175,8 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
  * is close to it, better acquisition cannot help; better candidates or a better embedding can. Not
  * an upper bound: hundreds of correlated rules can label worse than a few (emoji).
  */
-export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number; classBalance?: ClassBalance } = {}): Promise<{ accepted: number; endModel: number }> {
-  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3, options.classBalance);
+export async function acceptAllUseful(data: SimulationData, options: { seed?: number; examplesPerClass?: number; classBalance?: ClassBalance; classShares?: (number | null)[] } = {}): Promise<{ accepted: number; endModel: number }> {
+  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const chosen = setup.lfs.map((_, j) => j).filter((j) => setup.useful[j]);
   const lm = labelRows(setup.trainLfs, chosen, data.train.length, data.classNames.length, { known: setup.known });
   return { accepted: chosen.length, endModel: await setup.endModelAccuracy(lm) };
@@ -169,7 +186,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -221,19 +238,19 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
  * (pick-images.ts: half typical images of unlabelled regions, half least certain while labels are
  * few, then least certain only). `only` forces one kind throughout, for comparison.
  */
-export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason } = {}): Promise<{ labels: number; accuracy: number }[]> {
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[] } = {}): Promise<{ labels: number; accuracy: number }[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const labelled = new Set(pickExamples(data, options.examplesPerClass ?? 3, seed).flat());
   const out: { labels: number; accuracy: number }[] = [];
   const max = Math.max(...budgets);
   let asked = 0;
   // The same end model as IWS (label propagation, then the linear head), with no LF labels.
-  const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data);
+  const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
   const unit = l2normalizeRows(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance, seed }))!;
+    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
   };
   let model = await fit();
   if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });

@@ -15,7 +15,7 @@ export interface SessionRow {
   datasetId: number;
   embeddingId: number;
   classes: SessionClass[];
-  /** What the session was prepared with (the run; the person's word on class sizes). */
+  /** What the session was prepared with (the run; the person's word on class sizes) and the rough class shares last applied with. */
   params: Record<string, unknown>;
   result: unknown;
   createdAt: string;
@@ -79,6 +79,10 @@ export function undoAnswer(db: Db, id: number): number | null {
   if (!last) return null;
   db.prepare('DELETE FROM iws_answers WHERE id = ?').run(last.id);
   return last.lf;
+}
+
+export function saveParams(db: Db, id: number, params: Record<string, unknown>): void {
+  db.prepare('UPDATE iws_sessions SET params = ? WHERE id = ?').run(JSON.stringify(params), id);
 }
 
 export function saveResult(db: Db, id: number, result: unknown): void {
