@@ -290,7 +290,7 @@ export class IwsSessions {
     const report = (phase: string, fraction: number) => options.progress?.(Math.round(1000 * fraction), 1000, { phase });
     report('Combining the rules', 0);
     await activateBackend();
-    this.checkApplicable(sessionId, options.classShares);
+    this.checkApplicable(sessionId);
     const s = this.load(sessionId);
     this.refreshKnown(s);
     // Shares given now are kept with the session (the Label view shows them again); otherwise the last ones.

@@ -45,14 +45,19 @@ export interface SimulationOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** Training rows per class, by the true labels. */
+function trainCounts(data: SimulationData): number[] {
+  const counts = new Array(data.classNames.length).fill(0);
+  for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
+  return counts;
+}
+
 /**
  * The simulated expert's answer to "are your classes about equally common?": equal when the
  * largest class of the training rows is at most twice the smallest.
  */
 export function classBalanceOf(data: SimulationData): ClassBalance {
-  const counts = new Array(data.classNames.length).fill(0);
-  for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
-  const present = counts.filter((c) => c > 0);
+  const present = trainCounts(data).filter((c) => c > 0);
   return Math.max(...present) <= 2 * Math.min(...present) ? 'equal' : 'unequal';
 }
 
@@ -64,8 +69,7 @@ export function classBalanceOf(data: SimulationData): ClassBalance {
 export function classSharesOf(data: SimulationData): (number | null)[] {
   const k = data.classNames.length;
   if (classBalanceOf(data) === 'equal') return new Array(k).fill(null);
-  const counts = new Array(k).fill(0);
-  for (const r of data.train) if (data.truth[r]! >= 0) counts[data.truth[r]!]++;
+  const counts = trainCounts(data);
   const total = counts.reduce((a, b) => a + b, 0);
   return counts.map((c) => (c / total >= 2 / k ? Math.max(5, Math.round((20 * c) / total) * 5) : null));
 }
