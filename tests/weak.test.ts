@@ -21,7 +21,7 @@ import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
-import { neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
+import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
 import { predictProbabilities } from '../core/learn/classifier.ts';
@@ -416,10 +416,13 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   await assert.rejects(trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 40, signal: stop.signal, onProgress: (phase) => { if (phase === 'Training the model') stop.abort(new Error('stopped')); } }), /stopped/);
 });
 
-test('class shares: blanks share what is left; bad shares are refused with the reason; label spreading follows the shares', async () => {
+test('class shares: blanks share what is left by their seeds; bad shares are refused with the reason; label spreading follows the shares', async () => {
   assert.equal(resolveClassShares(undefined), undefined);
   assert.equal(resolveClassShares([null, null, null]), undefined, 'nothing given: no shares');
-  assert.deepEqual(resolveClassShares([60, null, null, null, null])!.map((v) => +v.toFixed(6)), [0.6, 0.1, 0.1, 0.1, 0.1]);
+  assert.deepEqual(resolveClassShares([60, null, null, null, null]), [0.6, null, null, null, null]);
+  // Blank classes share what the given ones leave, in proportion to their seeds.
+  const mass = [10, 3, 1], scale = classSeedScale(mass, [0.6, null, null]);
+  assert.deepEqual(mass.map((m, c) => +(m * scale[c]!).toFixed(9)), [0.6, 0.3, 0.1]);
   assert.deepEqual(resolveClassShares([30, 30]), [0.5, 0.5], 'all given: scaled to add up');
   assert.throws(() => resolveClassShares([70, 40, null]), (e: LoupeError) => e.code === 'invalid-input' && /110%.*1 class left blank/.test(e.message));
   assert.throws(() => resolveClassShares([0, null]), (e: LoupeError) => e.code === 'invalid-input');

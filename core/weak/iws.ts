@@ -8,7 +8,7 @@ import type { Lf } from './candidates.ts';
 import { predictUsefulness, type EnsembleOptions, type UsefulnessPrediction } from './ensemble.ts';
 import type { Fingerprints } from './fingerprint.ts';
 import { fitLabelModel, majorityVote, type LabelModel } from './label-model.ts';
-import { CLASS_BALANCE, neighbourGraph, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
+import { CLASS_BALANCE, classSeedScale, neighbourGraph, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
 import { voteMatrix } from './votes.ts';
 
 /** The expert's answers to "is this a good rule for class X?", with the label and weight IWS trains on. */
@@ -89,7 +89,7 @@ export interface EndModelOptions {
   /** What the person says of the classes' sizes: how far propagation balances class masses (CLASS_BALANCE). */
   classBalance?: ClassBalance;
   /** The classes' shares of the images, where the person gave them (resolveClassShares): in place of classBalance. */
-  classShares?: number[];
+  classShares?: (number | null)[];
   /** Noisy Student rounds: a noised student learns the teacher's targets, its confident predictions in place of unsure ones and of missing ones. */
   selfTraining?: number;
   seed?: number;
@@ -99,7 +99,7 @@ export interface EndModelOptions {
 }
 
 /** The end model's training targets from the label model alone: soft labels weighted by confidence, classes balanced. */
-function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array, balance: number = CLASS_BALANCE.equal, shares?: number[]): { covered: number[]; targets: Float32Array; weights: Float32Array } {
+function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Array, balance: number = CLASS_BALANCE.equal, shares?: (number | null)[]): { covered: number[]; targets: Float32Array; weights: Float32Array } {
   const covered = rows.filter((r) => lm.covered[r] || (known && known[r]! >= 0));
   const targets = new Float32Array(covered.length * k), weights = new Float32Array(covered.length);
   const mass = new Float64Array(k);
@@ -121,11 +121,11 @@ function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Arr
   // With the person's shares, each class's mass is brought to its share of the total instead.
   const total = mass.reduce((a, b) => a + b, 0);
   const meanMass = total / Math.max(1, mass.filter((m) => m > 0).length);
+  const shareScale = shares ? classSeedScale(mass, shares) : null;
   covered.forEach((_, i) => {
     let c = 0;
     for (let d = 1; d < k; d++) if (targets[i * k + d]! > targets[i * k + c]!) c = d;
-    const m = Math.max(mass[c]!, 1e-9);
-    weights[i] = weights[i]! * Math.min(20, shares ? (shares[c]! * total) / m : (meanMass / m) ** balance);
+    weights[i] = weights[i]! * Math.min(20, shareScale ? shareScale[c]! * total : (meanMass / Math.max(mass[c]!, 1e-9)) ** balance);
   });
   return { covered, targets, weights };
 }

@@ -277,7 +277,7 @@ export class IwsSessions {
     if (classShares) this.resolvedShares(s.row, classShares);
   }
 
-  private resolvedShares(row: SessionRow, typed: (number | null)[]): number[] | undefined {
+  private resolvedShares(row: SessionRow, typed: (number | null)[]): (number | null)[] | undefined {
     if (typed.length !== row.classes.length) {
       throw new LoupeError('invalid-input', `Got ${typed.length} class shares for ${row.classes.length} classes.`, { hint: 'Give one share (or none) per class of the session.' });
     }
