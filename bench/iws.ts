@@ -11,12 +11,17 @@
  * from the candidates' and the embedding's; the end model on the true labels of the rows the
  * label model covers tells the rules' errors from where they fire, and a per-class table (share
  * labelled by the rules, end model against ceiling) which classes the rules miss. Then the label model's fit
- * time on 100,000 images × 500 LFs.
+ * time on 100,000 images × 500 LFs, and the time of one refill of active-labelling suggestions
+ * (the suggestion model and the picks) on 100,000 images.
  */
 import { activateBackend } from '../core/engine/backends/select.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
-import { fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { SUGGESTION_GRAPH_ROWS, suggestionModel } from '../core/weak/active.ts';
+import { emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
+import { pickImagesToLabel } from '../core/weak/pick-images.ts';
+import { predictProbabilities } from '../core/learn/classifier.ts';
+import { l2normalizeRows } from '../core/learn/vectors.ts';
 import { acceptAllUseful, classBalanceOf, classSharesOf, simulateActiveLabeling, simulateIws, supervisedCeiling, type SimulationData, type SimulationResult } from '../core/weak/simulate.ts';
 import { voteMatrix } from '../core/weak/votes.ts';
 import { option } from './args.ts';
@@ -124,6 +129,31 @@ function labelModelTiming(rows: number, lfs: number, classes: number): void {
   console.log(`\nLabel model on ${rows.toLocaleString('en')} images × ${lfs} LFs (${classes} classes, ${m.lf.length.toLocaleString('en')} votes): vote matrix ${build.toFixed(0)} ms, majority vote ${mv.toFixed(0)} ms, EM fit ${fit.toFixed(0)} ms to convergence (${lm.iterations} iterations, target < 1 s); 50 iterations regardless: ${fixed.toFixed(0)} ms.`);
 }
 
+/**
+ * One refill of the Label view's image queue, without the database: the suggestion model (its
+ * neighbour graph capped at SUGGESTION_GRAPH_ROWS) and 10 picks, on `rows` synthetic embeddings
+ * (`classes` blobs in 128 dimensions) with 10 labels per class. The queue asks for the next batch
+ * while 5 images are left, so a refill should take under 5 s at one label a second.
+ */
+async function suggestionTiming(rows: number, classes: number): Promise<void> {
+  const dim = 128, rng = new Rng(5);
+  const centres = Array.from({ length: classes }, () => Float32Array.from({ length: dim }, () => rng.normal()));
+  const raw = new Float32Array(rows * dim), truth = new Int32Array(rows);
+  for (let i = 0; i < rows; i++) {
+    truth[i] = rng.int(classes);
+    for (let j = 0; j < dim; j++) raw[i * dim + j] = 0.3 * centres[truth[i]!]![j]! + rng.normal();
+  }
+  const x = l2normalizeRows(raw, dim), known = new Int32Array(rows).fill(-1);
+  for (let i = 0; i < 10 * classes; i++) known[i] = truth[i]!;
+  const all = Array.from({ length: rows }, (_, i) => i);
+  const t = performance.now();
+  const model = (await suggestionModel(x, dim, all, known, emptyLabelModel(rows, classes), { classes, classBalance: 'unknown' }))!;
+  const fit = performance.now() - t;
+  await pickImagesToLabel({ features: x, dim, pool: all.slice(10 * classes), covered: all.slice(0, 10 * classes), classes, count: 10, probabilities: (r) => predictProbabilities(model, x, r) });
+  const total = performance.now() - t;
+  console.log(`Active-labelling refill on ${rows.toLocaleString('en')} images (${classes} classes, 128 dims, neighbour graph on ${SUGGESTION_GRAPH_ROWS.toLocaleString('en')}): suggestion model ${(fit / 1000).toFixed(1)} s, with 10 picks ${(total / 1000).toFixed(1)} s (target < 5 s: the queue refills with 5 images left).`);
+}
+
 export async function run(args: string[]): Promise<void> {
   await activateBackend();
   // `--sets none`: the label model's timing alone.
@@ -133,4 +163,5 @@ export async function run(args: string[]): Promise<void> {
   const seeds = Number(option(args, 'seeds', '3'));
   for (const name of sets) await accuracyVsQueries(name, queries, noise, seeds);
   labelModelTiming(100_000, 500, 10);
+  await suggestionTiming(100_000, 10);
 }

@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import { prepareEmojiDemo } from '../core/demo.ts';
 import { loadNativeKernels, type NativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
+import { embedRun } from '../core/engine/embed.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
 import { Rng } from '../core/engine/rng.ts';
@@ -24,7 +25,9 @@ import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
-import { predictProbabilities } from '../core/learn/classifier.ts';
+import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
+import type { Suggestion } from '../core/weak/active.ts';
+import { saveSession } from '../core/weak/store.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { missingGranularities, withKmeansClusterings } from '../core/weak/clusterings.ts';
 import { l2normalizeRows } from '../core/learn/vectors.ts';
@@ -461,6 +464,94 @@ test('end model: a narrow rule around one example weighs no more than the person
   const p = predictProbabilities(model, x, all);
   const bKept = all.filter((i) => i >= 150 && i < 300 && p[i * 2]! > p[i * 2 + 1]!).length / 150;
   assert.ok(bKept > 0.35, `class 0 keeps ${(100 * bKept).toFixed(1)}% of its second group`);
+});
+
+test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weighted soft targets); its products match with and without the native GEMM', async () => {
+  await useBackendForTest('native');
+  const rng = new Rng(4), n = 400, dim = 12, k = 4;
+  const x = Float32Array.from({ length: n * dim }, () => rng.normal());
+  const targets = new Float32Array(n * k), weights = Float32Array.from({ length: n }, () => rng.uniform(0.1, 1));
+  for (let i = 0; i < n; i++) {
+    // Soft targets leaning to a class a linear score decides, so the fit has something to learn.
+    const c = (x[i * dim]! > 0 ? 1 : 0) + (x[i * dim + 1]! > 0 ? 2 : 0);
+    for (let d = 0; d < k; d++) targets[i * k + d] = d === c ? 0.7 : 0.1;
+  }
+  const rows = Array.from({ length: n }, (_, i) => i), options = { classes: k, epochs: 200, weights, seed: 2, l2: 1e-3 };
+  const byHand = await trainClassifier(x, dim, rows, targets, options);
+  const graph = await trainClassifier(x, dim, rows, targets, { ...options, graph: true });
+  const a = predictProbabilities(byHand, x, rows), b = predictProbabilities(graph, x, rows);
+  let worst = 0;
+  a.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - b[i]!))));
+  assert.ok(worst < 1e-3, `largest probability difference ${worst}`);
+  assert.ok(accuracy(Int32Array.from(rows, (i) => (x[i * dim]! > 0 ? 1 : 0) + (x[i * dim + 1]! > 0 ? 2 : 0)), argmaxRows(a, k)) > 0.9, 'and it learnt the classes');
+  const native = loadNativeKernels();
+  for (const transposeA of [false, true]) {
+    const m = 7, cols = 5, inner = 9;
+    const left = Float32Array.from({ length: m * inner }, () => rng.normal()), right = Float32Array.from({ length: inner * cols }, () => rng.normal());
+    const loops = new Float32Array(m * cols), expected = new Float32Array(m * cols);
+    gemm(null, left, right, loops, m, cols, inner, transposeA);
+    for (let i = 0; i < m; i++) for (let j = 0; j < cols; j++) for (let t = 0; t < inner; t++) expected[i * cols + j]! += (transposeA ? left[t * m + i]! : left[i * inner + t]!) * right[t * cols + j]!;
+    loops.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-4));
+    if (native.ok) {
+      const fast = new Float32Array(m * cols);
+      gemm(native.kernels, left, right, fast, m, cols, inner, transposeA);
+      fast.forEach((v, i) => assert.ok(Math.abs(v - expected[i]!) < 1e-4));
+    }
+  }
+});
+
+test('active labelling in the app: suggestions from the end model\'s spreading, never a labelled or excluded image; a session\'s shares are read by class name', { timeout: 180_000 }, async () => {
+  await useBackendForTest('native');
+  const dir = tempDir('active');
+  const folder = prepareEmojiDemo(dir, 24);
+  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  try {
+    const { jobId, datasetId } = (await host.call('import.start', { folder })) as { jobId: number; datasetId: number };
+    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+    await assert.rejects(host.call('active.suggest', { datasetId }), (e: LoupeError) => /embedded dataset/.test(e.message));
+    const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 1, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
+    await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
+    await embedRun(host.project, runId);
+    // One class is not enough to start from.
+    const images = host.project.db.prepare('SELECT id, path FROM images WHERE dataset_id = ? ORDER BY id').all(datasetId) as { id: number; path: string }[];
+    const folderOf = (p: string) => path.basename(path.dirname(p));
+    const groups = new Map<string, number[]>();
+    for (const im of images) groups.set(folderOf(im.path), [...(groups.get(folderOf(im.path)) ?? []), im.id]);
+    const names = [...groups.keys()].sort().slice(0, 3);
+    await host.call('labels.set', { imageIds: groups.get(names[0]!)!.slice(0, 3), className: names[0]! });
+    await assert.rejects(host.call('active.suggest', { datasetId }), (e: LoupeError) => /at least two classes/.test(e.message));
+    const labelled = new Set<number>();
+    for (const name of names) {
+      const ids = groups.get(name)!.slice(0, 3);
+      ids.forEach((id) => labelled.add(id));
+      await host.call('labels.set', { imageIds: ids, className: name });
+    }
+    const exclude = images.filter((im) => !labelled.has(im.id)).slice(0, 20).map((im) => im.id);
+    const check = (r: { items: Suggestion[]; classes: string[]; labelled: number }) => {
+      assert.deepEqual(r.classes, names);
+      assert.equal(r.labelled, 9);
+      assert.equal(r.items.length, 10);
+      assert.equal(new Set(r.items.map((s) => s.imageId)).size, 10, 'no image twice');
+      for (const s of r.items) {
+        assert.ok(!labelled.has(s.imageId) && !exclude.includes(s.imageId), `image ${s.imageId} is labelled or excluded`);
+        assert.ok(names.includes(s.guess) && s.confidence > 1 / 3 - 1e-6 && s.confidence <= 1);
+      }
+      // Few labels: half typical images of unlabelled regions, half the least certain.
+      assert.equal(r.items.filter((s) => s.reason === 'typical').length, 5);
+    };
+    const plain = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as { items: Suggestion[]; classes: string[]; labelled: number };
+    check(plain);
+    // An IWS session says the first class holds 90% of the images (its classes in another order,
+    // one the labels do not have): the suggestion model reads the share by name, and leans to it.
+    const embeddingId = (host.project.db.prepare('SELECT id FROM embeddings ORDER BY id DESC').get() as { id: number }).id;
+    saveSession(host.project.db, { datasetId, embeddingId, classes: ['Unused', names[2]!, names[0]!, names[1]!].map((name) => ({ name, examples: [] })), params: { classBalance: 'unequal', classShares: [5, null, 90, null] } }, []);
+    const leaning = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as { items: Suggestion[]; classes: string[]; labelled: number };
+    check(leaning);
+    const guessed = (r: typeof plain) => r.items.filter((s) => s.guess === names[0]).length;
+    assert.ok(guessed(leaning) > guessed(plain), `guesses of ${names[0]}: ${guessed(plain)} without the share, ${guessed(leaning)} with 90%`);
+  } finally {
+    host.close();
+  }
 });
 
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {

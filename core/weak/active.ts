@@ -1,17 +1,72 @@
-// Active labelling: the images most worth a person's label next. A linear model on the embedding
-// learns from the labels so far (human, imported and named-cluster labels as they are; label-model
-// labels weighted by their confidence) and guesses each suggestion's class. Which images to
-// suggest is pick-images.ts's: while labels are few, half typical images of regions no label
-// covers and half the least certain; once there are many, the least certain. Suggestions come in
-// batches so the labelling UI always has the next image ready.
+// Active labelling: the images most worth a person's label next. The model behind the suggestions
+// is the end model IWS applies (suggestionModel: the labels so far spread over the embedding's
+// neighbour graph, with the person's word on class sizes, then a linear head), so the simulated
+// expert of the benchmark (simulate.ts) picks with what the user gets. Human, imported and
+// named-cluster labels count as a person's; label-model labels as soft labels of their
+// confidence. Which images to suggest is pick-images.ts's: while labels are few, half typical
+// images of regions no label covers and half the least certain; once there are many, the least
+// certain. Suggestions come in batches so the labelling UI always has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { LoupeError } from '../errors.ts';
-import { argmaxRows, predictProbabilities, trainClassifier } from '../learn/classifier.ts';
+import { argmaxRows, predictProbabilities, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
+import { trainEndModel } from './iws.ts';
+import type { LabelModel } from './label-model.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
+import { resolveClassShares, type ClassBalance } from './propagate.ts';
+import { latestSession } from './store.ts';
+
+/**
+ * Most images the suggestion model's neighbour graph links (the person's labelled images always,
+ * a random sample of the rest; the linear head still scores every image). Exact neighbours grow
+ * as n²: the cap keeps a refill of the queue within seconds on a large dataset (see
+ * bench/iws.ts for the time measured), and the benchmark sets stay under it.
+ */
+export const SUGGESTION_GRAPH_ROWS = 10_000;
+
+export interface SuggestionModelOptions {
+  classes: number;
+  classBalance: ClassBalance;
+  /** Resolved shares (resolveClassShares), where the person gave any. */
+  classShares?: (number | null)[];
+  seed?: number;
+  maxRows?: number;
+}
+
+/**
+ * The model behind the suggestions: the end model IWS applies, on the labels so far — a person's
+ * (`known`, certain) and the label model's (`lm`, soft). Shared with the simulated expert.
+ */
+export async function suggestionModel(features: Float32Array, dim: number, rows: number[], known: Int32Array, lm: LabelModel, options: SuggestionModelOptions): Promise<Classifier | null> {
+  return trainEndModel(features, dim, rows, lm, {
+    classes: options.classes, known, classBalance: options.classBalance, ...(options.classShares ? { classShares: options.classShares } : {}),
+    seed: options.seed ?? 0, propagation: { maxRows: options.maxRows ?? SUGGESTION_GRAPH_ROWS },
+  });
+}
+
+/**
+ * What the dataset's latest IWS session says of class sizes, for the classes named here: its
+ * balance, and its rough shares mapped by class name (a class the session does not know is
+ * blank). Shares that no longer resolve (a class renamed away) are dropped rather than failing a
+ * suggestion.
+ */
+function sizeAnswers(project: Project, datasetId: number, classes: string[]): { classBalance: ClassBalance; classShares?: (number | null)[] } {
+  const session = latestSession(project.db, datasetId);
+  const b = session?.params.classBalance;
+  const classBalance: ClassBalance = b === 'equal' || b === 'unequal' ? b : 'unknown';
+  const given = session?.params.classShares;
+  if (!session || !Array.isArray(given) || given.length !== session.classes.length) return { classBalance };
+  const byName = new Map(session.classes.map((c, i) => [c.name, given[i]]));
+  try {
+    const shares = resolveClassShares(classes.map((name) => { const p = byName.get(name); return typeof p === 'number' ? p : null; }));
+    return { classBalance, ...(shares ? { classShares: shares } : {}) };
+  } catch {
+    return { classBalance };
+  }
+}
 
 export interface Suggestion {
   imageId: number;
@@ -37,22 +92,32 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const classes = [...new Set(labels.map((l) => l.name))].sort();
   if (classes.length < 2) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
   const classIndex = new Map(classes.map((c, i) => [c, i]));
-  const target = new Map<number, { c: number; w: number; source: string }>();
+  const k = classes.length, n = emb.imageIds.length;
+  const source = new Map<number, string>();
+  const known = new Int32Array(n).fill(-1);
+  const lm: LabelModel = { kind: 'generative', classes: k, probs: new Float32Array(n * k), covered: new Uint8Array(n), accuracy: new Float32Array(0), prior: new Float32Array(k), iterations: 0 };
   for (const l of labels) {
     const r = rowOf.get(l.id);
-    if (r === undefined || target.has(r)) continue; // the first (most trusted) source wins
-    target.set(r, { c: classIndex.get(l.name)!, w: l.source === 'label-model' ? l.confidence : 1, source: l.source });
+    if (r === undefined || source.has(r)) continue; // the first (most trusted) source wins
+    source.set(r, l.source);
+    const c = classIndex.get(l.name)!;
+    if (l.source !== 'label-model') known[r] = c;
+    else {
+      // A label-model label of confidence p: p on its class, the rest spread over the others.
+      const p = Math.min(1, Math.max(0, l.confidence));
+      for (let d = 0; d < k; d++) lm.probs[r * k + d] = d === c ? p : (1 - p) / Math.max(1, k - 1);
+      lm.covered[r] = 1;
+    }
   }
-  const rows = [...target.keys()];
-  const model = await trainClassifier(features, row.dim, rows, Int32Array.from(rows, (r) => target.get(r)!.c),
-    { classes: classes.length, epochs: 120, learningRate: 0.02, l2: 1e-3, weights: Float32Array.from(rows, (r) => target.get(r)!.w) });
+  const all = emb.imageIds.map((_, r) => r);
+  const model = await suggestionModel(features, row.dim, all, known, lm, { classes: k, ...sizeAnswers(project, datasetId, classes) });
+  if (!model) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
   const skip = new Set(exclude);
   // The person's own labels are never suggested again; imported ones may be (to be checked). Both
   // count as labels: the regions they lie in need no typical pick, nor do those of the images
   // already queued or skipped (`exclude`).
-  const settled = rows.filter((r) => target.get(r)!.source === 'human' || target.get(r)!.source === 'import');
-  const pool = emb.imageIds.map((_, r) => r).filter((r) => !skip.has(emb.imageIds[r]!) && target.get(r)?.source !== 'human');
-  const k = classes.length;
+  const settled = all.filter((r) => source.get(r) === 'human' || source.get(r) === 'import');
+  const pool = all.filter((r) => !skip.has(emb.imageIds[r]!) && source.get(r) !== 'human');
   const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
   const { rows: picked, reasons } = await pickImagesToLabel({
     features, dim: row.dim, pool, covered, classes: k, count,
@@ -60,6 +125,6 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   }, { labelled: settled.length });
   const guesses = predictProbabilities(model, features, picked), best = argmaxRows(guesses, k);
   const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best[i]!]!, confidence: guesses[i * k + best[i]!]! }));
-  const humanCount = [...target.values()].filter((t) => t.source === 'human').length;
+  const humanCount = [...source.values()].filter((t) => t === 'human').length;
   return { items, classes, labelled: humanCount };
 }

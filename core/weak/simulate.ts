@@ -14,6 +14,7 @@ import { fingerprints, fingerprintSubset } from './fingerprint.ts';
 import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
+import { suggestionModel } from './active.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 import { hardLabels } from './votes.ts';
 
@@ -248,13 +249,13 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   const out: { labels: number; accuracy: number }[] = [];
   const max = Math.max(...budgets);
   let asked = 0;
-  // The same end model as IWS (label propagation, then the linear head), with no LF labels.
+  // The app's suggestion model (active.ts: IWS's end model, label propagation then the linear head), with no LF labels.
   const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
   const unit = l2normalizeRows(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await trainEndModel(data.features, data.dim, data.train, none, { classes: k, known, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
+    return (await suggestionModel(data.features, data.dim, data.train, known, none, { classes: k, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
   };
   let model = await fit();
   if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
