@@ -6,7 +6,7 @@
  * (trained here once if not cached, ~10 min per set) and 3 example images per class: end-model
  * accuracy on the held-out split against the number of answers (0: the example images alone), for
  * straddle and random acquisition, against active labelling of as many single images (same end
- * model; the app's picks, and uncertainty alone), and the fully supervised ceiling; averaged over several draws of the example images.
+ * model; the app's suggestion model and picks, and uncertainty alone), and the fully supervised ceiling; averaged over several draws of the example images.
  * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
  * from the candidates' and the embedding's; the end model on the true labels of the rows the
  * label model covers tells the rules' errors from where they fire, and a per-class table (share

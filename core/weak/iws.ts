@@ -8,7 +8,7 @@ import type { Lf } from './candidates.ts';
 import { predictUsefulness, type EnsembleOptions, type UsefulnessPrediction } from './ensemble.ts';
 import type { Fingerprints } from './fingerprint.ts';
 import { fitLabelModel, majorityVote, type LabelModel } from './label-model.ts';
-import { CLASS_BALANCE, classSeedScale, neighbourGraph, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
+import { CLASS_BALANCE, classSeedScale, neighbourGraph, spreadingAlpha, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
 import { voteMatrix } from './votes.ts';
 
 /** The expert's answers to "is this a good rule for class X?", with the label and weight IWS trains on. */
@@ -217,7 +217,9 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   let first = seeds;
   if (options.propagation !== false) {
     report('Linking similar images', 0);
-    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance, ...(shares ? { classShares: shares } : {}), ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
+    let person = 0;
+    if (known) for (const r of rows) if (known[r]! >= 0) person++;
+    first = await propagatedTargets(features, dim, rows, lm, k, known, { balance, alpha: spreadingAlpha(person / k), ...(shares ? { classShares: shares } : {}), ...options.propagation, ...(options.signal ? { signal: options.signal } : {}) }, options.seed ?? 0);
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });

@@ -240,8 +240,9 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
 /**
  * Active labelling of single images, the alternative use of the same expert time: start from the
  * same few examples per class, then label, in small batches, the images the app would suggest
- * (pick-images.ts: half typical images of unlabelled regions, half least certain while labels are
- * few, then least certain only). `only` forces one kind throughout, for comparison.
+ * (active.ts's suggestion model; pick-images.ts: half typical images of unlabelled regions, half
+ * least certain while labels are few, then least certain only). `only` forces one kind
+ * throughout, for comparison.
  */
 export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[] } = {}): Promise<{ labels: number; accuracy: number }[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
