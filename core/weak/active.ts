@@ -17,7 +17,7 @@ import { trainEndModel } from './iws.ts';
 import type { LabelModel } from './label-model.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
-import { latestSession } from './store.ts';
+import { latestSession, sessionClassBalance, sessionClassShares } from './store.ts';
 
 /**
  * Most images the suggestion model's neighbour graph links (the person's labelled images always,
@@ -55,18 +55,19 @@ export async function suggestionModel(features: Float32Array, dim: number, rows:
  */
 function sizeAnswers(project: Project, datasetId: number, classes: string[]): { classBalance: ClassBalance; classShares?: (number | null)[] } {
   const session = latestSession(project.db, datasetId);
-  const b = session?.params.classBalance;
-  const classBalance: ClassBalance = b === 'equal' || b === 'unequal' ? b : 'unknown';
-  const given = session?.params.classShares;
-  if (!session || !Array.isArray(given) || given.length !== session.classes.length) return { classBalance };
-  const byName = new Map(session.classes.map((c, i) => [c.name, given[i]]));
+  if (!session) return { classBalance: 'unknown' };
+  const classBalance = sessionClassBalance(session), given = sessionClassShares(session);
+  const byName = new Map(session.classes.map((c, i) => [c.name, given[i]!]));
   try {
-    const shares = resolveClassShares(classes.map((name) => { const p = byName.get(name); return typeof p === 'number' ? p : null; }));
+    const shares = resolveClassShares(classes.map((name) => byName.get(name) ?? null));
     return { classBalance, ...(shares ? { classShares: shares } : {}) };
   } catch {
     return { classBalance };
   }
 }
+
+/** Refused when the labels name fewer than two classes (or lie outside the embedding). */
+const needsTwoClasses = () => new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
 
 export interface Suggestion {
   imageId: number;
@@ -90,7 +91,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
     WHERE i.dataset_id = ? AND l.source IN ('human', 'import', 'cluster', 'label-model')
     ORDER BY CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 WHEN 'cluster' THEN 2 ELSE 3 END`).all(datasetId) as { id: number; name: string; source: string; confidence: number }[];
   const classes = [...new Set(labels.map((l) => l.name))].sort();
-  if (classes.length < 2) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
+  if (classes.length < 2) throw needsTwoClasses();
   const classIndex = new Map(classes.map((c, i) => [c, i]));
   const k = classes.length, n = emb.imageIds.length;
   const source = new Map<number, string>();
@@ -111,7 +112,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   }
   const all = emb.imageIds.map((_, r) => r);
   const model = await suggestionModel(features, row.dim, all, known, lm, { classes: k, ...sizeAnswers(project, datasetId, classes) });
-  if (!model) throw new LoupeError('invalid-input', 'Active labelling needs labels of at least two classes to start from.', { hint: 'Name two concepts in Explore, or label a few images of each class by hand.' });
+  if (!model) throw needsTwoClasses();
   const skip = new Set(exclude);
   // The person's own labels are never suggested again; imported ones may be (to be checked). Both
   // count as labels: the regions they lie in need no typical pick, nor do those of the images

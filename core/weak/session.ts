@@ -21,7 +21,7 @@ import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprin
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
-import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { hardLabels } from './votes.ts';
 
 const EXAMPLES_PER_CLASS = 12;
@@ -80,19 +80,6 @@ interface Loaded {
   given: Map<number, Answer>;
   prediction: UsefulnessPrediction | null;
   known: Int32Array;
-}
-
-/** The class sizes a session was prepared with; sessions from before the question: not sure. */
-function sessionClassBalance(row: SessionRow): ClassBalance {
-  const b = row.params.classBalance;
-  return b === 'equal' || b === 'unequal' ? b : 'unknown';
-}
-
-/** The rough class shares last applied with; none before the question was asked. */
-function sessionClassShares(row: SessionRow): (number | null)[] {
-  const given = row.params.classShares;
-  const valid = Array.isArray(given) && given.length === row.classes.length && given.every((p) => p === null || typeof p === 'number');
-  return valid ? (given as (number | null)[]) : row.classes.map(() => null);
 }
 
 export class IwsSessions {

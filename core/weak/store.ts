@@ -3,6 +3,7 @@
 import type { Db } from '../store/database.ts';
 import type { Lf } from './candidates.ts';
 import type { Answer } from './iws.ts';
+import type { ClassBalance } from './propagate.ts';
 
 export interface SessionClass {
   name: string;
@@ -40,6 +41,19 @@ const parse = (r: RawSession): SessionRow => ({
   id: r.id, datasetId: r.dataset_id, embeddingId: r.embedding_id, classes: JSON.parse(r.classes), params: r.params ? JSON.parse(r.params) : {},
   result: r.result ? JSON.parse(r.result) : null, createdAt: r.created_at,
 });
+
+/** The class sizes a session was prepared with; sessions from before the question: not sure. */
+export function sessionClassBalance(row: SessionRow): ClassBalance {
+  const b = row.params.classBalance;
+  return b === 'equal' || b === 'unequal' ? b : 'unknown';
+}
+
+/** The rough class shares (percent, null: not given) last applied with, one per session class; all null before any were given. */
+export function sessionClassShares(row: SessionRow): (number | null)[] {
+  const given = row.params.classShares;
+  const valid = Array.isArray(given) && given.length === row.classes.length && given.every((p) => p === null || typeof p === 'number');
+  return valid ? (given as (number | null)[]) : row.classes.map(() => null);
+}
 
 export function getSession(db: Db, id: number): SessionRow | undefined {
   const r = db.prepare('SELECT * FROM iws_sessions WHERE id = ?').get(id) as RawSession | undefined;
