@@ -15,7 +15,6 @@ import { loadNativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { l2normalizeRows } from '../core/learn/vectors.ts';
 import { sinkhorn, sinkhornTensor } from '../core/cluster/sinkhorn.ts';
 import { clusterMembers, discardCluster, listClusters, markOutliers, mergeClusters, nameCluster, undoLastEdit } from '../core/cluster/store.ts';
-import { prepareEmojiDemo } from '../core/demo.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
@@ -23,6 +22,7 @@ import { Rng } from '../core/engine/rng.ts';
 import { trainRun } from '../core/engine/trainer.ts';
 import { Host } from '../core/host/host.ts';
 import { tempDir } from './helpers/corpus.ts';
+import { emojiDemoProject } from './helpers/demo.ts';
 
 const bin = path.resolve('bin/loupe.mjs');
 
@@ -231,11 +231,8 @@ test('k-means finds separable groups', async () => {
 
 test('cluster real images from the CLI, then name, merge, split, discard and mark outliers in the explorer store, each undoable', { timeout: 300_000 }, async () => {
   await useBackendForTest('native');
-  const dir = tempDir('cluster');
-  const folder = prepareEmojiDemo(dir, 10);
-  let host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
-  const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
-  assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+  const { host: imported, dir, datasetId } = await emojiDemoProject('cluster', 10);
+  let host = imported;
   const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 2, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
   await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
   const usable = (host.project.db.prepare("SELECT COUNT(*) AS n FROM images WHERE status = 'ok'").get() as { n: number }).n;

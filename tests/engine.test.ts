@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { prepareEmojiDemo } from '../core/demo.ts';
 import { activateBackend, useBackendForTest } from '../core/engine/backends/select.ts';
 import { softwareWebGpuEnv } from '../core/engine/backends/webgpu-node.ts';
 import { readWeights } from '../core/engine/checkpoint.ts';
@@ -22,21 +21,13 @@ import { trainRun, type TrainResult } from '../core/engine/trainer.ts';
 import { Host } from '../core/host/host.ts';
 import { getMetrics, getRun } from '../core/store/runs.ts';
 import { tempDir } from './helpers/corpus.ts';
+import { emojiDemoProject } from './helpers/demo.ts';
 
 const bin = path.resolve('bin/loupe.mjs');
 const tiny = { epochs: 6, batchSize: 32, imageSize: 24, width: 0.125, learningRate: 3e-3, warmupEpochs: 0, knnEvery: 3, hyperparameters: { hiddenDim: 64, projectionDim: 32 } };
 
 /** A project holding 9 emoji classes × `perClass` real PNGs, imported with folder labels. */
-async function emojiProject(perClass: number): Promise<{ host: Host; dir: string; datasetId: number }> {
-  const dir = tempDir('loupe-engine');
-  const userDir = tempDir('loupe-user');
-  const folder = prepareEmojiDemo(dir, perClass);
-  const host = new Host({ projectDir: dir, userDir, transport: 'http', create: true, autoResume: false });
-  const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
-  const done = await host.jobs.waitFor(jobId);
-  assert.equal(done.state, 'done');
-  return { host, dir, datasetId };
-}
+const emojiProject = (perClass: number) => emojiDemoProject('engine', perClass);
 
 async function train(host: Host, runId: number, extra: Partial<Parameters<typeof trainRun>[2]> = {}): Promise<TrainResult> {
   const ctrl = new AbortController();

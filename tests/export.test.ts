@@ -11,7 +11,6 @@ import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
 import { clusterEmbeddings } from '../core/cluster/run.ts';
 import { assignments } from '../core/cluster/store.ts';
-import { prepareEmojiDemo } from '../core/demo.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { CacheReader, ensureTrainingCache } from '../core/engine/data/cache.ts';
 import { embedRun, loadRunEncoder, readEmbeddings } from '../core/engine/embed.ts';
@@ -22,11 +21,11 @@ import { parseCsv } from '../core/export/csv.ts';
 import { readNpy } from '../core/export/npy.ts';
 import { EXPORT_MARKER, safeName, StagedOutput } from '../core/export/output.ts';
 import { exportersFrom, runExport } from '../core/export/run.ts';
-import { Host } from '../core/host/host.ts';
 import type { Exporter } from '../core/plugins/contract.ts';
 import { setLabels } from '../core/store/images.ts';
 import { latestEmbedding } from '../core/store/runs.ts';
 import { tempDir } from './helpers/corpus.ts';
+import { emojiDemoProject } from './helpers/demo.ts';
 
 const bin = path.resolve('bin/loupe.mjs');
 const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
@@ -38,11 +37,7 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 
 async function trainedProject(imageSize: number) {
   await useBackendForTest('native');
-  const dir = tempDir('export');
-  const folder = prepareEmojiDemo(dir, 8);
-  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
-  const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
-  assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
+  const { host, dir, datasetId } = await emojiDemoProject('export', 8);
   const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, {
     epochs: 1, batchSize: 16, imageSize, width: 0.125, knnEvery: 0, warmupEpochs: 0, hyperparameters: { hiddenDim: 32, projectionDim: 16 },
   });

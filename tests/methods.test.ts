@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
-import { prepareEmojiDemo } from '../core/demo.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
@@ -16,7 +15,6 @@ import { findPreset, presetsFor } from '../core/engine/presets.ts';
 import { cosineMomentum, teacherMomentum } from '../core/engine/optim.ts';
 import { validateSslMethod } from '../core/plugins/registry.ts';
 import { trainRun } from '../core/engine/trainer.ts';
-import { Host } from '../core/host/host.ts';
 import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
 import { dinoLoss } from '../plugins/ssl/dino.ts';
 import { swavLoss } from '../plugins/ssl/swav.ts';
@@ -25,7 +23,7 @@ import { rotations } from '../plugins/ssl/rotnet.ts';
 import { mlp } from '../core/engine/nn/layers.ts';
 import { Params } from '../core/engine/nn/params.ts';
 import { Rng } from '../core/engine/rng.ts';
-import { tempDir } from './helpers/corpus.ts';
+import { emojiDemoProject } from './helpers/demo.ts';
 
 type M = number[][];
 const A: M = [[1, 2, 0], [0, 1, -1], [2, 0, 1], [-1, 1, 1]];
@@ -140,12 +138,8 @@ test('teacher momentum: the papers\' schedule on long runs; a short run starts l
 
 test('every built-in method trains on real images without collapsing; the loss falls (except the early rise of MoCo and DINO)', { timeout: 600_000 }, async () => {
   await useBackendForTest('native');
-  const dir = tempDir('methods');
-  const folder = prepareEmojiDemo(dir, 12);
-  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  const { host, datasetId } = await emojiDemoProject('methods', 12);
   try {
-    const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
-    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
     assert.equal(builtinSslMethods.length, 10);
     const report: string[] = [], failures: string[] = [];
     let simclrRun: number | undefined;

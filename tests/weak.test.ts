@@ -6,7 +6,6 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { prepareEmojiDemo } from '../core/demo.ts';
 import { loadNativeKernels, type NativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { useBackendForTest } from '../core/engine/backends/select.ts';
 import { embedRun } from '../core/engine/embed.ts';
@@ -38,6 +37,7 @@ import { simulationDataFor } from '../core/weak/data.ts';
 import { lfContextFor, pickExamples, simulateIws } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
+import { emojiDemoProject } from './helpers/demo.ts';
 
 /** Unipolar LFs with known accuracy: LF j fires on `cov`·n rows, a fraction `a` of them of its class. */
 function synthetic(n: number, k: number, specs: { c: number; a: number; cov: number; group?: string }[], prior: number[], seed = 1) {
@@ -502,12 +502,8 @@ test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weigh
 
 test('active labelling in the app: suggestions from the end model\'s spreading, never a labelled or excluded image; a session\'s shares are read by class name', { timeout: 180_000 }, async () => {
   await useBackendForTest('native');
-  const dir = tempDir('active');
-  const folder = prepareEmojiDemo(dir, 24);
-  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  const { host, datasetId } = await emojiDemoProject('active', 24, 'none');
   try {
-    const { jobId, datasetId } = (await host.call('import.start', { folder })) as { jobId: number; datasetId: number };
-    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
     await assert.rejects(host.call('active.suggest', { datasetId }), (e: LoupeError) => /embedded dataset/.test(e.message));
     const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 1, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
     await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
@@ -556,12 +552,8 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
 
 test('IWS on real images: the app session (cards, answers, undo, apply, LF votes export) and loupe iws simulate with a simulated expert', { timeout: 300_000 }, async () => {
   await useBackendForTest('native');
-  const dir = tempDir('iws');
-  const folder = prepareEmojiDemo(dir, 24);
-  const host = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: true, autoResume: false });
+  const { host, dir, datasetId } = await emojiDemoProject('iws', 24);
   try {
-    const { jobId, datasetId } = (await host.call('import.start', { folder, labels: { kind: 'folders' } })) as { jobId: number; datasetId: number };
-    assert.equal((await host.jobs.waitFor(jobId)).state, 'done');
     const runId = createTrainingRun(host.project, findSslMethod('simclr'), datasetId, { epochs: 2, batchSize: 32, imageSize: 24, width: 0.125, knnEvery: 0, hyperparameters: { hiddenDim: 64, projectionDim: 32 } });
     await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
   } finally {
