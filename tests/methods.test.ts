@@ -18,7 +18,7 @@ import { trainRun } from '../core/engine/trainer.ts';
 import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
 import { dinoLoss } from '../plugins/ssl/dino.ts';
 import { swavLoss } from '../plugins/ssl/swav.ts';
-import { barlowTwinsLoss, infoNce, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
+import { barlowTwinsLoss, infoNce, koleoLoss, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
 import { rotations } from '../plugins/ssl/rotnet.ts';
 import { mlp } from '../core/engine/nn/layers.ts';
 import { Params } from '../core/engine/nn/params.ts';
@@ -95,6 +95,12 @@ test('each SSL loss equals its hand computation on a fixed input', async () => {
   const teacherDist = t0.map((r) => softmax(r.map((x, k) => (x - c[k]!) / 0.04)));
   const dinoWant = mean(teacherDist.map((t, i) => ce(t, s1[i]!)));
   close(value(dinoLoss([tf.tensor2d(t0)], [tf.tensor2d(t0), tf.tensor2d(s1)], tf.tensor2d([c]), 0.04, 0.1)), dinoWant, 'DINO');
+
+  // KoLeo: −mean log distance to the nearest other row, after L2 normalisation (lengths do not matter).
+  const pts: M = [[2, 0], [0, 0.5], [-3, 0.3], [0.6, 0.8]];
+  const unitPts = pts.map(unit);
+  const nearestLog = unitPts.map((p, i) => Math.log(Math.min(...unitPts.filter((_, j) => j !== i).map((q) => Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!)))));
+  close(value(koleoLoss(tf.tensor2d(pts))), -mean(nearestLog), 'KoLeo');
 
   // Sinkhorn codes: rows are distributions, prototypes get equal mass.
   const codes = sinkhornCodes(tf.tensor2d([[3, 0, 0], [2.5, 0.1, 0], [3, 0.2, 0.1], [0, 0, 1], [0, 1, 0], [2, 0, 0]]), 0.05, 50).arraySync();

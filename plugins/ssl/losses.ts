@@ -21,6 +21,21 @@ export function ntXent(z: tf.Tensor2D, temperature: number): tf.Scalar {
 const l2normalize = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.add(tf.norm(x, 'euclidean', 1, true), 1e-12)) as tf.Tensor2D;
 export { l2normalize };
 
+/**
+ * KoLeo (Sablayrolles et al. 2019; the regulariser of DINOv2, Oquab et al. 2023, §4): −mean log of
+ * each row's distance to its nearest other row, on L2-normalised features. It spreads the batch
+ * over the sphere, so a few directions cannot carry every image.
+ */
+export function koleoLoss(x: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const xn = l2normalize(x);
+    const sim = tf.sub(tf.matMul(xn, xn, false, true), tf.mul(tf.eye(x.shape[0]), 4));
+    const nearest = tf.max(sim, 1);
+    const distance = tf.sqrt(tf.maximum(tf.sub(2, tf.mul(2, nearest)), 1e-8));
+    return tf.neg(tf.mean(tf.log(tf.add(distance, 1e-8)))) as tf.Scalar;
+  });
+}
+
 /** BYOL's regression loss (Grill et al. 2020, eq. 2): ‖p̄ − z̄‖² = 2 − 2·cos(p, z), mean over the batch. */
 export function normalizedMse(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(l2normalize(p), l2normalize(z)), 1)))) as tf.Scalar);
