@@ -9,8 +9,10 @@
  * model; the app's suggestion model and picks, and uncertainty alone), and the fully supervised ceiling; averaged over several draws of the example images.
  * Every good candidate at once (all the LFs the expert would accept) tells acquisition's shortfall
  * from the candidates' and the embedding's; the end model on the true labels of the rows the
- * label model covers tells the rules' errors from where they fire, and a per-class table (share
- * labelled by the rules, end model against ceiling) which classes the rules miss. Then the label model's fit
+ * label model covers tells the rules' errors from where they fire, a per-class table (share
+ * labelled by the rules, end model against ceiling) which classes the rules miss, and where the
+ * rules label, the label model against the model of the example images alone (do the rules tell
+ * anything new?). Then the label model's fit
  * time on 100,000 images × 500 LFs, and the time of one refill of active-labelling suggestions
  * (the suggestion model and the picks) on 100,000 images.
  */
@@ -94,6 +96,13 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
       console.log('|---|---|---|---|');
       data.classNames.forEach((name, c) => console.log(`| ${name} | ${pct(cls(c, (p) => p.coverage))} | ${pct(cls(c, (p) => p.endModel))} | ${pct(ceilingPerClass[c]!)} |`));
     }
+    // Do the rules tell what the example images do not? Where the label model labels, its accuracy
+    // against the examples-only end model's; and the latter's on the rows no accepted rule reaches.
+    const where = (i: number, f: (w: NonNullable<SimulationResult['points'][number]['whereRulesLabel']>) => number) => pct(mean(runs.map((r) => f(r.straddle.points[i]!.whereRulesLabel!))));
+    console.log('Where the rules label (straddle, training images, mean of the draws): the label model\'s accuracy there, the accuracy there of the end model trained on the example images alone, and the latter\'s on the images the rules leave.');
+    console.log('| answers | label model where it labels | examples-only model there | examples-only model elsewhere |');
+    console.log('|---|---|---|---|');
+    queries.forEach((q, i) => { if (q > 0) console.log(`| ${q} | ${where(i, (w) => w.labelModel)} | ${where(i, (w) => w.examplesOnly)} | ${where(i, (w) => w.examplesOnlyElsewhere)} |`); });
     const allGood = runs.map((r) => r.allGood.endModel);
     console.log(`Every good candidate at once — the label model on every LF the simulated expert would accept (${secs((r) => r.allGood.accepted)} of ${s0.candidates}), where endless answers would lead: end model ${pct(mean(allGood))} ± ${pct(spread(allGood))}, ${(mean(allGood) / ceiling).toFixed(2)} of the ceiling.`);
   } finally {

@@ -646,6 +646,11 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     assert.equal(point.perClass!.coverage.length, k);
     assert.ok(Math.abs(weighted(point.perClass!.coverage, size(data.train)) - point.labelModel.coverage) < 1e-9, 'per-class coverage');
     assert.ok(Math.abs(weighted(point.perClass!.endModel, size(data.test)) - point.endModel) < 1e-9, 'per-class end model');
+    // Where the rules label, the label model's accuracy is the table's; the examples-only model is
+    // scored on the same rows and on the rest, each better than chance.
+    const where = point.whereRulesLabel!;
+    assert.ok(Math.abs(where.labelModel - point.labelModel.accuracy) < 1e-9, JSON.stringify(where));
+    assert.ok(where.examplesOnly > 1 / 9 && where.examplesOnly <= 1 && where.examplesOnlyElsewhere > 1 / 9 && where.examplesOnlyElsewhere <= 1, JSON.stringify(where));
   } finally {
     app.close();
   }

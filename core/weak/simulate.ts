@@ -95,6 +95,12 @@ export interface SimulationPoint {
    * end model's accuracy on its held-out rows — which classes the rules leave to propagation.
    */
   perClass?: { coverage: number[]; endModel: number[] };
+  /**
+   * With `diagnose`: on the training rows the label model labels, its accuracy and that of the end
+   * model trained on the example images alone; and the latter's on the rows it leaves. Whether the
+   * rules tell anything the examples do not already.
+   */
+  whereRulesLabel?: { labelModel: number; examplesOnly: number; examplesOnlyElsewhere: number };
 }
 
 export interface SimulationResult {
@@ -171,7 +177,27 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
     const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
     return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered };
+  /** The examples-only end model's class for every training row (fitted once, on first use). */
+  let examplesOnly: Int32Array | null = null;
+  const examplesOnlyClasses = async () => {
+    if (!examplesOnly) {
+      const model = await endModel(emptyLabelModel(data.train.length, data.classNames.length));
+      examplesOnly = model ? argmaxRows(predictProbabilities(model, trainFeatures, data.train.map((_, i) => i)), data.classNames.length) : new Int32Array(data.train.length).fill(-1);
+    }
+    return examplesOnly;
+  };
+  /** Label model against the examples-only model, where the label model labels (hard labels, −1: none). */
+  const whereRulesLabel = async (labels: Int32Array) => {
+    const base = await examplesOnlyClasses();
+    let covered = 0, lmRight = 0, baseRight = 0, rest = 0, restRight = 0;
+    labels.forEach((l, i) => {
+      if (trainTruth[i]! < 0) return;
+      if (l >= 0) (covered++, l === trainTruth[i] && lmRight++, base[i] === trainTruth[i] && baseRight++);
+      else (rest++, base[i] === trainTruth[i] && restRight++);
+    });
+    return { labelModel: covered ? lmRight / covered : NaN, examplesOnly: covered ? baseRight / covered : NaN, examplesOnlyElsewhere: rest ? restRight / rest : NaN };
+  };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered, whereRulesLabel };
 }
 
 /**
@@ -191,7 +217,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -230,6 +256,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
       endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
       ...(options.diagnose ? {
         truthWhereCovered: await truthWhereCovered(lm),
+        whereRulesLabel: await whereRulesLabel(labels),
         perClass: { coverage: coverageByClass(labels, trainTruth, k), endModel: model ? accuracyByClass(model, data, k) : new Array(k).fill(0) },
       } : {}),
     });
