@@ -177,27 +177,29 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
     const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
     return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
   };
-  /** The examples-only end model's class for every training row (fitted once, on first use). */
-  let examplesOnly: Int32Array | null = null;
-  const examplesOnlyClasses = async () => {
-    if (!examplesOnly) {
-      const model = await endModel(emptyLabelModel(data.train.length, data.classNames.length));
-      examplesOnly = model ? argmaxRows(predictProbabilities(model, trainFeatures, data.train.map((_, i) => i)), data.classNames.length) : new Int32Array(data.train.length).fill(-1);
-    }
-    return examplesOnly;
-  };
+  /** The end model on the example images alone (fitted once, on first use): the 0-answer point and the diagnostics' baseline. */
+  let examplesOnly: Promise<Classifier | null> | null = null;
+  const examplesOnlyModel = () => (examplesOnly ??= endModel(emptyLabelModel(data.train.length, data.classNames.length)));
   /** Label model against the examples-only model, where the label model labels (hard labels, −1: none). */
   const whereRulesLabel = async (labels: Int32Array) => {
-    const base = await examplesOnlyClasses();
+    const model = await examplesOnlyModel();
+    const base = model ? argmaxRows(predictProbabilities(model, trainFeatures, data.train.map((_, i) => i)), data.classNames.length) : new Int32Array(data.train.length).fill(-1);
     let covered = 0, lmRight = 0, baseRight = 0, rest = 0, restRight = 0;
     labels.forEach((l, i) => {
-      if (trainTruth[i]! < 0) return;
-      if (l >= 0) (covered++, l === trainTruth[i] && lmRight++, base[i] === trainTruth[i] && baseRight++);
-      else (rest++, base[i] === trainTruth[i] && restRight++);
+      const truth = trainTruth[i]!;
+      if (truth < 0) return;
+      if (l < 0) {
+        rest++;
+        if (base[i] === truth) restRight++;
+        return;
+      }
+      covered++;
+      if (l === truth) lmRight++;
+      if (base[i] === truth) baseRight++;
     });
     return { labelModel: covered ? lmRight / covered : NaN, examplesOnly: covered ? baseRight / covered : NaN, examplesOnlyElsewhere: rest ? restRight / rest : NaN };
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered, whereRulesLabel };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, examplesOnlyModel, truthWhereCovered, whereRulesLabel };
 }
 
 /**
@@ -217,7 +219,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, truthWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, truthWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -234,7 +236,8 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   if (options.queries.includes(0)) {
     // No answer yet: the end model on the example images alone, the baseline every answer should lift.
     const none = { accuracy: 0, coverage: 0 };
-    points.push({ queries: 0, accepted: 0, lfsUsed: 0, labelModel: none, majorityVote: none, endModel: await endModelAccuracy(emptyLabelModel(data.train.length, k)) });
+    const model = await examplesOnlyModel();
+    points.push({ queries: 0, accepted: 0, lfsUsed: 0, labelModel: none, majorityVote: none, endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0 });
   }
   for (let q = 1; q <= maxQ; q++) {
     const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement);
