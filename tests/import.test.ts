@@ -98,6 +98,26 @@ test('re-importing the same folder is idempotent; files that failed are tried ag
   host.close();
 });
 
+test('rows are written in the order of the file names, whatever order the decodes finish in', async () => {
+  // A large noisy PNG first by name takes far longer to decode than the small JPEGs after it; its
+  // identical copy comes last. Ids must follow the names, and the first copy is the original.
+  const dir = tempDir('order');
+  const noise = Buffer.alloc(2400 * 2400 * 3);
+  for (let i = 0, x = 1; i < noise.length; i++) (x = (x * 1103515245 + 12345) >>> 0), (noise[i] = x >>> 24);
+  const big = await sharp(noise, { raw: { width: 2400, height: 2400, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  fs.writeFileSync(path.join(dir, 'a-big.png'), big);
+  fs.writeFileSync(path.join(dir, 'z-big-copy.png'), big);
+  for (let i = 0; i < 40; i++) await photo(64, 48, i).jpeg().toFile(path.join(dir, `m-${String(i).padStart(2, '0')}.jpg`));
+  const host = newHost();
+  const r = await importInto(host, dir, { kind: 'none' });
+  assert.equal(r.imported, 41);
+  const rows = host.project.db.prepare('SELECT id, rel_path, status, duplicate_of FROM images ORDER BY id').all() as { id: number; rel_path: string; status: string; duplicate_of: number | null }[];
+  assert.deepEqual(rows.map((x) => x.rel_path), [...rows.map((x) => x.rel_path)].sort());
+  assert.equal(rows.at(-1)!.status, 'duplicate');
+  assert.equal(rows.at(-1)!.duplicate_of, rows[0]!.id);
+  host.close();
+});
+
 test('labels from a CSV, with a header and quoted names', async () => {
   const host = newHost();
   const csv = path.join(tempDir('csv'), 'labels.csv');

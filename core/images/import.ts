@@ -91,8 +91,8 @@ async function processEntry(project: Project, entry: ImportEntry, knownHashes: S
   }
 }
 
-/** Runs `fn` over items with at most `limit` in flight, stopping early when the signal aborts. */
-async function forEachLimited<T>(items: T[], limit: number, signal: AbortSignal, fn: (item: T) => Promise<void>): Promise<void> {
+/** Runs `fn` over items, in order, with at most `limit` in flight, stopping early when the signal aborts. */
+async function forEachLimited<T>(items: T[], limit: number, signal: AbortSignal, fn: (item: T, index: number) => Promise<void>): Promise<void> {
   let next = 0;
   let failure: { err: unknown } | null = null;
   // On the first error no lane starts another item, and the error is rethrown only once every
@@ -101,7 +101,8 @@ async function forEachLimited<T>(items: T[], limit: number, signal: AbortSignal,
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length && !signal.aborted && !failure) {
       try {
-        await fn(items[next++]!);
+        const index = next++;
+        await fn(items[index]!, index);
       } catch (err) {
         failure ??= { err };
       }
@@ -243,15 +244,42 @@ export async function runImport(project: Project, importers: Map<string, Importe
   // sharp decodes on libuv's pool; a few files per core in flight keeps every core busy while
   // others wait on disk.
   const concurrency = Math.max(2, os.availableParallelism() * 2);
-  await forEachLimited(todo, concurrency, ctx.signal, async (entry) => {
-    // Await first: `pending.push(await …)` would bind the array before a flush replaces it.
-    const outcome = await processEntry(project, entry, knownHashes, display);
-    pending.push(outcome);
-    done++;
-    if (pending.length >= 64 || Date.now() - lastFlush > 250) {
-      flushPending();
-      lastFlush = Date.now();
-      report();
+  // Rows are written in the listing's order (by name), whatever order the decodes finish in. Else
+  // image ids, which of two identical files is the original, the gallery's default order and all
+  // that is drawn from the rows in id order (splits, examples, every benchmark figure) would hang
+  // on the machine's core count and the disk's timing. A finished file waits in `finished` until
+  // those before it are written; no lane starts a file more than `AHEAD` past the oldest one
+  // unwritten, so one slow file (a huge TIFF, a network disk) holds back a bounded number of rows.
+  const AHEAD = 4 * concurrency;
+  const finished = new Map<number, Outcome>();
+  let written = 0, stopped = false;
+  let wake = () => {};
+  let advanced = new Promise<void>((resolve) => (wake = resolve));
+  const moveOn = () => {
+    const resolve = wake;
+    advanced = new Promise<void>((r) => (wake = r));
+    resolve();
+  };
+  await forEachLimited(todo, concurrency, ctx.signal, async (entry, index) => {
+    while (index >= written + AHEAD && !stopped && !ctx.signal.aborted) await advanced;
+    if (stopped || ctx.signal.aborted) return;
+    try {
+      finished.set(index, await processEntry(project, entry, knownHashes, display));
+      done++;
+      const before = written;
+      while (finished.has(written)) pending.push(finished.get(written)!), finished.delete(written++);
+      if (written > before) moveOn();
+      if (pending.length >= 64 || Date.now() - lastFlush > 250) {
+        flushPending();
+        lastFlush = Date.now();
+        report();
+      }
+    } catch (err) {
+      // A full disk: nothing from here on is written (a resumed import redoes it), and the lanes
+      // waiting for this file's row give up.
+      stopped = true;
+      moveOn();
+      throw err;
     }
   });
   flushPending();
