@@ -122,12 +122,13 @@ async function runMethod(set: BenchSet, method: SslMethod, cache: TrainingCache,
   const resolved = resolveHyperparameters(method, config.hyperparameters);
   const output = method.outputEncoder ? { outputEncoder: method.outputEncoder } : {};
   const signature = JSON.stringify({ ...config, hyperparameters: resolved, views: method.views(o.size, resolved), ...output });
-  let run = o.fresh ? undefined : listRuns(project.db, set.datasetId)
-    .find((r) => r.method === method.id && r.encoder && r.name.endsWith(`#${signature.length}-${hash(signature)}`));
+  // The whole name must match: a run renamed by hand (say, a trial kept for reference) is never reused.
+  const name = `bench ${method.id} #${signature.length}-${hash(signature)}`;
+  let run = o.fresh ? undefined : listRuns(project.db, set.datasetId).find((r) => r.method === method.id && r.encoder && r.name === name);
   const cached = !!run;
   if (!run) {
     const runId = createTrainingRun(project, method, set.datasetId, config);
-    project.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(`bench ${method.id} #${signature.length}-${hash(signature)}`, runId);
+    project.db.prepare('UPDATE runs SET name = ? WHERE id = ?').run(name, runId);
     let last = 0;
     await trainRun(project, runId, {
       signal: new AbortController().signal,
