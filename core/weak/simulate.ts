@@ -180,10 +180,14 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
   /** The end model on the example images alone (fitted once, on first use): the 0-answer point and the diagnostics' baseline. */
   let examplesOnly: Promise<Classifier | null> | null = null;
   const examplesOnlyModel = () => (examplesOnly ??= endModel(emptyLabelModel(data.train.length, data.classNames.length)));
+  /** Its class for each training row (−1: no model), computed once: every query point compares with the same. */
+  let examplesOnlyClasses: Promise<Int32Array> | null = null;
+  const examplesOnlyTrainClasses = () => (examplesOnlyClasses ??= examplesOnlyModel().then((model) => model
+    ? argmaxRows(predictProbabilities(model, trainFeatures, data.train.map((_, i) => i)), data.classNames.length)
+    : new Int32Array(data.train.length).fill(-1)));
   /** Label model against the examples-only model, where the label model labels (hard labels, −1: none). */
   const whereRulesLabel = async (labels: Int32Array) => {
-    const model = await examplesOnlyModel();
-    const base = model ? argmaxRows(predictProbabilities(model, trainFeatures, data.train.map((_, i) => i)), data.classNames.length) : new Int32Array(data.train.length).fill(-1);
+    const base = await examplesOnlyTrainClasses();
     let covered = 0, lmRight = 0, baseRight = 0, rest = 0, restRight = 0;
     labels.forEach((l, i) => {
       const truth = trainTruth[i]!;
