@@ -23,7 +23,8 @@ import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
-import { accuracyOn, trainEndModel } from '../core/weak/iws.ts';
+import { accuracyOn, finalLfs, trainEndModel, type Answer } from '../core/weak/iws.ts';
+import type { Lf } from '../core/weak/candidates.ts';
 import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
 import type { Suggestion } from '../core/weak/active.ts';
 import { saveSession } from '../core/weak/store.ts';
@@ -667,4 +668,15 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
   assert.ok(last.accepted > 0, 'the expert accepted some LFs');
   assert.ok(last.labelModel.coverage > 0 && last.labelModel.accuracy > 1 / 9, JSON.stringify(last));
   assert.ok(last.endModel > 1 / 9, `end model beats chance over 9 classes (${last.endModel})`);
+});
+
+test('the label model uses the accepted rules; the ones the ensemble predicts good join only when asked', () => {
+  const lf = (classIndex: number, coverage: number): Lf => ({ key: `k${classIndex}-${coverage}`, description: '', classIndex, fires: new Uint32Array([0]), family: 'test', generator: 'test', coverage });
+  const lfs = [lf(0, 0.1), lf(1, 0.2), lf(0, 0.3), lf(1, 0.4)];
+  const given = new Map<number, Answer>([[0, 'useful'], [1, 'not']]);
+  // Rule 2: predicted good with a tight band; rule 3: a high mean but too unsure to count.
+  const prediction = { mean: Float32Array.from([0.9, 0.1, 0.95, 0.9]), std: Float32Array.from([0.01, 0.01, 0.02, 0.3]) };
+  assert.deepEqual(finalLfs(lfs, given, prediction), [0]);
+  assert.deepEqual(finalLfs(lfs, given, prediction, 'validated+predicted'), [0, 2]);
+  assert.deepEqual(finalLfs(lfs, given, null, 'validated+predicted'), [0]);
 });
