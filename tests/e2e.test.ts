@@ -14,6 +14,13 @@ import { serve, type ServedHost } from '../core/server/http.ts';
 import { launchChromium } from './helpers/browser.ts';
 import { buildCorpus, photo, tempDir } from './helpers/corpus.ts';
 
+/** Polls a condition the UI brings about through the host (a saved setting), up to 10 s. */
+async function waitUntil(condition: () => boolean, what: string): Promise<void> {
+  for (const started = Date.now(); !condition(); await new Promise((r) => setTimeout(r, 50))) {
+    if (Date.now() - started > 10_000) assert.fail(`timed out waiting: ${what}`);
+  }
+}
+
 const artifacts = path.resolve('tests/artifacts');
 let browser: Browser | undefined;
 let skip: string | false = false;
@@ -319,6 +326,13 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByTestId('class-shares').locator('summary').click();
   await page.getByLabel('Share of People & Body in percent').fill('60');
   await page.getByTestId('class-shares').getByText('Blank classes share the rest (40%).').waitFor();
+  // The rules Loupe predicts good are off by default; the choice is kept with the session.
+  const usePredicted = () => (JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { usePredicted?: boolean }).usePredicted === true;
+  assert.equal(await page.getByTestId('use-predicted').isChecked(), false);
+  await page.getByTestId('use-predicted').check();
+  await waitUntil(usePredicted, 'the choice is saved');
+  await page.getByTestId('use-predicted').uncheck();
+  await waitUntil(() => !usePredicted(), 'and turned off again');
   await shot('19-iws-answered');
   assert.equal((host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n, 0);
   await page.getByRole('button', { name: 'Apply labels' }).click();

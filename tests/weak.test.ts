@@ -580,6 +580,16 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     }
     const undone = (await app.call('iws.undo', { sessionId: status.sessionId })) as { status: IwsStatus; undone: number };
     assert.equal(undone.status.answered, 5);
+    // The label model uses the accepted rules; the predicted-good ones only once asked for, kept with the session.
+    assert.equal(undone.status.usePredicted, false);
+    assert.equal(undone.status.estimate.lfsUsed, undone.status.accepted);
+    const withPredicted = (await app.call('iws.options', { sessionId: status.sessionId, usePredicted: true })) as IwsStatus;
+    assert.equal(withPredicted.usePredicted, true);
+    assert.ok(withPredicted.estimate.lfsUsed >= withPredicted.accepted, `${withPredicted.estimate.lfsUsed} rules in use, ${withPredicted.accepted} accepted`);
+    assert.equal(((await app.call('iws.session', { datasetId })) as IwsStatus).usePredicted, true, 'the choice is kept with the session');
+    await assert.rejects(app.call('iws.options', { sessionId: status.sessionId, usePredicted: 'yes' }), (e: LoupeError) => e.code === 'invalid-input');
+    const accepted = (await app.call('iws.options', { sessionId: status.sessionId, usePredicted: false })) as IwsStatus;
+    assert.equal(accepted.estimate.lfsUsed, accepted.accepted);
     // Apply is a job: cancelled early it writes nothing; run through, it reports its phases as it goes.
     const countRuleLabels = () => (app.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n;
     const first = (await app.call('iws.apply', { sessionId: status.sessionId })) as { jobId: number };

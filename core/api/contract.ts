@@ -97,6 +97,7 @@ export const inputs = {
   'iws.card': z.object({ sessionId: id }),
   'iws.answer': z.object({ sessionId: id, lfIdx: z.number().int().min(0), answer: z.enum(['useful', 'likely', 'unlikely', 'not', 'unsure']) }),
   'iws.undo': z.object({ sessionId: id }),
+  'iws.options': z.object({ sessionId: id, usePredicted: z.boolean() }),
   'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: classBalance.optional(), classShares: classShares.optional() }),
   'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
   'export.formats': z.object({}),
@@ -178,6 +179,8 @@ export interface Outputs {
   'iws.card': IwsCard | null;
   'iws.answer': { card: IwsCard | null; status: IwsStatus };
   'iws.undo': { card: IwsCard | null; status: IwsStatus; undone: number | null };
+  /** Whether the label model also uses the rules the ensemble predicts good; the new status. */
+  'iws.options': IwsStatus;
   /** A job: its progress and cancel are the job's; the results are the session's `applied` when it is done. */
   'iws.apply': { jobId: number };
   'active.suggest': { items: Suggestion[]; classes: string[]; labelled: number };

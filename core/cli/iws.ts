@@ -1,7 +1,8 @@
-// `loupe iws simulate <project> --queries N [--noise p] [--acq straddle|random] [--json]`: runs
+// `loupe iws simulate <project> --queries N [--noise p] [--acq straddle|random] [--with-predicted] [--json]`: runs
 // interactive weak supervision with a simulated expert who answers from the project's true labels
 // (useful ⇔ the LF's accuracy on its coverage > 0.7), and prints, per number of answers, the label
-// model's and end model's accuracy and coverage.
+// model's and end model's accuracy and coverage. --with-predicted: the label model also uses the
+// rules the ensemble predicts good (finalLfs' 'validated+predicted'), as the app's option does.
 import { parseArgs } from 'node:util';
 import { activateBackend } from '../engine/backends/select.ts';
 import { LoupeError } from '../errors.ts';
@@ -15,7 +16,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export async function runIws(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { json: { type: 'boolean' }, queries: { type: 'string', default: '50' }, noise: { type: 'string', default: '0' }, acq: { type: 'string', default: 'straddle' }, run: { type: 'string' }, seed: { type: 'string', default: '0' }, 'self-training': { type: 'string', default: '0' } },
+    options: { json: { type: 'boolean' }, queries: { type: 'string', default: '50' }, noise: { type: 'string', default: '0' }, acq: { type: 'string', default: 'straddle' }, run: { type: 'string' }, seed: { type: 'string', default: '0' }, 'self-training': { type: 'string', default: '0' }, 'with-predicted': { type: 'boolean' } },
   });
   const [action, projectDir] = positionals;
   if (action !== 'simulate') throw new LoupeError('invalid-input', `Unknown iws action "${action ?? ''}".`, { hint: 'loupe iws simulate <project> --queries 50' });
@@ -30,12 +31,12 @@ export async function runIws(args: string[]): Promise<number> {
     const checkpoints = [...new Set([10, 25, 50, 100, 150, 200].filter((q) => q < queries).concat(queries))];
     const json = !!values.json;
     const result = await simulateIws(data, {
-      queries: checkpoints, acquisition: values.acq, noise, seed, selfTraining: Number(values['self-training']),
+      queries: checkpoints, acquisition: values.acq, noise, seed, selfTraining: Number(values['self-training']), finalSet: values['with-predicted'] ? 'validated+predicted' : 'validated',
       onProgress: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\rAnswering LF ${d}/${t}   `); },
     });
     if (!json && process.stderr.isTTY) process.stderr.write('\n');
     if (json) {
-      console.log(JSON.stringify({ runId: data.runId, classes: data.classNames.length, train: data.train.length, test: data.test.length, acquisition: values.acq, noise, ...result }));
+      console.log(JSON.stringify({ runId: data.runId, classes: data.classNames.length, train: data.train.length, test: data.test.length, acquisition: values.acq, noise, finalSet: values['with-predicted'] ? 'validated+predicted' : 'validated', ...result }));
       return 0;
     }
     console.log(`Run ${data.runId}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images; ${result.candidates} candidate LFs (${result.proposed} proposed); ${values.acq} acquisition, noise ${noise}.`);

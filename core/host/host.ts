@@ -408,6 +408,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'iws.card': ({ sessionId }) => this.iws.card(sessionId),
     'iws.answer': ({ sessionId, lfIdx, answer }) => this.iws.answer(sessionId, lfIdx, answer),
     'iws.undo': ({ sessionId }) => this.iws.undo(sessionId),
+    'iws.options': ({ sessionId, usePredicted }) => this.iws.setOptions(sessionId, { usePredicted }),
     'iws.apply': ({ sessionId, selfTraining, classBalance, classShares }) => {
       this.iws.checkApplicable(sessionId, classShares);
       return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining, classBalance, ...(classShares ? { classShares } : {}) }) };

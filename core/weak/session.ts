@@ -21,7 +21,7 @@ import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprin
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
-import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { hardLabels } from './votes.ts';
 
 const EXAMPLES_PER_CLASS = 12;
@@ -54,6 +54,8 @@ export interface IwsStatus {
   classBalance: ClassBalance;
   /** The rough share of the images per class in percent the person last applied with (null: not given). */
   classShares: (number | null)[];
+  /** Whether the label model also uses the rules the ensemble predicts good (off by default: finalLfs). */
+  usePredicted: boolean;
   /** Live estimate from the label model over the current LF set. */
   estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[] };
   applied: IwsResults | null;
@@ -226,7 +228,7 @@ export class IwsSessions {
   status(sessionId: number): IwsStatus {
     const s = this.load(sessionId);
     this.refreshKnown(s);
-    const chosen = finalLfs(s.lfs, s.given, s.prediction);
+    const chosen = this.rulesInUse(s);
     const k = s.row.classes.length;
     const lm = labelRows(s.lfs, chosen, s.imageIds.length, k, { known: s.known });
     const { label, confidence } = hardLabels(lm);
@@ -235,7 +237,7 @@ export class IwsSessions {
     label.forEach((l, i) => { if (l >= 0) { covered++; conf += confidence[i]!; perClass[l]++; } });
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
-      classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
+      classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), usePredicted: sessionUsesPredicted(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
       estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
@@ -244,7 +246,7 @@ export class IwsSessions {
   /** The vote matrix of the session's LFs (those in use, or all), rows in embedding order. */
   votes(sessionId: number, which: 'used' | 'all') {
     const s = this.load(sessionId);
-    const cols = which === 'all' ? s.lfs.map((_, j) => j) : finalLfs(s.lfs, s.given, s.prediction);
+    const cols = which === 'all' ? s.lfs.map((_, j) => j) : this.rulesInUse(s);
     const n = s.imageIds.length, J = cols.length;
     if (n * J > 2 ** 31) throw new LoupeError('invalid-input', `${n} images × ${J} rules is too large for one matrix.`, { hint: 'Export the rules in use instead of all candidates.' });
     const votes = new Int8Array(n * J).fill(-1);
@@ -253,6 +255,19 @@ export class IwsSessions {
       sessionId, imageIds: s.imageIds, classNames: s.row.classes.map((c) => c.name), votes,
       lfs: cols.map((j) => ({ idx: j, key: s.lfs[j]!.key, description: s.lfs[j]!.description, className: s.row.classes[s.lfs[j]!.classIndex]!.name, coverage: s.lfs[j]!.coverage, answer: s.given.get(j) ?? null })),
     };
+  }
+
+  /** The rules the label model uses: the accepted ones, and the predicted-good ones where the person asked for them. */
+  private rulesInUse(s: Loaded): number[] {
+    return finalLfs(s.lfs, s.given, s.prediction, sessionUsesPredicted(s.row) ? 'validated+predicted' : 'validated');
+  }
+
+  /** Sets whether the label model also uses the rules the ensemble predicts good; kept with the session. */
+  setOptions(sessionId: number, options: { usePredicted: boolean }): IwsStatus {
+    const s = this.load(sessionId);
+    s.row.params = { ...s.row.params, usePredicted: options.usePredicted };
+    saveParams(this.project.db, sessionId, s.row.params);
+    return this.status(sessionId);
   }
 
   /** Refuses at once what apply would fail on: an unknown session, no accepted rule, or class shares that do not fit. */
@@ -288,7 +303,7 @@ export class IwsSessions {
       saveParams(this.project.db, sessionId, s.row.params);
     }
     const k = s.row.classes.length, n = s.imageIds.length;
-    const chosen = finalLfs(s.lfs, s.given, s.prediction);
+    const chosen = this.rulesInUse(s);
     const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
     options.signal?.throwIfAborted();
     const hard = hardLabels(lm);

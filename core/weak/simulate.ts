@@ -11,7 +11,7 @@ import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
-import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
+import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer, type FinalSet } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
 import { suggestionModel } from './active.ts';
@@ -37,6 +37,8 @@ export interface SimulationOptions {
   seed?: number;
   ensembleMembers?: number;
   selfTraining?: number;
+  /** The rules the label model uses (finalLfs): the accepted ones by default. */
+  finalSet?: FinalSet;
   /** Also score the end model on the true labels of the rows the label model covers (truthWhereCovered). */
   diagnose?: boolean;
   /** The expert's word on the classes' sizes; by default answered from the true labels (classBalanceOf). */
@@ -251,7 +253,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     if (options.acquisition === 'straddle' || options.queries.includes(q)) prediction = predict(fp, given, { members: options.ensembleMembers ?? 10, seed: seed + q, prior });
     options.onProgress?.(q, maxQ);
     if (!options.queries.includes(q)) continue;
-    const chosen = finalLfs(lfs, given, prediction);
+    const chosen = finalLfs(lfs, given, prediction, options.finalSet ?? 'validated');
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
     const labels = hardLabels(lm).label;

@@ -55,6 +55,14 @@ export function sessionClassShares(row: SessionRow): (number | null)[] {
   return valid ? (given as (number | null)[]) : row.classes.map(() => null);
 }
 
+/**
+ * Whether the label model also uses the rules the ensemble predicts good (finalLfs'
+ * 'validated+predicted'); off unless the person turned it on (iws.options).
+ */
+export function sessionUsesPredicted(row: SessionRow): boolean {
+  return row.params.usePredicted === true;
+}
+
 export function getSession(db: Db, id: number): SessionRow | undefined {
   const r = db.prepare('SELECT * FROM iws_sessions WHERE id = ?').get(id) as RawSession | undefined;
   return r && parse(r);
