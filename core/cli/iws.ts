@@ -30,13 +30,14 @@ export async function runIws(args: string[]): Promise<number> {
     const data = await simulationDataFor(host.project, { ...(values.run ? { runId: Number(values.run) } : {}), seed });
     const checkpoints = [...new Set([10, 25, 50, 100, 150, 200].filter((q) => q < queries).concat(queries))];
     const json = !!values.json;
+    const finalSet = values['with-predicted'] ? 'validated+predicted' : 'validated';
     const result = await simulateIws(data, {
-      queries: checkpoints, acquisition: values.acq, noise, seed, selfTraining: Number(values['self-training']), finalSet: values['with-predicted'] ? 'validated+predicted' : 'validated',
+      queries: checkpoints, acquisition: values.acq, noise, seed, selfTraining: Number(values['self-training']), finalSet,
       onProgress: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\rAnswering LF ${d}/${t}   `); },
     });
     if (!json && process.stderr.isTTY) process.stderr.write('\n');
     if (json) {
-      console.log(JSON.stringify({ runId: data.runId, classes: data.classNames.length, train: data.train.length, test: data.test.length, acquisition: values.acq, noise, finalSet: values['with-predicted'] ? 'validated+predicted' : 'validated', ...result }));
+      console.log(JSON.stringify({ runId: data.runId, classes: data.classNames.length, train: data.train.length, test: data.test.length, acquisition: values.acq, noise, finalSet, ...result }));
       return 0;
     }
     console.log(`Run ${data.runId}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images; ${result.candidates} candidate LFs (${result.proposed} proposed); ${values.acq} acquisition, noise ${noise}.`);
