@@ -340,6 +340,9 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   const probabilistic = host.project.db.prepare("SELECT COUNT(*) AS n, MIN(confidence) AS lo, MAX(confidence) AS hi FROM labels WHERE source = 'label-model'").get() as { n: number; lo: number; hi: number };
   assert.ok(probabilistic.n > 100, `${probabilistic.n} probabilistic labels`);
   assert.ok(probabilistic.lo < probabilistic.hi && probabilistic.hi <= 1, 'confidences vary');
+  // The screenshot waits for the thumbnails in view (lazy images below the fold load on scroll).
+  await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbs.grid img'))
+    .filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 30_000 });
   await shot('20-iws-results');
   const params = JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { classShares: (number | null)[] };
   assert.deepEqual(params.classShares.filter((p) => p !== null), [60], 'the share given is kept with the session');
