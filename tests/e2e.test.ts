@@ -327,7 +327,8 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByLabel('Share of People & Body in percent').fill('60');
   await page.getByTestId('class-shares').getByText('Blank classes share the rest (40%).').waitFor();
   // The rules Loupe predicts good are off by default; the choice is kept with the session.
-  const usePredicted = () => (JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { usePredicted?: boolean }).usePredicted === true;
+  const sessionParams = () => JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { usePredicted?: boolean; classShares: (number | null)[] };
+  const usePredicted = () => sessionParams().usePredicted === true;
   assert.equal(await page.getByTestId('use-predicted').isChecked(), false);
   await page.getByTestId('use-predicted').check();
   await waitUntil(usePredicted, 'the choice is saved');
@@ -344,8 +345,7 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbs.grid img'))
     .filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 30_000 });
   await shot('20-iws-results');
-  const params = JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { classShares: (number | null)[] };
-  assert.deepEqual(params.classShares.filter((p) => p !== null), [60], 'the share given is kept with the session');
+  assert.deepEqual(sessionParams().classShares.filter((p) => p !== null), [60], 'the share given is kept with the session');
   // Active labelling: number keys label, space skips, z undoes.
   await page.getByRole('button', { name: 'Images', exact: true }).last().click();
   await page.getByTestId('active-image').waitFor({ timeout: 60_000 });

@@ -18,7 +18,7 @@ import { trainRun } from '../core/engine/trainer.ts';
 import { getMetrics, latestEmbedding } from '../core/store/runs.ts';
 import { dinoLoss } from '../plugins/ssl/dino.ts';
 import { swavLoss } from '../plugins/ssl/swav.ts';
-import { barlowTwinsLoss, infoNce, koleoLoss, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss } from '../plugins/ssl/losses.ts';
+import { barlowTwinsLoss, infoNce, koleoLoss, negativeCosine, normalizedMse, ntXent, sinkhornCodes, vicregLoss, withKoleo } from '../plugins/ssl/losses.ts';
 import { rotations } from '../plugins/ssl/rotnet.ts';
 import { mlp } from '../core/engine/nn/layers.ts';
 import { Params } from '../core/engine/nn/params.ts';
@@ -101,6 +101,11 @@ test('each SSL loss equals its hand computation on a fixed input', async () => {
   const unitPts = pts.map(unit);
   const nearestLog = unitPts.map((p, i) => Math.log(Math.min(...unitPts.filter((_, j) => j !== i).map((q) => Math.hypot(p[0]! - q[0]!, p[1]! - q[1]!)))));
   close(value(koleoLoss(tf.tensor2d(pts))), -mean(nearestLog), 'KoLeo');
+  // As a term of BYOL's and DINO's loss: weight × its mean over the views; nothing at weight 0.
+  const otherView: M = [[1, 1], [1, -1], [-1, 0], [0, 2]];
+  const base = tf.scalar(1.5);
+  close(value(withKoleo(base, 0.1, [tf.tensor2d(pts), tf.tensor2d(otherView)])), 1.5 + 0.1 * (value(koleoLoss(tf.tensor2d(pts))) + value(koleoLoss(tf.tensor2d(otherView)))) / 2, 'KoLeo term');
+  close(value(withKoleo(base, 0, [tf.tensor2d(pts)])), 1.5, 'KoLeo term off');
 
   // Sinkhorn codes: rows are distributions, prototypes get equal mass.
   const codes = sinkhornCodes(tf.tensor2d([[3, 0, 0], [2.5, 0.1, 0], [3, 0.2, 0.1], [0, 0, 1], [0, 1, 0], [2, 0, 0]]), 0.05, 50).arraySync();

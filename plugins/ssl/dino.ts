@@ -11,7 +11,7 @@ import type { ForwardMode } from '../../core/engine/nn/params.ts';
 import { mlp } from '../../core/engine/nn/layers.ts';
 import { teacherMomentum } from '../../core/engine/optim.ts';
 import { copyAsTeacher, emaTowards } from '../../core/engine/teacher.ts';
-import { koleoLoss, l2normalize } from './losses.ts';
+import { l2normalize, withKoleo } from './losses.ts';
 
 /** Global crops (scale 0.4–1, full size) then local crops (0.05–0.4, ~0.45 × size), as in DINO. */
 export function multiCropViews(size: number, locals: number, globalScale: [number, number] = [0.4, 1]): ViewSpec[] {
@@ -97,10 +97,7 @@ export const dino: SslMethod = {
         teacherMean?.dispose();
         teacherMean = tf.keep(tf.mean(t, 0, true));
         const loss = dinoLoss(teacherOut, studentOut, center, Number(hp.teacherTemp), Number(hp.studentTemp));
-        const koleo = Number(hp.koleo ?? 0);
-        if (!koleo) return loss;
-        const [f1, f2] = tf.split(features, [n, n]) as tf.Tensor2D[];
-        return tf.add(loss, tf.mul(koleo, tf.div(tf.add(koleoLoss(f1!), koleoLoss(f2!)), 2))) as tf.Scalar;
+        return withKoleo(loss, Number(hp.koleo ?? 0), tf.split(features, [n, n]) as tf.Tensor2D[]);
       },
       // The paper's freeze_last_layer: the student's prototypes take no step (nor decay) at first.
       learningRate: frozenAtFirst('method/head/prototypes/kernel', Number(hp.freezePrototypeEpochs)),

@@ -36,6 +36,12 @@ export function koleoLoss(x: tf.Tensor2D): tf.Scalar {
   });
 }
 
+/** `loss` plus `weight` × the mean KoLeo term over `views` (each view's features on their own); `loss` when the weight is 0. */
+export function withKoleo(loss: tf.Scalar, weight: number, views: tf.Tensor2D[]): tf.Scalar {
+  if (!weight) return loss;
+  return tf.add(loss, tf.mul(weight, tf.div(tf.addN(views.map(koleoLoss)), views.length))) as tf.Scalar;
+}
+
 /** BYOL's regression loss (Grill et al. 2020, eq. 2): ‖p̄ − z̄‖² = 2 − 2·cos(p, z), mean over the batch. */
 export function normalizedMse(p: tf.Tensor2D, z: tf.Tensor2D): tf.Scalar {
   return tf.tidy(() => tf.mean(tf.sub(2, tf.mul(2, tf.sum(tf.mul(l2normalize(p), l2normalize(z)), 1)))) as tf.Scalar);
