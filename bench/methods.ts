@@ -183,7 +183,7 @@ async function randomFloor(cache: TrainingCache, split: Split, size: number, wid
   }
 }
 
-/** The PyTorch reference for `method` with the settings Loupe's run used (batch; BYOL's capped target momentum). */
+/** The PyTorch reference for `method` with the settings Loupe's run used (batch, learning rate, crop scale; BYOL's capped target momentum, KoLeo, predictor rate). */
 function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number, method: 'simclr' | 'byol'): { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number } | string {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
@@ -199,11 +199,15 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
   const own = builtinSslMethods.find((m) => m.id === method)!;
   const batch = benchBatch(own);
   const steps = Math.floor(cache.imageIds.length / batch) * epochs;
-  const extra = method === 'byol' ? ['--momentum', String(teacherMomentum(0, steps, 0.99))] : [];
   // The learning rate and crop scale Loupe's run used (the reference has no colour or blur options).
   const preset = findPreset(own, 'fast-cpu');
+  const hp = resolveHyperparameters(own, preset.hyperparameters);
   const learningRate = preset.settings.learningRate ?? own.defaults.learningRate;
-  const minScale = own.views(cache.size, resolveHyperparameters(own, preset.hyperparameters))[0]!.scale[0];
+  const minScale = own.views(cache.size, hp)[0]!.scale[0];
+  // BYOL as Loupe's preset runs it: its capped target momentum, KoLeo weight and predictor rate.
+  const extra = method === 'byol'
+    ? ['--momentum', String(teacherMomentum(0, steps, 0.99)), '--koleo', String(Number(hp.koleo ?? 0)), ...(hp.fixedPredictorRate === true ? ['--fixed-predictor-rate'] : [])]
+    : [];
   const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5)),
     '--method', method, '--batch', String(batch), '--lr', String(learningRate), '--min-scale', String(minScale), ...extra],
     { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });

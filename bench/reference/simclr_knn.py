@@ -4,7 +4,10 @@ number to stand beside.
 
 BYOL: the same encoder and projector, a predictor 128→512→BN→ReLU→128, a target network that is an
 EMA of encoder + projector (momentum from --momentum rising to 1 on a cosine), symmetric
-2 − 2·cos loss; both views use the SimCLR augmentations below.
+2 − 2·cos loss; both views use the SimCLR augmentations below. As Loupe's fast-CPU BYOL: each view
+goes through the networks on its own (batch norm over one view), --fixed-predictor-rate keeps the
+predictor at the peak learning rate, and --koleo adds that weight × the KoLeo term (−mean log
+distance to the nearest other row of the L2-normalised encoder features, per view).
 
 Same model as simclr_step.py (narrow ResNet-18, projector d→512→BN→ReLU→128), NT-Xent τ = 0.2,
 Adam with linear warm-up + cosine decay, the same SimCLR augmentations (torchvision: random
@@ -62,6 +65,13 @@ def augment(batch, size, gen, min_scale=0.2):
     return torch.stack(out)
 
 
+def koleo(x):
+    x = F.normalize(x, dim=1)
+    sim = x @ x.T - 4 * torch.eye(x.shape[0])
+    distance = torch.sqrt(torch.clamp(2 - 2 * sim.max(1).values, min=1e-8))
+    return -torch.log(distance + 1e-8).mean()
+
+
 def knn(features, labels, bank, queries, k=20, tau=0.07):
     f = F.normalize(features, dim=1)
     sims = f[queries] @ f[bank].t()
@@ -84,6 +94,8 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--method", choices=["simclr", "byol"], default="simclr")
     p.add_argument("--momentum", type=float, default=0.99)
+    p.add_argument("--koleo", type=float, default=0.0)
+    p.add_argument("--fixed-predictor-rate", action="store_true")
     args = p.parse_args()
     torch.manual_seed(0)
     torch.set_num_threads(args.threads)
@@ -108,7 +120,10 @@ def main():
         trained = nn.ModuleList([model, predictor])
     else:
         trained = model
-    opt = torch.optim.Adam(trained.parameters(), lr=args.lr, weight_decay=1e-6)
+    if byol:
+        opt = torch.optim.Adam([{"params": model.parameters()}, {"params": predictor.parameters(), "predictor": True}], lr=args.lr, weight_decay=1e-6)
+    else:
+        opt = torch.optim.Adam(trained.parameters(), lr=args.lr, weight_decay=1e-6)
     steps_per_epoch = n // args.batch
     total = steps_per_epoch * args.epochs
     warm = int(args.warmup * steps_per_epoch)
@@ -130,15 +145,19 @@ def main():
             views = torch.cat([(augment(pixels[rows], size, gen, args.min_scale) - mean) / std for _ in range(2)])
             lr = args.lr * (step + 1) / warm if step < warm else args.lr * 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
             for g in opt.param_groups:
-                g["lr"] = lr
+                g["lr"] = args.lr if args.fixed_predictor_rate and g.get("predictor") else lr
             opt.zero_grad(set_to_none=True)
             if byol:
-                p = F.normalize(predictor(model(views)), dim=1)
-                with torch.no_grad():
-                    z = F.normalize(target(views), dim=1)
                 half = views.shape[0] // 2
-                z = torch.cat([z[half:], z[:half]])  # each view regresses the other's target
-                loss = (2 - 2 * (p * z).sum(1)).mean() * 2
+                v1, v2 = views[:half], views[half:]
+                f1, f2 = encoder(v1), encoder(v2)
+                p1, p2 = (F.normalize(predictor(projector(f)), dim=1) for f in (f1, f2))
+                with torch.no_grad():
+                    z1, z2 = (F.normalize(target(v), dim=1) for v in (v1, v2))
+                # Each view regresses the other's target.
+                loss = (2 - 2 * (p1 * z2).sum(1)).mean() + (2 - 2 * (p2 * z1).sum(1)).mean()
+                if args.koleo:
+                    loss = loss + args.koleo * (koleo(f1) + koleo(f2)) / 2
             else:
                 loss = nt_xent(model(views), 0.2)
             loss.backward()
