@@ -117,13 +117,11 @@ def main():
         target = copy.deepcopy(model)
         for t in target.parameters():
             t.requires_grad_(False)
-        trained = nn.ModuleList([model, predictor])
+        # The predictor in a group of its own, for --fixed-predictor-rate.
+        groups = [{"params": model.parameters()}, {"params": predictor.parameters(), "predictor": True}]
     else:
-        trained = model
-    if byol:
-        opt = torch.optim.Adam([{"params": model.parameters()}, {"params": predictor.parameters(), "predictor": True}], lr=args.lr, weight_decay=1e-6)
-    else:
-        opt = torch.optim.Adam(trained.parameters(), lr=args.lr, weight_decay=1e-6)
+        groups = [{"params": model.parameters()}]
+    opt = torch.optim.Adam(groups, lr=args.lr, weight_decay=1e-6)
     steps_per_epoch = n // args.batch
     total = steps_per_epoch * args.epochs
     warm = int(args.warmup * steps_per_epoch)
