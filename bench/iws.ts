@@ -12,7 +12,8 @@
  * label model covers tells the rules' errors from where they fire, a per-class table (share
  * labelled by the rules, end model against ceiling) which classes the rules miss, and where the
  * rules label, the label model against the model of the example images alone (do the rules tell
- * anything new?). Then the label model's fit
+ * anything new?), and which good rules would correct that model, picked by the truth (how far any
+ * acquisition could reach with as many accepted rules). Then the label model's fit
  * time on 100,000 images × 500 LFs, and the time of one refill of active-labelling suggestions
  * (the suggestion model and the picks) on 100,000 images.
  */
@@ -24,7 +25,7 @@ import { emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label
 import { pickImagesToLabel } from '../core/weak/pick-images.ts';
 import { predictProbabilities } from '../core/learn/classifier.ts';
 import { l2normalizeRows } from '../core/learn/vectors.ts';
-import { acceptAllUseful, classBalanceOf, classSharesOf, simulateActiveLabeling, simulateIws, supervisedCeiling, type SimulationData, type SimulationResult } from '../core/weak/simulate.ts';
+import { acceptAllUseful, classBalanceOf, classSharesOf, rulesThatCorrect, simulateActiveLabeling, simulateIws, supervisedCeiling, type CorrectingRules, type SimulationData, type SimulationResult } from '../core/weak/simulate.ts';
 import { voteMatrix } from '../core/weak/votes.ts';
 import { option } from './args.ts';
 import { pretrainedRun } from './data/runs.ts';
@@ -46,6 +47,8 @@ interface Draw {
   /** Active labelling by uncertainty alone (least certain from the first pick). */
   uncertain: { labels: number; accuracy: number }[];
   allGood: { accepted: number; endModel: number };
+  /** Good rules that would correct the examples-only model, picked by the truth, as many as straddle accepted at 50 answers. */
+  correcting: CorrectingRules | null;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -62,13 +65,17 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const data = await simulationDataFor(set.host.project, { runId: run.id });
     // Each seed draws other example images (and k-means starts): one draw decides too much.
     const runs: Draw[] = [];
+    const at50 = queries.reduce((best, q, i) => (q > 0 && q <= 50 && (best < 0 || q > queries[best]!) ? i : best), -1);
     for (let seed = 0; seed < seeds; seed++) {
+      const straddle = await simulateIws(data, { queries, acquisition: 'straddle', noise, seed, diagnose: true });
+      const accepted = at50 >= 0 ? straddle.points[at50]!.accepted : 0;
       runs.push({
-        straddle: await simulateIws(data, { queries, acquisition: 'straddle', noise, seed, diagnose: true }),
+        straddle,
         random: await simulateIws(data, { queries, acquisition: 'random', noise, seed }),
         active: await simulateActiveLabeling(data, queries, { seed }),
         uncertain: await simulateActiveLabeling(data, queries, { seed, only: 'uncertain' }),
         allGood: await acceptAllUseful(data, { seed }),
+        correcting: accepted > 0 ? await rulesThatCorrect(data, { seed, rules: [accepted] }) : null,
       });
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
@@ -88,7 +95,6 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
     // Where the shortfall lies: per class, at the last count of answers up to 50.
-    const at50 = queries.reduce((best, q, i) => (q > 0 && q <= 50 && (best < 0 || q > queries[best]!) ? i : best), -1);
     if (at50 >= 0) {
       const cls = (c: number, f: (p: NonNullable<SimulationResult['points'][number]['perClass']>) => number[]) => mean(runs.map((r) => f(r.straddle.points[at50]!.perClass!)[c]!));
       console.log(`Per class after ${queries[at50]} straddle answers (mean of the draws): the share of its training images the label model labels, the end model's accuracy on its held-out images, and the ceiling's.`);
@@ -104,6 +110,16 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     console.log('|---|---|---|---|');
     queries.forEach((q, i) => { if (q > 0) console.log(`| ${q} | ${where(i, (w) => w.labelModel)} | ${where(i, (w) => w.examplesOnly)} | ${where(i, (w) => w.examplesOnlyElsewhere)} |`); });
     const allGood = runs.map((r) => r.allGood.endModel);
+    const correcting = runs.flatMap((r) => (r.correcting ? [r.correcting] : []));
+    if (correcting.length) {
+      // Which rules would have helped, by the truth: a bound on what better acquisition could reach.
+      const band = (b: number) => {
+        const cand = mean(correcting.map((c) => c.bands[b]!.candidates)), good = mean(correcting.map((c) => c.bands[b]!.good));
+        return `${correcting[0]!.bands[b]!.name} ${cand.toFixed(0)} (${pct(good / Math.max(1, cand))} good, mean gain ${mean(correcting.map((c) => c.bands[b]!.meanGain)).toFixed(1)} rows)`;
+      };
+      const best = correcting.map((c) => c.bestByGain[0]!);
+      console.log(`Rules that would correct the examples-only model (by the truth; gain: training rows a rule labels right that the model gets wrong, less the reverse). Candidates by how far that model agrees with them (another class on < 10%, < 50%, more of their rows): ${[0, 1, 2].map(band).join('; ')}. The good rules of most gain, as many as straddle accepted after ${queries[at50]} answers (${mean(best.map((b) => b.rules)).toFixed(0)}), class by class: end model ${pct(mean(best.map((b) => b.endModel)))} ± ${pct(spread(best.map((b) => b.endModel)))}, ${(mean(best.map((b) => b.endModel)) / ceiling).toFixed(2)} of the ceiling: where an acquisition that knew the truth would get.`);
+    }
     console.log(`Every good candidate at once — the label model on every LF the simulated expert would accept (${secs((r) => r.allGood.accepted)} of ${s0.candidates}), where endless answers would lead: end model ${pct(mean(allGood))} ± ${pct(spread(allGood))}, ${(mean(allGood) / ceiling).toFixed(2)} of the ceiling.`);
   } finally {
     set.host.close();

@@ -35,7 +35,7 @@ import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
 import { DEFAULT_PRECISION_PRIOR, emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
-import { lfContextFor, pickExamples, simulateIws } from '../core/weak/simulate.ts';
+import { lfContextFor, pickExamples, rulesThatCorrect, simulateIws } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
 import { emojiDemoProject } from './helpers/demo.ts';
@@ -666,6 +666,16 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     assert.ok(Math.abs(where.labelModel - point.labelModel.accuracy) < 1e-9, JSON.stringify(where));
     assert.ok(covered > 0 && covered < rows && whole(where.examplesOnly, covered) && whole(where.examplesOnlyElsewhere, rows - covered), JSON.stringify({ where, rows, covered }));
     assert.ok((where.examplesOnly * covered + where.examplesOnlyElsewhere * (rows - covered)) / rows > 1 / 9, JSON.stringify({ where, rows, covered }));
+    // Which good rules would correct the examples-only model: the bands share out the candidates
+    // (those firing on training rows), a rule that model agrees with is far likelier good than one it
+    // mostly disagrees with, and the rules of most gain are taken as many as asked.
+    const correcting = await rulesThatCorrect(data, { seed: 0, rules: [5] });
+    const bands = correcting.bands, all = bands.reduce((s, b) => s + b.candidates, 0);
+    assert.deepEqual(bands.map((b) => b.name), ['agrees', 'partly', 'mostly not']);
+    assert.ok(all > 0.9 * sim.candidates && all <= sim.candidates && bands.every((b) => b.good <= b.candidates), JSON.stringify({ bands, candidates: sim.candidates }));
+    assert.ok(bands[0]!.good / bands[0]!.candidates > 2 * bands[2]!.good / bands[2]!.candidates, JSON.stringify(bands));
+    assert.equal(correcting.bestByGain[0]!.rules, 5);
+    assert.ok(correcting.bestByGain[0]!.endModel > 1 / 9 && correcting.bestByGain[0]!.endModel <= 1, JSON.stringify(correcting.bestByGain));
   } finally {
     app.close();
   }

@@ -205,7 +205,7 @@ async function simulationSetup(data: SimulationData, seed: number, examplesPerCl
     });
     return { labelModel: covered ? lmRight / covered : NaN, examplesOnly: covered ? baseRight / covered : NaN, examplesOnlyElsewhere: rest ? restRight / rest : NaN };
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, examplesOnlyModel, truthWhereCovered, whereRulesLabel };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, whereRulesLabel };
 }
 
 /**
@@ -219,6 +219,65 @@ export async function acceptAllUseful(data: SimulationData, options: { seed?: nu
   const chosen = setup.lfs.map((_, j) => j).filter((j) => setup.useful[j]);
   const lm = labelRows(setup.trainLfs, chosen, data.train.length, data.classNames.length, { known: setup.known });
   return { accepted: chosen.length, endModel: await setup.endModelAccuracy(lm) };
+}
+
+/** How far the examples-only model agrees with a rule: the share of its training rows it puts in another class. */
+export const DISAGREEMENT_BANDS = [
+  { name: 'agrees', below: 0.1 },
+  { name: 'partly', below: 0.5 },
+  { name: 'mostly not', below: Infinity },
+] as const;
+
+export interface CorrectingRules {
+  /** Per band of DISAGREEMENT_BANDS: candidates, how many are good rules, and those good rules' mean gain. */
+  bands: { name: string; candidates: number; good: number; meanGain: number }[];
+  /** The end model on the good rules of most gain, `rules` of them taken class by class in turn. */
+  bestByGain: { rules: number; endModel: number }[];
+}
+
+/**
+ * Which good rules would lift the end model, and how rare they are; the truth decides, so this is
+ * the bench's diagnostic, not something a session could do. A rule's gain, against the model of
+ * the example images alone: the training rows it labels right that the model gets wrong, less
+ * those it labels wrong that the model gets right. A good rule the model agrees with adds nearly
+ * nothing, and one it mostly disagrees with is seldom good. `bestByGain` accepts the good rules of
+ * most gain (class by class, as the straddle acquisition balances classes): where an acquisition
+ * that knew the truth would get with as many accepted rules as a session has after 50 answers.
+ */
+export async function rulesThatCorrect(data: SimulationData, options: { seed?: number; examplesPerClass?: number; rules?: number[] } = {}): Promise<CorrectingRules> {
+  const k = data.classNames.length;
+  const setup = await simulationSetup(data, options.seed ?? 0, options.examplesPerClass ?? 3);
+  const model = await setup.examplesOnlyTrainClasses();
+  const gain = new Float64Array(setup.lfs.length);
+  const bands = DISAGREEMENT_BANDS.map((b) => ({ name: b.name, candidates: 0, good: 0, meanGain: 0 }));
+  setup.trainLfs.forEach((lf, j) => {
+    let disagree = 0, seen = 0;
+    for (const i of lf.fires) {
+      const truth = setup.trainTruth[i]!;
+      if (truth < 0) continue;
+      seen++;
+      if (model[i] !== lf.classIndex) disagree++;
+      const ruleRight = truth === lf.classIndex, modelRight = model[i] === truth;
+      if (ruleRight && !modelRight) gain[j]!++;
+      else if (!ruleRight && modelRight) gain[j]!--;
+    }
+    if (seen === 0) return;
+    const band = bands[DISAGREEMENT_BANDS.findIndex((b) => disagree / seen < b.below)]!;
+    band.candidates++;
+    if (setup.useful[j]) (band.good++, (band.meanGain += gain[j]!));
+  });
+  for (const b of bands) b.meanGain = b.good ? b.meanGain / b.good : 0;
+  const byClass = Array.from({ length: k }, (_, c) => setup.lfs.map((_, j) => j).filter((j) => setup.useful[j] && setup.lfs[j]!.classIndex === c && gain[j]! > 0).sort((a, b) => gain[b]! - gain[a]!));
+  const bestByGain: CorrectingRules['bestByGain'] = [];
+  for (const count of options.rules ?? [15, 25]) {
+    const chosen: number[] = [];
+    for (let t = 0; chosen.length < count && byClass.some((js) => t < js.length); t++) {
+      for (let c = 0; c < k && chosen.length < count; c++) if (t < byClass[c]!.length) chosen.push(byClass[c]![t]!);
+    }
+    const lm = labelRows(setup.trainLfs, chosen, data.train.length, k, { known: setup.known });
+    bestByGain.push({ rules: chosen.length, endModel: await setup.endModelAccuracy(lm) });
+  }
+  return { bands, bestByGain };
 }
 
 export async function simulateIws(data: SimulationData, options: SimulationOptions): Promise<SimulationResult> {
