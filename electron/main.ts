@@ -61,7 +61,10 @@ app.whenReady().then(async () => {
         const file = host.thumbnailFile(id);
         return file ? new Response(bytes(await fs.promises.readFile(file)), { headers: { 'content-type': 'image/webp' } }) : new Response('Not found', { status: 404 });
       }
-      if (url.hostname === 'preview') return new Response(bytes(await host.preview(id)), { headers: { 'content-type': 'image/jpeg' } });
+      if (url.hostname === 'preview') {
+        const preview = await host.preview(id);
+        return new Response(bytes(preview.bytes), { headers: { 'content-type': preview.contentType } });
+      }
     } catch (err) {
       return new Response((err as Error).message, { status: 404 });
     }

@@ -246,6 +246,15 @@ test('a project from before the grey + alpha fix redraws those thumbnails when i
     assert.ok(greenish < info.width * info.height * 0.02, `${greenish} green pixels remain`);
     assert.deepEqual(fs.readFileSync(photoThumb), photoBefore, 'an RGB thumbnail is not redrawn');
     assert.equal((host.project.db.prepare('SELECT COUNT(*) AS n FROM stale_thumbnails').get() as { n: number }).n, 0);
+    // The preview keeps the sheep's transparency (WebP; JPEG would put it on black); the photo stays JPEG.
+    const idOf = (name: string) => (host.project.db.prepare('SELECT id FROM images WHERE rel_path = ?').get(name) as { id: number }).id;
+    const sheepPreview = await host.preview(idOf('sheep.png')), photoPreview = await host.preview(idOf('photo.png'));
+    assert.deepEqual([sheepPreview.contentType, photoPreview.contentType], ['image/webp', 'image/jpeg']);
+    const drawn = await sharp(sheepPreview.bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    let clear = 0;
+    for (let i = 0; i < drawn.info.width * drawn.info.height; i++) if (drawn.data[i * 4 + 3]! < 8) clear++;
+    assert.ok(clear > 200, `${clear} transparent pixels in the preview`);
+    assert.equal((await sharp(photoPreview.bytes).metadata()).format, 'jpeg');
   } finally {
     host.close();
   }

@@ -157,14 +157,23 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
   }
 
   /** A display rendition for the detail view, made on demand from the original file. */
-  async preview(imageId: number, maxSize = 1600): Promise<Buffer> {
+  /**
+   * The image drawn for the detail view and active labelling. JPEG, except for images with
+   * transparency: WebP keeps it (JPEG would flatten it onto black, unlike the thumbnails, which
+   * keep it too), at about twice JPEG's encoding time (85 against 35 ms at 1600 × 1200 here).
+   */
+  async preview(imageId: number, maxSize = 1600): Promise<{ bytes: Buffer; contentType: 'image/jpeg' | 'image/webp' }> {
     const img = getImage(this.project.db, imageId);
     if (img.status === 'failed') throw new LoupeError('invalid-input', `This file could not be imported: ${img.error}`);
     const data = await fs.promises.readFile(img.path).catch((err) => {
       throw new LoupeError('not-found', `The original file is missing: ${img.path}`, { hint: 'It was moved or deleted after import. Re-import its folder.', cause: err });
     });
     const display = getDataset(this.project.db, img.datasetId).settings.display;
-    return renderDisplay(await openImage(data), maxSize, display, 'jpeg');
+    const image = await openImage(data);
+    const alpha = !image.info.scientific && (image.info.channels === 2 || image.info.channels === 4);
+    return alpha
+      ? { bytes: await renderDisplay(image, maxSize, display, 'webp', 90), contentType: 'image/webp' }
+      : { bytes: await renderDisplay(image, maxSize, display, 'jpeg'), contentType: 'image/jpeg' };
   }
 
   close(): void {

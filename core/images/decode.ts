@@ -158,12 +158,12 @@ export async function renderScientific(src: SourceImage, maxSize: number, displa
 }
 
 /** An 8-bit display rendition no larger than `maxSize`, EXIF orientation applied. */
-export async function renderDisplay(src: SourceImage, maxSize: number, display: DisplaySettings, format: 'webp' | 'jpeg'): Promise<Buffer> {
+export async function renderDisplay(src: SourceImage, maxSize: number, display: DisplaySettings, format: 'webp' | 'jpeg', quality = format === 'webp' ? 80 : 88): Promise<Buffer> {
   try {
     const img = src.info.scientific
       ? await renderScientific(src, maxSize, display)
       : src.pipeline().rotate().resize(maxSize, maxSize, { fit: 'inside', withoutEnlargement: true });
-    return format === 'webp' ? await img.webp({ quality: 80, effort: 2 }).toBuffer() : await img.jpeg({ quality: 88 }).toBuffer();
+    return format === 'webp' ? await img.webp({ quality, effort: 2 }).toBuffer() : await img.jpeg({ quality }).toBuffer();
   } catch (err) {
     throw explainDecodeError(err, src.data);
   }

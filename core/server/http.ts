@@ -163,7 +163,8 @@ export async function serve(host: Host, opts: { port?: number; staticDir: string
           res.writeHead(200, { 'content-type': 'image/webp', etag, 'cache-control': 'private, no-cache', 'x-content-type-options': 'nosniff' });
           return fs.createReadStream(file).pipe(res);
         }
-        return send(res, 200, await host.preview(imageId), { 'content-type': 'image/jpeg', 'cache-control': 'private, no-cache' });
+        const preview = await host.preview(imageId);
+        return send(res, 200, preview.bytes, { 'content-type': preview.contentType, 'cache-control': 'private, no-cache' });
       }
       if (req.method !== 'GET') return send(res, 405, { error: { code: 'invalid-input', message: 'Method not allowed.' } });
       return serveStatic(res, url.pathname);
