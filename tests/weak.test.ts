@@ -20,7 +20,7 @@ import { readNpy } from '../core/export/npy.ts';
 import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
-import { exampleAgreement, nextQuery } from '../core/weak/acquisition.ts';
+import { exampleAgreement, nextQuery, WARM_START_TRIES } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, finalLfs, trainEndModel, type Answer } from '../core/weak/iws.ts';
@@ -320,6 +320,21 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   // Nothing open but implied cuts: those are asked rather than stopping; everything judged: null.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4]), accepted: new Set([2, 4]) }, rng), 5);
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([0, 1, 2, 3, 4, 5]) }, rng), null);
+  // A class refused WARM_START_TRIES times leaves the warm start: straddle picks among its rules
+  // (d, where μ ± σ straddles r), not the warm start's choice (c, on both its examples).
+  const more = [
+    { classIndex: 0, fires: Uint32Array.from([0]), group: 'x' }, { classIndex: 0, fires: Uint32Array.from([1]), group: 'y' },
+    { classIndex: 0, fires: Uint32Array.from([0, 1, 2]), group: 'z' }, { classIndex: 0, fires: Uint32Array.from([7]), group: 'w' },
+    { classIndex: 1, fires: Uint32Array.from([9]), group: 'v' },
+  ];
+  const warm = {
+    coverage: more.map((l) => l.fires.length / 10), classOf: more.map((l) => l.classIndex), classes: 2, groupOf: more.map((l) => l.group),
+    examples: exampleAgreement(more, new Map([[0, 0], [1, 0], [9, 1]])),
+    mean: Float32Array.from([0.1, 0.1, 0.95, 0.6, 0.9]), std: Float32Array.from([0.01, 0.01, 0.01, 0.2, 0.01]),
+  };
+  assert.equal(WARM_START_TRIES, 2);
+  assert.equal(nextQuery('straddle', { ...warm, judged: new Set([0, 4]), accepted: new Set([4]) }, rng), 2, 'one refusal: the warm start goes on');
+  assert.equal(nextQuery('straddle', { ...warm, judged: new Set([0, 1, 4]), accepted: new Set([4]) }, rng), 3, 'two: straddle');
 });
 
 test('images to label: typical images of the groups no label covers, and the least certain ones (never two near-duplicates); half of each while labels are few', async () => {
