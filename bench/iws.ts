@@ -112,7 +112,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const allGood = runs.map((r) => r.allGood.endModel);
     const correcting = runs.flatMap((r) => (r.correcting ? [r.correcting] : []));
     if (correcting.length) {
-      // Which rules would have helped, by the truth: a bound on what better acquisition could reach.
+      // Which rules would have helped, by the truth: where better acquisition could get (not a bound: a greedy pick).
       const band = (b: number) => {
         const cand = mean(correcting.map((c) => c.bands[b]!.candidates)), good = mean(correcting.map((c) => c.bands[b]!.good));
         return `${correcting[0]!.bands[b]!.name} ${cand.toFixed(0)} (${pct(good / Math.max(1, cand))} good, mean gain ${mean(correcting.map((c) => c.bands[b]!.meanGain)).toFixed(1)} rows)`;

@@ -156,11 +156,11 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     return fs.existsSync(file) ? file : undefined;
   }
 
-  /** A display rendition for the detail view, made on demand from the original file. */
   /**
-   * The image drawn for the detail view and active labelling. JPEG, except for images with
-   * transparency: WebP keeps it (JPEG would flatten it onto black, unlike the thumbnails, which
-   * keep it too), at about twice JPEG's encoding time (85 against 35 ms at 1600 × 1200 here).
+   * The image drawn for the detail view and active labelling, made on demand from the original
+   * file. JPEG, except for images with transparency: WebP keeps it (JPEG would flatten it onto
+   * black, unlike the thumbnails, which keep it too), at about twice JPEG's encoding time (85
+   * against 35 ms at 1600 × 1200 here).
    */
   async preview(imageId: number, maxSize = 1600): Promise<{ bytes: Buffer; contentType: 'image/jpeg' | 'image/webp' }> {
     const img = getImage(this.project.db, imageId);
