@@ -170,8 +170,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     });
     const display = getDataset(this.project.db, img.datasetId).settings.display;
     const image = await openImage(data);
-    const alpha = !image.info.scientific && (image.info.channels === 2 || image.info.channels === 4);
-    return alpha
+    return image.info.hasAlpha && !image.info.scientific
       ? { bytes: await renderDisplay(image, maxSize, display, 'webp', 90), contentType: 'image/webp' }
       : { bytes: await renderDisplay(image, maxSize, display, 'jpeg'), contentType: 'image/jpeg' };
   }

@@ -17,6 +17,8 @@ export interface ImageInfo {
   bitDepth: number;
   /** Needs per-channel stretching to be seen (16-bit, float, or not 1/3/4 channels nor grey + alpha). */
   scientific: boolean;
+  /** Its header declares a transparency band (an RGBA or grey + alpha PNG, a 32-bit BMP with an alpha mask). */
+  hasAlpha: boolean;
 }
 
 /** A decodable image held in memory: its facts and a way to start a sharp pipeline on it. */
@@ -71,7 +73,7 @@ export async function openImage(buf: Buffer): Promise<SourceImage> {
   if (isBmp(buf)) {
     const raw = decodeBmp(buf);
     return {
-      info: { format: 'bmp', width: raw.width, height: raw.height, channels: raw.channels, bitDepth: 8, scientific: false },
+      info: { format: 'bmp', width: raw.width, height: raw.height, channels: raw.channels, bitDepth: 8, scientific: false, hasAlpha: raw.channels === 4 },
       pipeline: () => sharp(raw.data, { raw: { width: raw.width, height: raw.height, channels: raw.channels } }),
     };
   }
@@ -99,6 +101,7 @@ export async function openImage(buf: Buffer): Promise<SourceImage> {
       channels,
       bitDepth,
       scientific: bitDepth > 8 || !([1, 3, 4].includes(channels) || greyAlpha(meta)),
+      hasAlpha: meta.hasAlpha === true,
     },
     pipeline: () => sharp(buf, sharpOptions),
     data: buf,
