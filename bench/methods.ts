@@ -8,14 +8,14 @@
  * split: kNN top-1 (k = 20, cosine, the train split as the bank) and a linear probe (logistic
  * regression on frozen features). The random-init encoder gives the floor every method must beat
  * clearly; the PyTorch references train SimCLR and BYOL for the same budget and score them the same
- * way (their own random init gives their own floor: PyTorch's default init is a weaker one).
+ * way (their own random encoder, initialised as Loupe's, gives their own floor).
  * SSL training sees every image of the set without its label (transductive, as in SeLa's setup);
  * labels are used only by the scorers, and only the train split's by the probe and the kNN bank.
  * Finished runs are cached in the bench project under their resolved settings and reused unless
  * --fresh (needed after a code change that no setting names). `--set` overrides a
  * run setting (learningRate, optimizer, …) or a method hyper-parameter for every method run, to
  * try a change against the table without editing a plugin. `--seeds n` trains and scores every
- * method (and draws the floor's random encoder) with seeds 0…n−1 and judges on the means, printing
+ * method and reference (and draws the floors' random encoders) with seeds 0…n−1 and judges on the means, printing
  * each mean ± its standard deviation: at this budget one run's accuracy moves by a few points
  * with the seed alone, as much as the margin being judged.
  */
@@ -183,8 +183,10 @@ async function randomFloor(cache: TrainingCache, split: Split, size: number, wid
   }
 }
 
+interface ReferenceResult { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number }
+
 /** The PyTorch reference for `method` with the settings Loupe's run used (batch, learning rate, crop scale; BYOL's capped target momentum, KoLeo, predictor rate). */
-function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number, method: 'simclr' | 'byol'): { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number } | string {
+function pytorchReference(cache: TrainingCache, split: Split, epochs: number, width: number, method: 'simclr' | 'byol', seed: number): ReferenceResult | string {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   if (probe.status !== 0) {
     console.log('  Installing the PyTorch reference (Debian python3-torch, python3-torchvision)…');
@@ -209,13 +211,31 @@ function pytorchReference(cache: TrainingCache, split: Split, epochs: number, wi
     ? ['--momentum', String(teacherMomentum(0, steps, 0.99)), '--koleo', String(Number(hp.koleo ?? 0)), ...(hp.fixedPredictorRate === true ? ['--fixed-predictor-rate'] : [])]
     : [];
   const r = spawnSync(PYTHON, [script, '--pixels', cache.file, '--meta', meta, '--epochs', String(epochs), '--width', String(width), '--warmup', String(Math.min(2, epochs / 5)),
-    '--method', method, '--batch', String(batch), '--lr', String(learningRate), '--min-scale', String(minScale), ...extra],
+    '--method', method, '--batch', String(batch), '--lr', String(learningRate), '--min-scale', String(minScale), '--seed', String(seed), ...extra],
     { encoding: 'utf8', cwd: path.dirname(script), maxBuffer: 1 << 24 });
   if (r.status !== 0) return `reference failed: ${(r.stderr || r.error?.message || '').trim().split('\n').at(-1)}`;
   const line = r.stdout.trim().split('\n').filter((l) => l.startsWith('{')).at(-1);
   const parsed = line ? JSON.parse(line) as Record<string, number> : null;
   if (!parsed || typeof parsed.knn !== 'number') return `reference printed no result: ${r.stdout.trim().slice(-200)}`;
-  return parsed as unknown as { knn: number; floor: number; imagesPerSecond: number; firstLoss: number; lastLoss: number };
+  return parsed as unknown as ReferenceResult;
+}
+
+/**
+ * The reference trained with each of Loupe's seeds, as means (± sd): one seed's kNN moves by a point
+ * or two, so a gap between Loupe and PyTorch is only read off the same number of seeds.
+ */
+function referenceOverSeeds(cache: TrainingCache, split: Split, epochs: number, width: number, method: 'simclr' | 'byol', seeds: number[]):
+  (ReferenceResult & { knnSd: number | null; floorSd: number | null }) | string {
+  const runs: ReferenceResult[] = [];
+  for (const seed of seeds) {
+    const r = pytorchReference(cache, split, epochs, width, method, seed);
+    if (typeof r === 'string') return r;
+    console.log(`  PyTorch ${method.padEnd(5)} seed ${seed}  kNN ${pct(r.knn)}  floor ${pct(r.floor)}  ${r.imagesPerSecond.toFixed(0)} img/s`);
+    runs.push(r);
+  }
+  const avg = (k: keyof ReferenceResult) => mean(runs.map((r) => r[k]));
+  return { knn: avg('knn'), floor: avg('floor'), imagesPerSecond: avg('imagesPerSecond'), firstLoss: avg('firstLoss'), lastLoss: avg('lastLoss'),
+    knnSd: sd(runs.map((r) => r.knn)), floorSd: sd(runs.map((r) => r.floor)) };
 }
 
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
@@ -281,7 +301,7 @@ export async function run(args: string[]): Promise<void> {
           lossFirst: mean(runs.map((r) => r.lossFirst)), lossLast: mean(runs.map((r) => r.lossLast)) });
       }
       const references = (['simclr', 'byol'] as const).filter((m) => reference && wanted.includes(m))
-        .map((m) => ({ name: builtinSslMethods.find((b) => b.id === m)!.name, result: pytorchReference(cache, split, epochs, width, m) }));
+        .map((m) => ({ name: builtinSslMethods.find((b) => b.id === m)!.name, result: referenceOverSeeds(cache, split, epochs, width, m, seeds) }));
       const spread = seeds.length > 1 ? ` (mean ± sd of ${seeds.length} seeds)` : '';
       console.log(`\n| method | img/s | train min | loss first→last epoch | kNN top-1${spread} | linear probe${spread} | eff. rank | vs floor (kNN) | vs floor (probe) |`);
       console.log('|---|---|---|---|---|---|---|---|---|');
@@ -291,7 +311,7 @@ export async function run(args: string[]): Promise<void> {
       console.log(`| random init (floor) | — | — | — | ${pctSd(floor.knn, floor.knnSd)} | ${pctSd(floor.probe, floor.probeSd)} | ${floor.rank.toFixed(1)} | — | — |`);
       for (const { name: refName, result: ref } of references) {
         if (typeof ref === 'string') console.log(`| PyTorch ${refName} | ${ref} |`);
-        else console.log(`| PyTorch ${refName} (reference, same budget, seed 0) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pct(ref.knn)} | — | — | ${versus(ref.knn, ref.floor)} over its own floor ${pct(ref.floor)} | — |`);
+        else console.log(`| PyTorch ${refName} (reference, same budget, ${seeds.length > 1 ? `mean ± sd of ${seeds.length} seeds` : 'seed 0'}) | ${ref.imagesPerSecond.toFixed(0)} | — | ${ref.firstLoss.toFixed(3)} → ${ref.lastLoss.toFixed(3)} | ${pctSd(ref.knn, ref.knnSd)} | — | — | ${versus(ref.knn, ref.floor)} over its own floor ${pctSd(ref.floor, ref.floorSd)} | — |`);
       }
       const beaten = rows.filter((r) => r.knn > floor.knn + CLEAR_MARGIN).length, probed = rows.filter((r) => r.probe > floor.probe + CLEAR_MARGIN).length;
       console.log(`\n${beaten}/${rows.length} methods beat the random-init floor by more than ${100 * CLEAR_MARGIN} points of kNN accuracy; ${probed}/${rows.length} by more than ${100 * CLEAR_MARGIN} points of linear-probe accuracy${seeds.length > 1 ? ` (means over ${seeds.length} seeds)` : ''}.\n`);

@@ -96,8 +96,9 @@ def main():
     p.add_argument("--momentum", type=float, default=0.99)
     p.add_argument("--koleo", type=float, default=0.0)
     p.add_argument("--fixed-predictor-rate", action="store_true")
+    p.add_argument("--seed", type=int, default=0, help="weights, crops and batch order")
     args = p.parse_args()
-    torch.manual_seed(0)
+    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     meta = json.load(open(args.meta))
     size, n = meta["size"], meta["count"]
@@ -125,7 +126,7 @@ def main():
     steps_per_epoch = n // args.batch
     total = steps_per_epoch * args.epochs
     warm = int(args.warmup * steps_per_epoch)
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(args.seed)
 
     def features():
         model.eval()
