@@ -98,6 +98,18 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
   await shot('06-failed-detail');
   await page.getByLabel('Status').selectOption('ok');
 
+  // A 33 × 21 px image fills its grid cell and the panel with square pixels, not a blurred smudge.
+  await page.getByLabel('Search file names').fill('g.bmp');
+  await page.getByTestId('grid-total').filter({ hasText: /^1 shown/ }).waitFor();
+  await page.waitForFunction(() => !!document.querySelector('[data-testid=cell] img[data-real-pixels]'), null, { timeout: 10_000 });
+  await page.getByTestId('cell').first().click();
+  await page.getByTestId('detail').getByText('33 × 21 px').waitFor();
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid=detail] img') as HTMLImageElement | null;
+    return !!img && img.complete && img.naturalWidth === 33 && img.hasAttribute('data-real-pixels');
+  });
+  await shot('06b-small-image-detail');
+
   // Open an image and label it with a new class, then by keyboard.
   await page.getByLabel('Search file names').fill('field_0007');
   await page.getByTestId('cell').first().click();
@@ -108,6 +120,12 @@ test('import a folder, see progress reach 100%, browse, open and label an image'
     return !!img && img.complete && img.naturalWidth > 0;
   });
   await detail.getByText('160 × 120 px').waitFor();
+  // The image is fitted to the panel, drawn with square pixels once magnified twice or more.
+  const drawn = await detail.locator('img').evaluate((img: HTMLImageElement) => ({
+    scale: Math.min(img.clientWidth / img.naturalWidth, img.clientHeight / img.naturalHeight), rendering: getComputedStyle(img).imageRendering,
+  }));
+  assert.ok(drawn.scale > 1.2, `a 160-px image is drawn larger in the panel (×${drawn.scale.toFixed(2)})`);
+  assert.equal(drawn.rendering, drawn.scale >= 2 ? 'pixelated' : 'auto', `rendering at ×${drawn.scale.toFixed(2)}`);
   await detail.getByLabel('New class name').fill('rust spots');
   await detail.getByRole('button', { name: 'Label', exact: true }).click();
   await detail.getByText('human').waitFor();
