@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import sharp from 'sharp';
 import { rendererDist } from '../core/cli/main.ts';
 import { Host } from '../core/host/host.ts';
 import { serve, type ServedHost } from '../core/server/http.ts';
@@ -265,6 +266,25 @@ test('explore concepts: cluster the demo, see the map and a gallery, name a clus
   await page.locator('.thumb img').first().waitFor();
   await page.waitForTimeout(400);
   await shot('13-explore-cluster');
+  // Zoomed in, the map's points spread past the canvas; a double-click fits them again.
+  const map = page.locator('.canvas-box canvas').first();
+  const mapSpread = async () => {
+    const { data: px, info } = await sharp(await map.screenshot()).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    const xs: number[] = [];
+    for (let i = 0; i < info.width * info.height; i++) {
+      if (Math.abs(px[3 * i]! - 21) + Math.abs(px[3 * i + 1]! - 23) + Math.abs(px[3 * i + 2]! - 27) > 30) xs.push(i % info.width);
+    }
+    xs.sort((a, b) => a - b);
+    return { pixels: xs.length, middle: (xs[Math.floor(0.98 * (xs.length - 1))]! - xs[Math.floor(0.02 * (xs.length - 1))]!) / info.width };
+  };
+  const fitted = await mapSpread();
+  await map.hover();
+  for (let i = 0; i < 6; i++) await page.mouse.wheel(0, -300);
+  const zoomed = await mapSpread();
+  assert.ok(zoomed.middle > fitted.middle + 0.15, `zooming in spreads the points (${fitted.middle.toFixed(2)} → ${zoomed.middle.toFixed(2)} of the width)`);
+  await map.dblclick({ position: { x: 5, y: 5 } });
+  const refitted = await mapSpread();
+  assert.ok(Math.abs(refitted.middle - fitted.middle) < 0.05 && refitted.pixels > 0.8 * fitted.pixels, `a double-click fits the map again (${refitted.middle.toFixed(2)} of the width)`);
   const before = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number }).n;
   assert.equal(before, 0);
   await page.getByLabel('Concept name').fill('Round yellow faces');

@@ -94,6 +94,28 @@ export class PointMap {
     this.updateColors();
   }
 
+  /**
+   * Pans and zooms so the points fill the canvas: the box between the 0.5th and 99.5th percentile
+   * of each axis, with a small margin, so that a lone far point does not shrink the rest (it is a
+   * scroll away). On a new map, and on a double-click after panning and zooming.
+   */
+  fitView(): void {
+    const n = this.x.length;
+    if (!n) return;
+    const span = (v: Float32Array): [number, number] => {
+      const sorted = Float32Array.from(v).sort();
+      return [sorted[Math.floor(0.005 * (n - 1))]!, sorted[Math.ceil(0.995 * (n - 1))]!];
+    };
+    const [x0, x1] = span(this.x), [y0, y1] = span(this.y);
+    this.center = [(x0 + x1) / 2, (y0 + y1) / 2];
+    const w = this.canvas.width || 1, h = this.canvas.height || 1;
+    // scale() with zoom 1: how far one data unit reaches in clip space along each axis.
+    const [ax, ay] = w > h ? [h / w, 1] : [1, w / h];
+    const reach = Math.max(((x1 - x0) / 2) * ax, ((y1 - y0) / 2) * ay, 1e-6);
+    this.zoom = Math.min(400, Math.max(0.3, 0.92 / reach));
+    this.draw();
+  }
+
   /** Dims every point but these (null: all at full strength). */
   highlight(indices: number[] | null): void {
     this.highlighted = indices ? new Set(indices) : null;
@@ -228,12 +250,15 @@ export class PointMap {
       this.center = [this.center[0]! + before[0] - after[0], this.center[1]! + before[1] - after[1]];
       this.draw();
     };
+    const fit = () => this.fitView();
     c.addEventListener('mousedown', down);
+    c.addEventListener('dblclick', fit);
     window.addEventListener('mousemove', move);
     window.addEventListener('mouseup', up);
     c.addEventListener('wheel', wheel, { passive: false });
     this.cleanup.push(() => {
       c.removeEventListener('mousedown', down);
+      c.removeEventListener('dblclick', fit);
       window.removeEventListener('mousemove', move);
       window.removeEventListener('mouseup', up);
       c.removeEventListener('wheel', wheel);
