@@ -4,7 +4,7 @@
 // magnifications and reductions stay smooth, where square pixels would only add jagged edges.
 import type { Action } from 'svelte/action';
 
-/** Rendered width over natural width at or beyond which pixels are drawn square. */
+/** The drawn scale (drawn size over the image's own) from which pixels are drawn square. */
 export const REAL_PIXELS_FROM = 2;
 
 export const realPixels: Action<HTMLImageElement> = (img) => {
