@@ -39,6 +39,9 @@ function hexRgb(hex: string): [number, number, number] {
   return [(v >> 16) & 255, (v >> 8) & 255, v & 255];
 }
 
+/** Zoom limits, for the wheel and for fitting alike: from most of the map to a few points. */
+const clampZoom = (zoom: number) => Math.min(400, Math.max(0.3, zoom));
+
 export class PointMap {
   private readonly gl: WebGL2RenderingContext;
   private readonly program: WebGLProgram;
@@ -112,7 +115,7 @@ export class PointMap {
     // scale() with zoom 1: how far one data unit reaches in clip space along each axis.
     const [ax, ay] = w > h ? [h / w, 1] : [1, w / h];
     const reach = Math.max(((x1 - x0) / 2) * ax, ((y1 - y0) / 2) * ay, 1e-6);
-    this.zoom = Math.min(400, Math.max(0.3, 0.92 / reach));
+    this.zoom = clampZoom(0.92 / reach);
     this.draw();
   }
 
@@ -245,7 +248,7 @@ export class PointMap {
       e.preventDefault();
       const [x, y] = local(e);
       const before = this.toData(x, y);
-      this.zoom = Math.min(400, Math.max(0.3, this.zoom * Math.exp(-e.deltaY * 0.0015)));
+      this.zoom = clampZoom(this.zoom * Math.exp(-e.deltaY * 0.0015));
       const after = this.toData(x, y);
       this.center = [this.center[0]! + before[0] - after[0], this.center[1]! + before[1] - after[1]];
       this.draw();
