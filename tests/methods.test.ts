@@ -183,20 +183,23 @@ test('every built-in method trains on real images without collapsing; the loss f
       const result = await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });
       assert.equal(result.stopped, false, method.id);
       const loss = getMetrics(host.project.db, runId).loss!.map(([, v]) => v);
-      // First epoch against the last. Batch-16 losses are noisy (Barlow Twins estimates a 64×64
-      // correlation from 16 pairs), so whole-epoch means are compared, never single steps.
+      // The first epoch against the last (SwAV's bar below) and against the second half of the
+      // run (does it fall). Batch-16 losses are noisy (Barlow Twins estimates a 64×64 correlation
+      // from 16 pairs): one epoch's mean is 6 steps, and Barlow Twins' last epoch ranged 20–46
+      // over 15 runs from a first of 51–62, and once, in CI, ended at 56.1 from 55.6. Its
+      // second-half mean (24 steps) spreads half as far.
       const per = loss.length / epochs;
-      const first = mean(loss.slice(0, per)), last = mean(loss.slice(-per));
+      const first = mean(loss.slice(0, per)), last = mean(loss.slice(-per)), secondHalf = mean(loss.slice(loss.length / 2));
       await embedRun(host.project, runId);
       const emb = readEmbeddings(host.project, latestEmbedding(host.project.db, runId)!);
       const spread = featureSpread(emb.features, emb.row.dim);
       const rank = getMetrics(host.project.db, runId).rank?.at(-1)?.[1] ?? NaN;
-      report.push(`${method.id}: loss ${first.toFixed(3)} → ${last.toFixed(3)}, spread ${spread.toFixed(2)}, effective rank ${rank.toFixed(1)}`);
+      report.push(`${method.id}: loss ${first.toFixed(3)} → ${last.toFixed(3)} (second half ${secondHalf.toFixed(3)}), spread ${spread.toFixed(2)}, effective rank ${rank.toFixed(1)}`);
       // MoCo's InfoNCE first rises while its queue fills with real keys, and DINO's while the
       // teacher sharpens: 48 steps are too few for either to turn (see the closing note of
       // issue 4). For them only a finite loss and uncollapsed features are required here.
       const risesEarly = method.id === 'moco-v2' || method.id === 'dino';
-      if (!Number.isFinite(last) || (!risesEarly && !(last < first))) failures.push(`${method.id}: loss should fall (${first} → ${last})`);
+      if (!Number.isFinite(last) || (!risesEarly && !(secondHalf < first))) failures.push(`${method.id}: loss should fall (first epoch ${first}, second half ${secondHalf})`);
       // SwAV's loss can fall to ln K and no lower: uniform predictions of uniform codes, nothing learnt.
       if (method.id === 'swav' && !(last < Math.log(hyperparameters.prototypes!) - 0.1)) failures.push(`swav: loss stays at ln K = ${Math.log(hyperparameters.prototypes!).toFixed(3)} (${last.toFixed(3)}): uniform codes`);
       if (!(spread > 0.05)) failures.push(`${method.id}: features collapsed (spread ${spread})`);
