@@ -81,8 +81,8 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
     console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; the expert says the classes are ${expertSizes(data)}; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
-    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | active: least certain only | active / ceiling | end model / ceiling (straddle) |');
-    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');
+    console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | … on its right labels only (wrong ones dropped) | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | active: least certain only | active / ceiling | end model / ceiling (straddle) |');
+    console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {
       const at = (f: (r: Draw) => number) => runs.map(f);
       const sEnd = at((r) => r.straddle.points[i]!.endModel), rEnd = at((r) => r.random.points[i]!.endModel);
@@ -90,7 +90,8 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
       const aEnd = at((r) => r.active[i]!.accuracy), uEnd = at((r) => r.uncertain[i]!.accuracy);
       const lm = (f: (r: Draw) => { accuracy: number; coverage: number }) => (q === 0 ? '—' : `${pct(mean(at((r) => f(r).accuracy)))} (${pct(mean(at((r) => f(r).coverage)))})`);
       const truth = q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.truthWhereCovered ?? NaN)));
-      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${truth} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} ± ${pct(spread(aEnd))} | ${pct(mean(uEnd))} ± ${pct(spread(uEnd))} | ${(mean(aEnd) / ceiling).toFixed(2)} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
+      const right = q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.rightWhereCovered ?? NaN)));
+      console.log(`| ${q} | ${lm((r) => r.straddle.points[i]!.labelModel)} | ${q === 0 ? '—' : pct(mean(at((r) => r.straddle.points[i]!.majorityVote.accuracy)))} | ${pct(mean(sEnd))} ± ${pct(spread(sEnd))} | ${truth} | ${right} | ${lm((r) => r.random.points[i]!.labelModel)} | ${pct(mean(rEnd))} ± ${pct(spread(rEnd))} | ${(100 * mean(diff)).toFixed(1)} ± ${(100 * spread(diff)).toFixed(1)} pt | ${pct(mean(aEnd))} ± ${pct(spread(aEnd))} | ${pct(mean(uEnd))} ± ${pct(spread(uEnd))} | ${(mean(aEnd) / ceiling).toFixed(2)} | ${(mean(sEnd) / ceiling).toFixed(2)} |`);
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);

@@ -666,6 +666,9 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     const sim = await simulateIws(data, { queries: [15], acquisition: 'random', seed: 0, diagnose: true });
     const point = sim.points[0]!, right = (point.truthWhereCovered ?? NaN) * data.test.length;
     assert.ok(Math.abs(right - Math.round(right)) < 1e-6 && point.truthWhereCovered! > 1 / 9 && point.truthWhereCovered! <= 1, JSON.stringify(point));
+    // … and on the label model's right labels only.
+    const rightOnly = (point.rightWhereCovered ?? NaN) * data.test.length;
+    assert.ok(Math.abs(rightOnly - Math.round(rightOnly)) < 1e-6 && point.rightWhereCovered! > 1 / 9 && point.rightWhereCovered! <= 1, JSON.stringify(point));
     // Per class, weighted by the classes' sizes, the diagnostic adds up to the overall figures.
     const size = (rows: number[]) => data.classNames.map((_, c) => rows.filter((r) => data.truth[r] === c).length);
     const weighted = (values: number[], sizes: number[]) => values.reduce((a, v, c) => a + v * sizes[c]!, 0) / sizes.reduce((a, b) => a + b, 0);

@@ -93,6 +93,13 @@ export interface SimulationPoint {
    */
   truthWhereCovered?: number;
   /**
+   * With `diagnose`: the same, but only the rows the label model labels right keep their label
+   * (its wrong ones are dropped, not corrected). Against `truthWhereCovered` it tells whether the
+   * end model lacks the rules' wrong rows removed or their right class: the rows rules get wrong
+   * lie where classes meet, and there a right label teaches most.
+   */
+  rightWhereCovered?: number;
+  /**
    * With `diagnose`, per class: the share of its training rows the label model labels, and the
    * end model's accuracy on its held-out rows — which classes the rules leave to propagation.
    */
@@ -194,6 +201,11 @@ async function buildSetup(data: SimulationData, seed: number, examplesPerClass: 
     const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
     return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
   };
+  /** The end model on the label model's right hard labels (−1: none) only, plus the examples. */
+  const rightWhereCovered = async (labels: Int32Array) => {
+    const right = Int32Array.from(known, (c, i) => (c >= 0 ? c : labels[i]! >= 0 && labels[i] === trainTruth[i] ? labels[i]! : -1));
+    return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, right);
+  };
   /** The end model on the example images alone (fitted once, on first use): the 0-answer point and the diagnostics' baseline. */
   let examplesOnly: Promise<Classifier | null> | null = null;
   const examplesOnlyModel = () => (examplesOnly ??= endModel(emptyLabelModel(data.train.length, data.classNames.length)));
@@ -220,7 +232,7 @@ async function buildSetup(data: SimulationData, seed: number, examplesPerClass: 
     });
     return { labelModel: covered ? lmRight / covered : NaN, examplesOnly: covered ? baseRight / covered : NaN, examplesOnlyElsewhere: rest ? restRight / rest : NaN };
   };
-  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, whereRulesLabel };
+  return { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, endModelAccuracy, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, rightWhereCovered, whereRulesLabel };
 }
 
 /**
@@ -299,7 +311,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, truthWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, truthWhereCovered, rightWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
@@ -339,6 +351,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
       endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
       ...(options.diagnose ? {
         truthWhereCovered: await truthWhereCovered(lm),
+        rightWhereCovered: await rightWhereCovered(labels),
         whereRulesLabel: await whereRulesLabel(labels),
         perClass: { coverage: coverageByClass(labels, trainTruth, k), endModel: model ? accuracyByClass(model, data, k) : new Array(k).fill(0) },
       } : {}),
