@@ -286,6 +286,27 @@ test('explore concepts: cluster the demo, see the map and a gallery, name a clus
   const refitted = await mapPixels();
   console.log(`  map: points cover ${(100 * points).toFixed(1)}% of the canvas; zoomed in, ${(100 * changed(fitted.data, zoomed.data)).toFixed(1)}% of pixels change; refitted, ${(100 * changed(fitted.data, refitted.data)).toFixed(2)}%`);
   assert.ok(changed(fitted.data, refitted.data) < 0.002, `a double-click brings back the fitted view (${(100 * changed(fitted.data, refitted.data)).toFixed(2)}% of pixels differ)`);
+  // A double-click on a point fits the map and leaves the neighbours closed (its first click picks
+  // the point; the double-click undoes that); one click on the same point opens them.
+  const onPoint = (() => {
+    const { data, info } = refitted, box = { w: info.width, h: info.height };
+    for (let i = 0; i < data.length; i += 3) {
+      if (Math.abs(data[i]! - 21) + Math.abs(data[i + 1]! - 23) + Math.abs(data[i + 2]! - 27) <= 30) continue;
+      const p = i / 3, x = p % box.w, y = Math.floor(p / box.w);
+      if (x > 20 && y > 20 && x < box.w - 20 && y < box.h - 20) return { x, y, scale: box.w };
+    }
+    return null;
+  })();
+  assert.ok(onPoint, 'the fitted map shows points');
+  const cssScale = (await map.boundingBox())!.width / onPoint.scale;
+  const pointAt = { x: onPoint.x * cssScale, y: onPoint.y * cssScale };
+  const neighboursHeading = page.getByRole('heading', { name: 'Nearest neighbours' });
+  await map.dblclick({ position: pointAt });
+  await page.waitForTimeout(800);
+  assert.equal(await neighboursHeading.count(), 0, 'a double-click on a point does not open its neighbours');
+  await map.click({ position: pointAt });
+  await neighboursHeading.waitFor();
+  await page.getByRole('button', { name: 'Back to cluster' }).click();
   const before = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'cluster'").get() as { n: number }).n;
   assert.equal(before, 0);
   await page.getByLabel('Concept name').fill('Round yellow faces');

@@ -28,8 +28,13 @@ void main() {
 }`;
 
 export interface PointMapEvents {
-  /** A click near a point: its index. */
+  /** A click near a point: its index. Not the second click of a double-click. */
   onPick?(index: number): void;
+  /**
+   * A double-click fitted the view. Its first click already reached onPick (telling the two apart
+   * would hold every pick for the double-click interval), so a listener may undo that pick here.
+   */
+  onFit?(): void;
   /** A shift-drag lasso: the indices inside it. */
   onLasso?(indices: number[]): void;
 }
@@ -240,7 +245,8 @@ export class PointMap {
         if (poly.length > 2) this.events.onLasso?.(this.inside(poly));
       } else if (drag && !drag.moved) {
         const hit = this.nearest(x, y);
-        if (hit >= 0) this.events.onPick?.(hit);
+        // detail: the click count; the second click of a double-click is the fit's, not a pick.
+        if (hit >= 0 && e.detail <= 1) this.events.onPick?.(hit);
       }
       drag = null;
     };
@@ -253,7 +259,10 @@ export class PointMap {
       this.center = [this.center[0]! + before[0] - after[0], this.center[1]! + before[1] - after[1]];
       this.draw();
     };
-    const fit = () => this.fitView();
+    const fit = () => {
+      this.fitView();
+      this.events.onFit?.();
+    };
     c.addEventListener('mousedown', down);
     c.addEventListener('dblclick', fit);
     window.addEventListener('mousemove', move);
