@@ -49,6 +49,17 @@ interface Draw {
   allGood: { accepted: number; endModel: number };
   /** Good rules that would correct the examples-only model, picked by the truth, as many as straddle accepted at 50 answers. */
   correcting: CorrectingRules | null;
+  /** The app's mixed session: straddle rule answers, their labels applied, then active labelling to 50 answers in all. */
+  mixed: { rules: number; accuracy: number }[];
+}
+
+/** Rule answers before images in the mixed session, of 50 answers in all. */
+const MIXED_RULES = [10, 25];
+
+async function mixedSessions(data: SimulationData, seed: number): Promise<Draw['mixed']> {
+  const out: Draw['mixed'] = [];
+  for (const rules of MIXED_RULES) out.push({ rules, accuracy: (await simulateActiveLabeling(data, [50 - rules], { seed, ruleAnswers: rules }))[0]!.accuracy });
+  return out;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -76,6 +87,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
         uncertain: await simulateActiveLabeling(data, queries, { seed, only: 'uncertain' }),
         allGood: await acceptAllUseful(data, { seed }),
         correcting: accepted > 0 ? await rulesThatCorrect(data, { seed, rules: [accepted] }) : null,
+        mixed: await mixedSessions(data, seed),
       });
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
@@ -95,6 +107,11 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
+    const mixed = MIXED_RULES.map((rules, m) => {
+      const acc = runs.map((r) => r.mixed[m]!.accuracy);
+      return `${rules} rule answers then ${50 - rules} images, ${pct(mean(acc))} ± ${pct(spread(acc))} (${(mean(acc) / ceiling).toFixed(2)} of the ceiling)`;
+    });
+    console.log(`Mixed session, 50 answers in all (straddle, the rules' labels applied, then active labelling as the app suggests): ${mixed.join('; ')}.`);
     // Where the shortfall lies: per class, at the last count of answers up to 50.
     if (at50 >= 0) {
       const cls = (c: number, f: (p: NonNullable<SimulationResult['points'][number]['perClass']>) => number[]) => mean(runs.map((r) => f(r.straddle.points[at50]!.perClass!)[c]!));

@@ -35,7 +35,7 @@ import { predictUsefulness } from '../core/weak/ensemble.ts';
 import { fingerprints, fingerprintSubset } from '../core/weak/fingerprint.ts';
 import { DEFAULT_PRECISION_PRIOR, emptyLabelModel, fitLabelModel, majorityVote } from '../core/weak/label-model.ts';
 import { simulationDataFor } from '../core/weak/data.ts';
-import { lfContextFor, pickExamples, rulesThatCorrect, simulateIws } from '../core/weak/simulate.ts';
+import { lfContextFor, pickExamples, rulesThatCorrect, simulateActiveLabeling, simulateIws } from '../core/weak/simulate.ts';
 import { hardLabels, voteMatrix } from '../core/weak/votes.ts';
 import { tempDir } from './helpers/corpus.ts';
 import { emojiDemoProject } from './helpers/demo.ts';
@@ -694,6 +694,17 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     assert.ok(bands[0]!.good / bands[0]!.candidates > 2 * bands[2]!.good / bands[2]!.candidates, JSON.stringify(bands));
     assert.equal(correcting.bestByGain[0]!.rules, 5);
     assert.ok(correcting.bestByGain[0]!.endModel > 1 / 9 && correcting.bestByGain[0]!.endModel <= 1, JSON.stringify(correcting.bestByGain));
+    // The bench's mixed session: straddle's rules, their labels applied, then active labelling.
+    // The model starts from the training images the accepted rules label (not from the examples
+    // alone); each labelled image a rule also labelled leaves that count; whole held-out rows are scored.
+    const straddleRules = (await simulateIws(data, { queries: [15], acquisition: 'straddle', seed: 0 })).finalRules;
+    const [examplesAlone] = await simulateActiveLabeling(data, [0], { seed: 0 });
+    const mixed = await simulateActiveLabeling(data, [0, 5], { seed: 0, ruleAnswers: 15 });
+    assert.ok(straddleRules.length > 0, 'straddle accepted a rule in 15 answers');
+    assert.equal(examplesAlone!.ruleLabelled, 0);
+    assert.deepEqual(mixed.map((m) => m.labels), [0, 5]);
+    assert.ok(mixed[0]!.ruleLabelled > 0 && mixed[1]!.ruleLabelled <= mixed[0]!.ruleLabelled && mixed[1]!.ruleLabelled >= mixed[0]!.ruleLabelled - 5, JSON.stringify(mixed));
+    for (const m of mixed) assert.ok(whole(m.accuracy, data.test.length) && m.accuracy > 1 / 9, JSON.stringify(mixed));
   } finally {
     app.close();
   }

@@ -116,6 +116,8 @@ export interface SimulationResult {
   candidates: number;
   proposed: number;
   points: SimulationPoint[];
+  /** The rules the label model used at the last count of answers (indices of the candidates). */
+  finalRules: number[];
   seconds: number;
 }
 
@@ -318,6 +320,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
   const given = new Map<number, Answer>();
   const points: SimulationPoint[] = [];
+  let finalRules: number[] = [];
   const maxQ = Math.max(...options.queries);
   let prediction = null;
   const score = (labels: Int32Array) => {
@@ -340,6 +343,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     options.onProgress?.(q, maxQ);
     if (!options.queries.includes(q)) continue;
     const chosen = finalLfs(lfs, given, prediction, options.finalSet ?? 'validated');
+    finalRules = chosen;
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
     const labels = hardLabels(lm).label;
@@ -357,7 +361,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
       } : {}),
     });
   }
-  return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
+  return { candidates: lfs.length, proposed, points, finalRules, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -367,22 +371,35 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
  * least certain while labels are few, then least certain only). `only` forces one kind
  * throughout, for comparison.
  */
-export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[] } = {}): Promise<{ labels: number; accuracy: number }[]> {
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[]; ruleAnswers?: number } = {}): Promise<{ labels: number; accuracy: number; ruleLabelled: number }[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
-  const labelled = new Set(pickExamples(data, options.examplesPerClass ?? 3, seed).flat());
-  const out: { labels: number; accuracy: number }[] = [];
+  const examples = pickExamples(data, options.examplesPerClass ?? 3, seed);
+  const labelled = new Set(examples.flat());
+  const out: { labels: number; accuracy: number; ruleLabelled: number }[] = [];
   const max = Math.max(...budgets);
   let asked = 0;
-  // The app's suggestion model (active.ts: IWS's end model, label propagation then the linear head), with no LF labels.
-  const none = emptyLabelModel(n, k), classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
+  // The app's suggestion model (active.ts: IWS's end model, label propagation then the linear head),
+  // with no LF labels — or, after `ruleAnswers` straddle answers, with the labels their rules gave,
+  // as the app's suggestions read the labels an IWS session applied (fixed from then on).
+  let rules = emptyLabelModel(n, k);
+  if (options.ruleAnswers) {
+    const iws = await simulateIws(data, { queries: [options.ruleAnswers], acquisition: 'straddle', seed, examplesPerClass: options.examplesPerClass ?? 3 });
+    const { lfs } = await simulationSetup(data, seed, options.examplesPerClass ?? 3);
+    const exampleLabels = new Int32Array(n).fill(-1);
+    examples.forEach((rows, c) => rows.forEach((r) => (exampleLabels[r] = c)));
+    if (iws.finalRules.length) rules = labelRows(lfs, iws.finalRules, n, k, { known: exampleLabels });
+  }
+  const classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
   const unit = l2normalizeRows(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await suggestionModel(data.features, data.dim, data.train, known, none, { classes: k, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
+    return (await suggestionModel(data.features, data.dim, data.train, known, rules, { classes: k, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
   };
+  // The training images the applied rules label and no person has: their labels seed the model.
+  const ruleLabelled = () => data.train.filter((r) => rules.covered[r] && !labelled.has(r)).length;
   let model = await fit();
-  if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
+  if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k), ruleLabelled: ruleLabelled() });
   while (asked < max) {
     const step = Math.min(options.batch ?? 5, max - asked);
     const current = model;
@@ -393,7 +410,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     for (const r of rows) labelled.add(r);
     asked += step;
     model = await fit();
-    if (budgets.includes(asked)) out.push({ labels: asked, accuracy: accuracyOn(model, data.features, data.test, data.truth, k) });
+    if (budgets.includes(asked)) out.push({ labels: asked, accuracy: accuracyOn(model, data.features, data.test, data.truth, k), ruleLabelled: ruleLabelled() });
   }
   return out;
 }
