@@ -159,9 +159,6 @@ function capRuleMass(seeds: Float32Array, knownOf: ArrayLike<number>, k: number)
   }
 }
 
-/** The rules' label's share in the end model's target on the images a rule fires on (propagatedTargets). */
-const RULE_SHARE = 0.5;
-
 /**
  * Targets after label propagation: every reached row with its propagated class scores as a soft
  * target, weighted by the top score (the noise-aware loss: a row the graph reaches from two
@@ -201,18 +198,8 @@ async function propagatedTargets(features: Float32Array, dim: number, allRows: n
   covered.forEach((r, q) => {
     const kn = known ? known[r]! : -1, i = reached[q]!;
     if (kn >= 0) return void ((targets[q * k + kn] = 1), (weights[q] = 1));
-    // Where a rule fires, half its label and half the neighbours'. Spreading alone let a large
-    // class's mass override the rules on their own images (emoji, People & Body at 60%: the
-    // Results view showed trees the rules call Animals & Nature as People & Body); the rules'
-    // label alone brings their errors back (Fashion-MNIST, 50 answers: 67.2 → 63.7%). Straddle at
-    // 50 answers, 9 draws (0–8), spread only → half and half: emoji 67.3 → 68.6%, Fashion-MNIST
-    // 68.1 → 67.7%.
-    const rule = lm.covered[r] ? RULE_SHARE : 0;
     let top = 0;
-    for (let c = 0; c < k; c++) {
-      targets[q * k + c] = rule * lm.probs[r * k + c]! + (1 - rule) * spread[i * k + c]!;
-      top = Math.max(top, targets[q * k + c]!);
-    }
+    for (let c = 0; c < k; c++) (targets[q * k + c] = spread[i * k + c]!), (top = Math.max(top, spread[i * k + c]!));
     weights[q] = top;
   });
   return { covered, targets, weights };
