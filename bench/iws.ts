@@ -53,12 +53,16 @@ interface Draw {
   mixed: { rules: number; accuracy: number }[];
 }
 
-/** Rule answers before images in the mixed session, of 50 answers in all. */
+/** Rule answers before images in the mixed session, of 50 answers in all (counts the straddle run has). */
 const MIXED_RULES = [10, 25];
 
-async function mixedSessions(data: SimulationData, seed: number): Promise<Draw['mixed']> {
+/** Active labelling to 50 answers in all from the rules straddle had at each of MIXED_RULES. */
+async function mixedSessions(data: SimulationData, seed: number, straddle: SimulationResult): Promise<Draw['mixed']> {
   const out: Draw['mixed'] = [];
-  for (const rules of MIXED_RULES) out.push({ rules, accuracy: (await simulateActiveLabeling(data, [50 - rules], { seed, ruleAnswers: rules }))[0]!.accuracy });
+  for (const answers of MIXED_RULES) {
+    const point = straddle.points.find((p) => p.queries === answers);
+    if (point) out.push({ rules: answers, accuracy: (await simulateActiveLabeling(data, [50 - answers], { seed, rules: point.rules }))[0]!.accuracy });
+  }
   return out;
 }
 
@@ -87,7 +91,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
         uncertain: await simulateActiveLabeling(data, queries, { seed, only: 'uncertain' }),
         allGood: await acceptAllUseful(data, { seed }),
         correcting: accepted > 0 ? await rulesThatCorrect(data, { seed, rules: [accepted] }) : null,
-        mixed: await mixedSessions(data, seed),
+        mixed: await mixedSessions(data, seed, straddle),
       });
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
@@ -107,11 +111,11 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     });
     const secs = (f: (r: Draw) => number) => mean(runs.map(f)).toFixed(0);
     console.log(`Fully supervised ceiling (${data.train.length} labels, same end model): ${pct(ceiling)}. Simulation time per draw: straddle ${secs((r) => r.straddle.seconds)} s, random ${secs((r) => r.random.seconds)} s.`);
-    const mixed = MIXED_RULES.map((rules, m) => {
+    const mixed = runs[0]!.mixed.map(({ rules }, m) => {
       const acc = runs.map((r) => r.mixed[m]!.accuracy);
       return `${rules} rule answers then ${50 - rules} images, ${pct(mean(acc))} ± ${pct(spread(acc))} (${(mean(acc) / ceiling).toFixed(2)} of the ceiling)`;
     });
-    console.log(`Mixed session, 50 answers in all (straddle, the rules' labels applied, then active labelling as the app suggests): ${mixed.join('; ')}.`);
+    if (mixed.length) console.log(`Mixed session, 50 answers in all (straddle, the rules' labels applied, then active labelling as the app suggests): ${mixed.join('; ')}.`);
     // Where the shortfall lies: per class, at the last count of answers up to 50.
     if (at50 >= 0) {
       const cls = (c: number, f: (p: NonNullable<SimulationResult['points'][number]['perClass']>) => number[]) => mean(runs.map((r) => f(r.straddle.points[at50]!.perClass!)[c]!));

@@ -697,9 +697,9 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     // The bench's mixed session: straddle's rules, their labels applied, then active labelling.
     // The model starts from the training images the accepted rules label (not from the examples
     // alone); each labelled image a rule also labelled leaves that count; whole held-out rows are scored.
-    const straddleRules = (await simulateIws(data, { queries: [15], acquisition: 'straddle', seed: 0 })).finalRules;
+    const straddleRules = (await simulateIws(data, { queries: [15], acquisition: 'straddle', seed: 0 })).points[0]!.rules;
     const [examplesAlone] = await simulateActiveLabeling(data, [0], { seed: 0 });
-    const mixed = await simulateActiveLabeling(data, [0, 5], { seed: 0, ruleAnswers: 15 });
+    const mixed = await simulateActiveLabeling(data, [0, 5], { seed: 0, rules: straddleRules });
     assert.ok(straddleRules.length > 0, 'straddle accepted a rule in 15 answers');
     assert.equal(examplesAlone!.ruleLabelled, 0);
     assert.deepEqual(mixed.map((m) => m.labels), [0, 5]);

@@ -81,6 +81,8 @@ export interface SimulationPoint {
   queries: number;
   accepted: number;
   lfsUsed: number;
+  /** The rules the label model used (indices of the candidates). */
+  rules: number[];
   /** Label model on the training rows: accuracy on the rows it covers, and the share it covers. */
   labelModel: { accuracy: number; coverage: number };
   majorityVote: { accuracy: number; coverage: number };
@@ -116,8 +118,6 @@ export interface SimulationResult {
   candidates: number;
   proposed: number;
   points: SimulationPoint[];
-  /** The rules the label model used at the last count of answers (indices of the candidates). */
-  finalRules: number[];
   seconds: number;
 }
 
@@ -320,7 +320,6 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
   const given = new Map<number, Answer>();
   const points: SimulationPoint[] = [];
-  let finalRules: number[] = [];
   const maxQ = Math.max(...options.queries);
   let prediction = null;
   const score = (labels: Int32Array) => {
@@ -332,7 +331,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     // No answer yet: the end model on the example images alone, the baseline every answer should lift.
     const none = { accuracy: 0, coverage: 0 };
     const model = await examplesOnlyModel();
-    points.push({ queries: 0, accepted: 0, lfsUsed: 0, labelModel: none, majorityVote: none, endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0 });
+    points.push({ queries: 0, accepted: 0, lfsUsed: 0, rules: [], labelModel: none, majorityVote: none, endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0 });
   }
   for (let q = 1; q <= maxQ; q++) {
     const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement);
@@ -343,13 +342,12 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     options.onProgress?.(q, maxQ);
     if (!options.queries.includes(q)) continue;
     const chosen = finalLfs(lfs, given, prediction, options.finalSet ?? 'validated');
-    finalRules = chosen;
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
     const labels = hardLabels(lm).label;
     const model = await endModel(lm, options.selfTraining ?? 0);
     points.push({
-      queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length,
+      queries: q, accepted: [...given.values()].filter((a) => a === 'useful').length, lfsUsed: chosen.length, rules: chosen,
       labelModel: score(labels), majorityVote: score(hardLabels(mv).label),
       // End model on the training rows' features, labelled by the label model; scored on the test rows.
       endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0,
@@ -361,7 +359,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
       } : {}),
     });
   }
-  return { candidates: lfs.length, proposed, points, finalRules, seconds: (performance.now() - started) / 1000 };
+  return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
 }
 
 /**
@@ -371,7 +369,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
  * least certain while labels are few, then least certain only). `only` forces one kind
  * throughout, for comparison.
  */
-export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[]; ruleAnswers?: number } = {}): Promise<{ labels: number; accuracy: number; ruleLabelled: number }[]> {
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[]; rules?: number[] } = {}): Promise<{ labels: number; accuracy: number; ruleLabelled: number }[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const examples = pickExamples(data, options.examplesPerClass ?? 3, seed);
   const labelled = new Set(examples.flat());
@@ -379,15 +377,15 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   const max = Math.max(...budgets);
   let asked = 0;
   // The app's suggestion model (active.ts: IWS's end model, label propagation then the linear head),
-  // with no LF labels — or, after `ruleAnswers` straddle answers, with the labels their rules gave,
-  // as the app's suggestions read the labels an IWS session applied (fixed from then on).
+  // with no LF labels — or with the labels of `rules` (candidates of the same draw, as a
+  // simulateIws point lists them), as the app's suggestions read the labels an IWS session applied
+  // (fixed from then on).
   let rules = emptyLabelModel(n, k);
-  if (options.ruleAnswers) {
-    const iws = await simulateIws(data, { queries: [options.ruleAnswers], acquisition: 'straddle', seed, examplesPerClass: options.examplesPerClass ?? 3 });
+  if (options.rules?.length) {
     const { lfs } = await simulationSetup(data, seed, options.examplesPerClass ?? 3);
     const exampleLabels = new Int32Array(n).fill(-1);
     examples.forEach((rows, c) => rows.forEach((r) => (exampleLabels[r] = c)));
-    if (iws.finalRules.length) rules = labelRows(lfs, iws.finalRules, n, k, { known: exampleLabels });
+    rules = labelRows(lfs, options.rules, n, k, { known: exampleLabels });
   }
   const classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
   const unit = l2normalizeRows(data.features, data.dim);
