@@ -198,19 +198,21 @@ async function buildSetup(data: SimulationData, seed: number, examplesPerClass: 
     const model = await endModel(lm, selfTraining, labels);
     return model ? accuracyOn(model, data.features, data.test, data.truth, data.classNames.length) : 0;
   };
+  /** No rule labels: the diagnostics' models learn from the labels they are given alone. */
+  const noRules = emptyLabelModel(data.train.length, data.classNames.length);
   /** The end model on the true labels of the rows `lm` covers, plus the examples. */
   const truthWhereCovered = async (lm: LabelModel) => {
     const labels = Int32Array.from(known, (c, i) => (c >= 0 ? c : lm.covered[i] ? trainTruth[i]! : -1));
-    return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, labels);
+    return endModelAccuracy(noRules, 0, labels);
   };
   /** The end model on the label model's right hard labels (−1: none) only, plus the examples. */
   const rightWhereCovered = async (labels: Int32Array) => {
-    const right = Int32Array.from(known, (c, i) => (c >= 0 ? c : labels[i]! >= 0 && labels[i] === trainTruth[i] ? labels[i]! : -1));
-    return endModelAccuracy(emptyLabelModel(data.train.length, data.classNames.length), 0, right);
+    const right = Int32Array.from(known, (c, i) => (c >= 0 ? c : labels[i] === trainTruth[i] ? labels[i]! : -1));
+    return endModelAccuracy(noRules, 0, right);
   };
   /** The end model on the example images alone (fitted once, on first use): the 0-answer point and the diagnostics' baseline. */
   let examplesOnly: Promise<Classifier | null> | null = null;
-  const examplesOnlyModel = () => (examplesOnly ??= endModel(emptyLabelModel(data.train.length, data.classNames.length)));
+  const examplesOnlyModel = () => (examplesOnly ??= endModel(noRules));
   /** Its class for each training row (−1: no model), computed once: every query point compares with the same. */
   let examplesOnlyClasses: Promise<Int32Array> | null = null;
   const examplesOnlyTrainClasses = () => (examplesOnlyClasses ??= examplesOnlyModel().then((model) => model
