@@ -705,6 +705,13 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     assert.deepEqual(mixed.map((m) => m.labels), [0, 5]);
     assert.ok(mixed[0]!.ruleLabelled > 0 && mixed[1]!.ruleLabelled <= mixed[0]!.ruleLabelled && mixed[1]!.ruleLabelled >= mixed[0]!.ruleLabelled - 5, JSON.stringify(mixed));
     for (const m of mixed) assert.ok(whole(m.accuracy, data.test.length) && m.accuracy > 1 / 9, JSON.stringify(mixed));
+    // Per-class accuracies (the bench's macro recall) are the overall accuracy split by true class.
+    const testCounts = data.classNames.map((_, c) => data.test.filter((r) => data.truth[r] === c).length);
+    for (const m of mixed) {
+      assert.equal(m.perClass.length, data.classNames.length);
+      const right = m.perClass.reduce((sum, a, c) => sum + a * testCounts[c]!, 0);
+      assert.ok(Math.abs(right / data.test.length - m.accuracy) < 1e-9, JSON.stringify(m));
+    }
   } finally {
     app.close();
   }

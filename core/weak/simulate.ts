@@ -364,6 +364,16 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   return { candidates: lfs.length, proposed, points, seconds: (performance.now() - started) / 1000 };
 }
 
+export interface ActiveLabelingPoint {
+  /** Images labelled after the examples. */
+  labels: number;
+  /** The end model's accuracy on the held-out images, overall and per class (by the true class). */
+  accuracy: number;
+  perClass: number[];
+  /** Training images the applied rules label and no person has. */
+  ruleLabelled: number;
+}
+
 /**
  * Active labelling of single images, the alternative use of the same expert time: start from the
  * same few examples per class, then label, in small batches, the images the app would suggest
@@ -371,11 +381,11 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
  * least certain while labels are few, then least certain only). `only` forces one kind
  * throughout, for comparison.
  */
-export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[]; rules?: number[] } = {}): Promise<{ labels: number; accuracy: number; ruleLabelled: number }[]> {
+export async function simulateActiveLabeling(data: SimulationData, budgets: number[], options: { seed?: number; examplesPerClass?: number; batch?: number; only?: PickReason; classShares?: (number | null)[]; rules?: number[] } = {}): Promise<ActiveLabelingPoint[]> {
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const examples = pickExamples(data, options.examplesPerClass ?? 3, seed);
   const labelled = new Set(examples.flat());
-  const out: { labels: number; accuracy: number; ruleLabelled: number }[] = [];
+  const out: ActiveLabelingPoint[] = [];
   const max = Math.max(...budgets);
   let asked = 0;
   // The app's suggestion model (active.ts: IWS's end model, label propagation then the linear head),
@@ -399,7 +409,8 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
   // The training images the applied rules label and no person has: their labels seed the model.
   const ruleLabelled = () => data.train.filter((r) => rules.covered[r] && !labelled.has(r)).length;
   let model = await fit();
-  if (budgets.includes(0)) out.push({ labels: 0, accuracy: accuracyOn(model, data.features, data.test, data.truth, k), ruleLabelled: ruleLabelled() });
+  const point = (labels: number): ActiveLabelingPoint => ({ labels, accuracy: accuracyOn(model, data.features, data.test, data.truth, k), perClass: accuracyByClass(model, data, k), ruleLabelled: ruleLabelled() });
+  if (budgets.includes(0)) out.push(point(0));
   while (asked < max) {
     const step = Math.min(options.batch ?? 5, max - asked);
     const current = model;
@@ -410,7 +421,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     for (const r of rows) labelled.add(r);
     asked += step;
     model = await fit();
-    if (budgets.includes(asked)) out.push({ labels: asked, accuracy: accuracyOn(model, data.features, data.test, data.truth, k), ruleLabelled: ruleLabelled() });
+    if (budgets.includes(asked)) out.push(point(asked));
   }
   return out;
 }
