@@ -337,7 +337,7 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   assert.equal(nextQuery('straddle', { ...warm, judged: new Set([0, 1, 4]), accepted: new Set([4]) }, rng), 3, 'two: straddle');
 });
 
-test('images to label: typical images of the groups no label covers, and the least certain ones (never two near-duplicates); half of each while labels are few', async () => {
+test('images to label: typical images of the groups no label covers, and the least certain ones weighed by typicality (never two near-duplicates); half of each while labels are few', async () => {
   await useBackendForTest('cpu');
   // Four groups of 60 points on the unit sphere (8-d), around orthogonal centres; group 0 already has a label.
   const rng = new Rng(5), dim = 8, per = 60;
@@ -365,6 +365,12 @@ test('images to label: typical images of the groups no label covers, and the lea
   const uncertain = await pickImagesToLabel({ features: dup, dim, pool, covered: [0], classes: 2, count: 2, probabilities }, { labelled: 2 * TYPICAL_LABELS_PER_CLASS });
   assert.deepEqual(uncertain.reasons, ['uncertain', 'uncertain']);
   assert.deepEqual(uncertain.rows, [10, 12]);
+  // An outlier (no group's direction), though the least certain of all, gives way to an uncertain image typical of its group.
+  const outlier = new Float32Array(dup);
+  outlier.set(l2normalizeRows(Float32Array.from({ length: dim }, (_, j) => (j >= 4 ? 1 : 0)), dim), 13 * dim);
+  const withOutlier = (rows: number[]) => Float32Array.from(rows.flatMap((r) => { const m = r === 13 ? 0 : r === 12 ? 0.05 : 0.9; return [(1 + m) / 2, (1 - m) / 2]; }));
+  const typicalFirst = await pickImagesToLabel({ features: outlier, dim, pool, covered: [0], classes: 2, count: 1, probabilities: withOutlier }, { labelled: 2 * TYPICAL_LABELS_PER_CLASS });
+  assert.deepEqual(typicalFirst.rows, [12]);
   // Few labels: half of each, the typical pick in a group with no label, the uncertain one the least certain.
   const both = await pickImagesToLabel({ features: dup, dim, pool, covered: [0], classes: 2, count: 2, probabilities, seed: 1 }, { labelled: 1 });
   assert.deepEqual(both.reasons, ['typical', 'uncertain']);

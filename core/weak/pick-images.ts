@@ -8,8 +8,8 @@
 //   image (densest among its cluster-mates). With a handful of labels per class, the model's
 //   uncertainty mostly points at outliers and at the seams between two poorly known classes, while
 //   whole regions still have no label at all.
-// - The least certain images (smallest margin between the model's two most likely classes), no
-//   two near-duplicates in one batch.
+// - The least certain images (smallest margin between the model's two most likely classes),
+//   weighed by how typical they are (pickUncertain), no two near-duplicates in one batch.
 // While labels are few (under TYPICAL_LABELS_PER_CLASS per class) each batch is half of each, then
 // least certain only. Typical alone fills the largest regions first: on emoji, where one class
 // holds 61% of the images (and near-duplicate skin-tone variants make dense regions), it stalled.
@@ -31,6 +31,10 @@ const MAX_CLUSTER_ROWS = 20_000;
 const MAX_TYPICALITY_MEMBERS = 1_000;
 /** Neighbours a typicality is the mean similarity to. */
 const TYPICALITY_NEIGHBOURS = 20;
+/** Least-certain rows weighed by typicality before picking (pickUncertain). */
+const UNCERTAIN_SHORTLIST = 100;
+/** Most pool rows a shortlisted row's typicality is measured against (a random sample beyond). */
+const DENSITY_REFERENCE = 2_000;
 /** Two picks of one batch closer than this (cosine) are near-duplicates. */
 const NEAR_DUPLICATE = 0.95;
 
@@ -106,7 +110,16 @@ async function pickTypical(input: PickInput): Promise<number[]> {
   return picks;
 }
 
-/** The least-certain pool rows (smallest top-two margin), skipping near-duplicates of earlier picks. */
+/**
+ * The least-certain pool rows, weighed by how typical each is (information density, Settles &
+ * Craven 2008): of the UNCERTAIN_SHORTLIST rows with the smallest top-two margin, the highest
+ * (1 − margin) × typicality (mean similarity to its nearest among up to DENSITY_REFERENCE pool
+ * rows) first, skipping near-duplicates of earlier picks. Margin alone also picks outliers, whose
+ * label teaches the model about no other image. Mean of 24 draws (seeds 0–23), end model after 10 /
+ * 25 / 50 / 100 picks, margin alone → weighed: Fashion-MNIST 70.6 / 72.6 / 74.7 / 76.5% → 71.1 /
+ * 73.0 / 74.8 / 76.3%, emoji 67.7 / 70.4 / 71.5 / 72.4% → 68.3 / 71.3 / 72.1 / 72.8%. Typicality
+ * cubed: Fashion-MNIST 74.5% at 50, emoji 72.0%.
+ */
 function pickUncertain(input: PickInput): number[] {
   const { features: x, dim, pool, classes: k, count } = input;
   if (!input.probabilities) return pool.slice(0, count);
@@ -120,6 +133,11 @@ function pickUncertain(input: PickInput): number[] {
     }
     return { r, margin: a - b };
   }).sort((p, q) => p.margin - q.margin);
+  const shortlist = ranked.slice(0, UNCERTAIN_SHORTLIST);
+  const reference = pool.length > DENSITY_REFERENCE ? new Rng(input.seed ?? 0).shuffle(pool.slice()).slice(0, DENSITY_REFERENCE) : pool;
+  const density = typicality(x, dim, shortlist.map((p) => p.r), reference);
+  const weighed = shortlist.map((p, i) => ({ r: p.r, score: (1 - p.margin) * Math.max(0, density[i]!) })).sort((p, q) => q.score - p.score);
+  ranked.splice(0, shortlist.length, ...weighed.map(({ r }) => ({ r, margin: 0 })));
   const picks: number[] = [];
   for (const { r } of ranked) {
     if (picks.length >= count) break;
