@@ -123,12 +123,11 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     // where one class holds most images, accuracy alone hides the classes the model never predicts.
     const many = runs.map((r) => r.active);
     for (let seed = runs.length; seed < activeSeeds; seed++) many.push(await simulateActiveLabeling(data, queries, { seed }));
-    const macro = (perClass: number[]) => mean(perClass);
     const line = queries.map((q, i) => {
-      const acc = many.map((a) => a[i]!.accuracy), rec = many.map((a) => macro(a[i]!.perClass));
+      const acc = many.map((a) => a[i]!.accuracy), rec = many.map((a) => mean(a[i]!.perClass));
       return `${q}: ${pct(mean(acc))} ± ${pct(spread(acc))} (${(mean(acc) / ceiling).toFixed(3)} of the ceiling; macro recall ${pct(mean(rec))})`;
     });
-    console.log(`Active labelling over ${many.length} draws of the examples: ${line.join('; ')}. Ceiling's macro recall ${pct(macro(ceilingPerClass))}.`);
+    console.log(`Active labelling over ${many.length} draws of the examples: ${line.join('; ')}. Ceiling's macro recall ${pct(mean(ceilingPerClass))}.`);
     // Where the shortfall lies: per class, at the last count of answers up to 50.
     if (at50 >= 0) {
       const cls = (c: number, f: (p: NonNullable<SimulationResult['points'][number]['perClass']>) => number[]) => mean(runs.map((r) => f(r.straddle.points[at50]!.perClass!)[c]!));

@@ -137,9 +137,9 @@ function pickUncertain(input: PickInput): number[] {
   const reference = pool.length > DENSITY_REFERENCE ? new Rng(input.seed ?? 0).shuffle(pool.slice()).slice(0, DENSITY_REFERENCE) : pool;
   const density = typicality(x, dim, shortlist.map((p) => p.r), reference);
   const weighed = shortlist.map((p, i) => ({ r: p.r, score: (1 - p.margin) * Math.max(0, density[i]!) })).sort((p, q) => q.score - p.score);
-  ranked.splice(0, shortlist.length, ...weighed.map(({ r }) => ({ r, margin: 0 })));
+  const order = [...weighed, ...ranked.slice(shortlist.length)];
   const picks: number[] = [];
-  for (const { r } of ranked) {
+  for (const { r } of order) {
     if (picks.length >= count) break;
     if (!picks.some((p) => dot(x, dim, p, r) > NEAR_DUPLICATE)) picks.push(r);
   }
