@@ -423,6 +423,34 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   assert.equal(humanAfter - humanBefore, 1);
 });
 
+test('fine-tune the encoder on the labels from the Train view, started from the pretrained run', { timeout: 240_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  await page.getByRole('button', { name: 'Train', exact: true }).click();
+  await page.getByRole('heading', { name: 'New run' }).waitFor();
+  await page.getByText(/Runs on .*threads/).waitFor({ timeout: 60_000 });
+  // On the demo's folder labels and the label-model labels applied above, from the run trained
+  // earlier: the form starts it there and keeps that run's encoder width.
+  await page.getByLabel('Method').selectOption({ label: 'Fine-tune on labels' });
+  const pretrained = (host.project.db.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number }).id;
+  assert.equal(await page.getByLabel('Start from').inputValue(), String(pretrained));
+  assert.ok(await page.getByLabel('Encoder').isDisabled(), 'the width is the pretrained run\'s');
+  await page.getByLabel('Epochs').fill('1');
+  await shot('22-fine-tune-form');
+  await page.getByRole('button', { name: /^Train on 3,7\d\d images$/ }).click();
+  await page.getByText(`started from run #${pretrained}`).waitFor({ timeout: 30_000 });
+  const latest = () => host!.project.db.prepare('SELECT id, method, config, encoder FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; method: string; config: string; encoder: string | null };
+  for (const until = Date.now() + 180_000; !latest().encoder && Date.now() < until;) await new Promise((r) => setTimeout(r, 500));
+  await page.waitForTimeout(1500); // the view's next poll shows it finished
+  await shot('23-fine-tune-finished');
+  const tuned = latest();
+  assert.equal(tuned.method, 'fine-tune');
+  assert.equal(JSON.parse(tuned.config).initFromRun, pretrained);
+  assert.ok(tuned.encoder, 'the fine-tuned encoder is saved');
+  await page.getByRole('button', { name: 'Images', exact: true }).click();
+  await page.getByTestId('grid').waitFor();
+});
+
 test('the grid stays virtual and correct at 100,000 images', { timeout: 120_000 }, async (t) => {
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');

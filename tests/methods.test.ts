@@ -151,7 +151,7 @@ test('every built-in method trains on real images without collapsing; the loss f
   await useBackendForTest('native');
   const { host, datasetId } = await emojiDemoProject('methods', 12);
   try {
-    assert.equal(builtinSslMethods.length, 10);
+    assert.equal(builtinSslMethods.length, 11);
     const report: string[] = [], failures: string[] = [];
     let simclrRun: number | undefined;
     for (const method of builtinSslMethods.filter((m) => !process.env.ONLY || process.env.ONLY.split(',').includes(m.id))) {
@@ -176,8 +176,8 @@ test('every built-in method trains on real images without collapsing; the loss f
       const runId = createTrainingRun(host.project, method, datasetId, {
         epochs, batchSize: 16, imageSize: 24, width: 0.125, knnEvery: 0, warmupEpochs: 0, hyperparameters,
         learningRate: method.defaults.learningRate,
-        // SeLa starts from the SimCLR encoder trained just before (as a user would).
-        ...(method.id === 'sela' && simclrRun !== undefined ? { initFromRun: simclrRun } : {}),
+        // SeLa and fine-tuning (on the folder labels) start from the SimCLR encoder trained just before (as a user would).
+        ...((method.id === 'sela' || method.id === 'fine-tune') && simclrRun !== undefined ? { initFromRun: simclrRun } : {}),
       });
       if (method.id === 'simclr') simclrRun = runId;
       const result = await trainRun(host.project, runId, { signal: new AbortController().signal, progress: () => {} });

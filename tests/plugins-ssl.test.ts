@@ -28,6 +28,7 @@ test('the example SSL plugin from docs/PLUGINS.md loads, is listed and trains; b
   write('no-build', `export default { ${manifest('no-build')}, activate: () => ({ id: 'no-build', name: 'x', hyperparameters: [], defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, batchSize: 8, epochs: 1, warmupEpochs: 0 }, views: () => [] }) };`);
   write('clash', `export default { ${manifest('simclr')}, activate: (ctx) => ({ id: 'simclr', name: 'Fake', summary: '', reference: '', hyperparameters: [], defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, batchSize: 8, epochs: 1, warmupEpochs: 0 }, views: () => [], build: () => ({}) }) };`);
   write('bad-output', `export default { ${manifest('bad-output')}, activate: () => ({ id: 'bad-output', name: 'x', hyperparameters: [], defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, batchSize: 8, epochs: 1, warmupEpochs: 0 }, views: () => [], build: () => ({}), outputEncoder: 'encoder' }) };`);
+  write('bad-labels', `export default { ${manifest('bad-labels')}, activate: () => ({ id: 'bad-labels', name: 'x', hyperparameters: [], defaults: { optimizer: 'adam', learningRate: 1e-3, weightDecay: 0, batchSize: 8, epochs: 1, warmupEpochs: 0 }, views: () => [], build: () => ({}), needsLabels: 'yes' }) };`);
   write('throws', `export default { ${manifest('throws')}, activate() { throw new Error('needs a licence key'); } };`);
 
   const dir = tempDir('plugin-project');
@@ -41,6 +42,7 @@ test('the example SSL plugin from docs/PLUGINS.md loads, is listed and trains; b
     assert.match(reasons.clash!, /already loaded/);
     assert.match(reasons.throws!, /needs a licence key/);
     assert.match(reasons['bad-output']!, /outputEncoder must be the prefix given to createEncoder/);
+    assert.match(reasons['bad-labels']!, /needsLabels must be true or false/);
 
     const options = (await host.call('train.options', {})) as { methods: { id: string; hyperparameters: { key: string }[] }[] };
     const listed = options.methods.find((m) => m.id === 'instance-contrast');

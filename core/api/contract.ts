@@ -76,6 +76,8 @@ export const inputs = {
     learningRate: z.number().positive().max(10).optional(),
     backend: z.enum(['webgpu', 'tensorflow', 'native', 'wasm', 'cpu']).optional(),
     hyperparameters: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+    /** A finished run of the same dataset whose encoder this run starts from (same width). */
+    initFromRun: id.optional(),
   }),
   'train.runs': z.object({ datasetId: id }),
   'train.metrics': z.object({ runId: id, sinceStep: z.number().int().min(-1).default(-1) }),
@@ -212,6 +214,8 @@ export interface TrainOptions {
     hyperparameters: { key: string; label: string; type: 'number' | 'integer' | 'boolean' | 'choice'; default: number | boolean | string; min?: number; max?: number; choices?: string[]; help: string }[];
     defaults: { optimizer: string; learningRate: number; weightDecay: number; batchSize: number; epochs: number; warmupEpochs: number };
     presets: { id: string; label: string; help: string; settings: { epochs?: number; batchSize?: number; imageSize?: number; width?: number; learningRate?: number }; hyperparameters: Record<string, number | boolean | string> }[];
+    /** Learns from the dataset's labels (fine-tuning): the form starts it from a finished run. */
+    needsLabels: boolean;
   }[];
   settings: { key: string; label: string; help: string }[];
   defaults: { imageSize: number; width: number };
@@ -223,7 +227,7 @@ export interface RunSummary {
   name: string;
   method: string;
   datasetId: number;
-  config: { epochs: number; batchSize: number; imageSize: number; width: number; learningRate: number; optimizer: string; backend?: string; hyperparameters: Record<string, number | boolean | string> };
+  config: { epochs: number; batchSize: number; imageSize: number; width: number; learningRate: number; optimizer: string; backend?: string; hyperparameters: Record<string, number | boolean | string>; initFromRun?: number };
   backend: string | null;
   device: string | null;
   step: number;

@@ -24,3 +24,42 @@ export function loadLabels(db: Db, datasetId: number): LabelSet {
   }
   return { classNames, byImage, split };
 }
+
+/**
+ * What a person or the label model says each training image is, for methods that learn from
+ * labels (fine-tuning): one class per image with a confidence — 1 for a person's labels (human,
+ * imported, a named cluster), the label model's own for its labels. Rows follow the training
+ * cache (`imageIds`); images without a label have confidence 0.
+ */
+export interface TrainingLabels {
+  classNames: string[];
+  /** Class index per training row (−1: no label). */
+  classOf: Int32Array;
+  confidence: Float32Array;
+}
+
+/** Most trusted first: where an image has several labels, the first source listed wins. */
+const LABEL_SOURCES = ['human', 'import', 'cluster', 'label-model'] as const;
+
+export function loadTrainingLabels(db: Db, datasetId: number, imageIds: readonly number[]): TrainingLabels {
+  const rows = db.prepare(`
+    SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+    WHERE i.dataset_id = ? AND l.source IN (${LABEL_SOURCES.map(() => '?').join(', ')})
+    ORDER BY CASE l.source ${LABEL_SOURCES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END, l.image_id`).all(datasetId, ...LABEL_SOURCES) as { id: number; name: string; source: string; confidence: number | null }[];
+  const first = new Map<number, { name: string; confidence: number }>();
+  for (const r of rows) {
+    if (first.has(r.id)) continue;
+    first.set(r.id, { name: r.name, confidence: r.source === 'label-model' ? Math.min(1, Math.max(0, r.confidence ?? 0)) : 1 });
+  }
+  const rowOf = new Set(imageIds);
+  const classNames = [...new Set([...first].filter(([id]) => rowOf.has(id)).map(([, l]) => l.name))].sort();
+  const index = new Map(classNames.map((n, i) => [n, i]));
+  const classOf = new Int32Array(imageIds.length).fill(-1), confidence = new Float32Array(imageIds.length);
+  imageIds.forEach((id, row) => {
+    const l = first.get(id);
+    if (!l || l.confidence <= 0) return;
+    classOf[row] = index.get(l.name)!;
+    confidence[row] = l.confidence;
+  });
+  return { classNames, classOf, confidence };
+}

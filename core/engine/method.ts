@@ -5,6 +5,7 @@
 // the CLI flags and the checkpoint metadata all come from `hyperparameters`.
 import type * as tf from '@tensorflow/tfjs';
 import type { ViewSpec } from './augment.ts';
+import type { TrainingLabels } from './labels.ts';
 import type { Encoder, EncoderConfig } from './nn/resnet.ts';
 import type { ForwardMode, Params } from './nn/params.ts';
 import type { OptimizerName } from './optim.ts';
@@ -44,6 +45,8 @@ export interface MethodBuildContext {
   encoderConfig: EncoderConfig;
   /** Images in the training set (0 when unknown): for methods with per-image state (SeLa's labels). */
   datasetSize: number;
+  /** The training images' labels (rows as in StepContext.rows), for a method with `needsLabels`. */
+  labels?: TrainingLabels;
 }
 
 /** What `beforeStep` may use: a pass of the current encoder over the whole training set. */
@@ -110,6 +113,11 @@ export interface SslMethod {
   /** Changes to the shared presets (fast CPU, balanced, quality GPU) or presets of its own. */
   presets?: MethodPreset[];
   views(size: number, hp: Record<string, HyperValue>): ViewSpec[];
+  /**
+   * Learns from the dataset's labels (a person's and the label model's, see loadTrainingLabels):
+   * the engine passes them to `build` and refuses to start without labels of two classes.
+   */
+  needsLabels?: boolean;
   build(ctx: MethodBuildContext): MethodInstance;
   /**
    * The prefix of the encoder (made with createEncoder) whose weights are the run's result: what

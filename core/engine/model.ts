@@ -3,6 +3,7 @@
 // then load weights by name.
 import * as tf from '@tensorflow/tfjs';
 import type { HyperValue, MethodInstance, SslMethod } from './method.ts';
+import type { TrainingLabels } from './labels.ts';
 import { Params } from './nn/params.ts';
 import { createResNet, type Encoder, type EncoderConfig } from './nn/resnet.ts';
 import { Rng } from './rng.ts';
@@ -20,13 +21,13 @@ export interface BuiltModel {
   dispose(): void;
 }
 
-export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: Record<string, HyperValue>, seed: number, datasetSize = 0): BuiltModel {
+export function buildModel(method: SslMethod, encoderConfig: EncoderConfig, hp: Record<string, HyperValue>, seed: number, datasetSize = 0, labels?: TrainingLabels): BuiltModel {
   const params = new Params();
   const rng = Rng.derive(seed, 'init');
   const encoder = createResNet(params, rng, encoderConfig);
   const made = new Map<string, Encoder>(), teachers: string[] = [];
   const instance = method.build({
-    params, rng, encoder, hp, encoderConfig, datasetSize,
+    params, rng, encoder, hp, encoderConfig, datasetSize, ...(labels ? { labels } : {}),
     createEncoder: (prefix, trainable) => {
       const copy = createResNet(params, Rng.derive(seed, `init:${prefix}`), encoderConfig, prefix);
       made.set(prefix, copy);

@@ -19,7 +19,7 @@ import { effectiveRank, featureSpread } from './collapse.ts';
 import { CacheReader, ensureTrainingCache, type TrainingCache } from './data/cache.ts';
 import { encodeRows } from './features.ts';
 import { knnAccuracy } from './knn.ts';
-import { loadLabels } from './labels.ts';
+import { loadLabels, loadTrainingLabels, type TrainingLabels } from './labels.ts';
 import { resolveHyperparameters, type HyperValue, type SslMethod } from './method.ts';
 import { findSslMethod } from './methods.ts';
 import { buildModel, encoderTensors, loadInto, type BuiltModel } from './model.ts';
@@ -105,6 +105,46 @@ function knnRows(project: Project, cache: TrainingCache, seed: number, limit = 2
   return { rows, labels: Int32Array.from(rows, (r) => labels.byImage.get(cache.imageIds[r]!)!) };
 }
 
+/**
+ * The labels a run that learns from labels trains on: read from the store when it first starts
+ * and kept beside its checkpoints, so a resumed run goes on with the labels it began with (labels
+ * the person changes meanwhile would otherwise reshape its head or swap its classes mid-run).
+ */
+function runLabels(project: Project, runId: number, datasetId: number, imageIds: readonly number[], method: SslMethod): TrainingLabels {
+  const file = path.join(runDir(project, runId), 'labels.json');
+  let labels: TrainingLabels;
+  if (fs.existsSync(file)) {
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { classNames: string[]; labels: [number, number, number][] };
+    const byImage = new Map(saved.labels.map(([id, c, p]) => [id, [c, p] as const]));
+    labels = { classNames: saved.classNames, classOf: new Int32Array(imageIds.length).fill(-1), confidence: new Float32Array(imageIds.length) };
+    imageIds.forEach((id, row) => {
+      const l = byImage.get(id);
+      if (l) (labels.classOf[row] = l[0]), (labels.confidence[row] = l[1]);
+    });
+  } else {
+    labels = loadTrainingLabels(project.db, datasetId, imageIds);
+  }
+  const labelled = labels.classOf.filter((c) => c >= 0).length;
+  if (labels.classNames.length < 2 || labelled < 2) {
+    throw new LoupeError('invalid-input', `${method.name} needs labelled images of at least two classes; this dataset has ${labelled} labelled image${labelled === 1 ? '' : 's'}${labels.classNames.length ? ` of ${labels.classNames.length} class${labels.classNames.length === 1 ? '' : 'es'}` : ''}.`, {
+      hint: 'Label images (Label view), name clusters (Explore), or apply a weak-supervision session\'s labels, then start the run again.',
+    });
+  }
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const list: [number, number, number][] = [];
+    imageIds.forEach((id, row) => {
+      if (labels.classOf[row]! < 0) return;
+      // Rounded as saved, so a resumed run trains on exactly what the uninterrupted one did.
+      labels.confidence[row] = Math.round(labels.confidence[row]! * 1e4) / 1e4;
+      list.push([id, labels.classOf[row]!, labels.confidence[row]!]);
+    });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ classNames: labels.classNames, labels: list }));
+    fs.renameSync(`${file}.tmp`, file);
+  }
+  return labels;
+}
+
 export async function trainRun(project: Project, runId: number, io: TrainIo): Promise<TrainResult> {
   const run = getRun(project.db, runId);
   const parsed = trainConfigSchema.safeParse(run.config);
@@ -130,7 +170,8 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   updateRun(project.db, runId, { totalSteps, dataHash: cache.dataHash });
 
   const encoderConfig: EncoderConfig = { arch: 'resnet18', width: cfg.width, inputSize: cfg.imageSize, inChannels: cache.channels };
-  const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed, n);
+  const labels = method.needsLabels ? runLabels(project, runId, cfg.datasetId, cache.imageIds, method) : undefined;
+  const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed, n, labels);
   const optimizer = new Optimizer({ ...defaultOptimizer, name: cfg.optimizer, weightDecay: cfg.weightDecay });
   const stateTensors = () => model.method.stateTensors?.() ?? [];
   const views = method.views(cfg.imageSize, hp);

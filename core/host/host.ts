@@ -378,6 +378,11 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     'train.start': ({ datasetId, method, hyperparameters, ...overrides }) => {
       getDataset(this.project.db, datasetId);
       const m = findSslMethod(method, this.userSslMethods);
+      if (overrides.initFromRun !== undefined) {
+        const from = getRun(this.project.db, overrides.initFromRun);
+        if (from.datasetId !== datasetId) throw new LoupeError('invalid-input', 'The run to start from belongs to another dataset.');
+        if (!from.encoder) throw new LoupeError('invalid-input', `Run #${from.id} has not finished: there is no encoder to start from yet.`, { hint: 'Let it finish, or pick a finished run.' });
+      }
       const config: Partial<TrainConfig> = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
       let runId: number;
       try {
@@ -474,6 +479,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
     return {
       methods: [...builtinSslMethods, ...this.userSslMethods].map((m) => ({
         id: m.id, name: m.name, summary: m.summary, reference: m.reference, hyperparameters: m.hyperparameters, defaults: m.defaults, presets: presetsFor(m),
+        needsLabels: m.needsLabels === true,
       })),
       settings: trainSettingHelp,
       defaults: { imageSize: 64, width: 0.25 },

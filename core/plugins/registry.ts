@@ -55,6 +55,7 @@ export function validateSslMethod(candidate: unknown, manifestId: string): strin
     return 'defaults needs optimizer (adam|adamw|sgd|lars), learningRate, weightDecay, batchSize, epochs and warmupEpochs';
   }
   if (typeof m.views !== 'function' || typeof m.build !== 'function') return 'views and build must be functions';
+  if (m.needsLabels !== undefined && typeof m.needsLabels !== 'boolean') return 'needsLabels must be true or false, or left out';
   if (m.outputEncoder !== undefined && (typeof m.outputEncoder !== 'string' || !/^[a-z][a-z0-9_]*$/.test(m.outputEncoder) || m.outputEncoder === 'encoder')) {
     return 'outputEncoder must be the prefix given to createEncoder (lower-case letters, digits, underscores), or left out';
   }
