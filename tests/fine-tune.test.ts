@@ -1,7 +1,8 @@
 // Fine-tuning on labels, end to end on real images: a SimCLR run, then a fine-tuning run from its
 // encoder on half of each class's labels (some of them label-model labels of lower confidence),
-// interrupted and resumed after the labels changed in the store. The held-out half is separated
-// better by the fine-tuned encoder than by the one it started from.
+// the other half the test split (never trained on, the kNN monitor's), interrupted and resumed
+// after the labels changed in the store. The held-out half is separated better by the fine-tuned
+// encoder than by the one it started from.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
@@ -39,7 +40,7 @@ async function centroidAccuracy(project: Project, runId: number, train: Map<numb
   return right / test.size;
 }
 
-test('fine-tuning on labels: learns soft label-model labels by confidence, keeps its labels across a resume, separates held-out images better than the encoder it started from; no labels is refused with what to do', { timeout: 300_000 }, async () => {
+test('fine-tuning on labels: learns soft label-model labels by confidence, leaves the test split unseen, keeps its labels across a resume, separates held-out images better than the encoder it started from; no labels is refused with what to do', { timeout: 300_000 }, async () => {
   const { host, datasetId } = await emojiDemoProject('fine-tune', 24);
   const db = host.project.db;
   const io = { signal: new AbortController().signal, progress: () => {} };
@@ -56,36 +57,40 @@ test('fine-tuning on labels: learns soft label-model labels by confidence, keeps
       ids.forEach((id, i) => (i % 2 === 0 ? train.set(id, c) : held.set(id, c)));
       soft.push(...ids.filter((_, i) => i % 6 === 0));
     }
-    db.prepare(`DELETE FROM labels WHERE image_id IN (${[...held.keys()].join(',')})`).run();
+    // The held-out half is the test split: its labels stay (the kNN monitor's) but are never trained on.
+    db.prepare(`UPDATE images SET split = 'test' WHERE id IN (${[...held.keys()].join(',')})`).run();
     db.prepare(`UPDATE labels SET source = 'label-model', confidence = 0.8 WHERE image_id IN (${soft.join(',')})`).run();
     const ids = [...train.keys(), ...held.keys()];
     const loaded = loadTrainingLabels(db, datasetId, ids);
     assert.deepEqual(loaded.classNames, truth.classNames);
-    assert.equal([...loaded.classOf].filter((c) => c >= 0).length, train.size, 'only the kept labels');
+    assert.equal([...loaded.classOf].filter((c) => c >= 0).length, train.size, 'only the training split\'s labels');
     ids.forEach((id, row) => {
       if (held.has(id)) return assert.equal(loaded.classOf[row], -1);
       assert.equal(loaded.classNames[loaded.classOf[row]!], truth.classNames[train.get(id)!]);
       assert.ok(Math.abs(loaded.confidence[row]! - (soft.includes(id) ? 0.8 : 1)) < 1e-6, 'a label-model label counts by its confidence');
     });
 
-    // Fine-tune, paused after 4 steps; meanwhile every label is deleted: the resumed run goes on
-    // with the labels it began with (kept beside its checkpoints) instead of failing or changing classes.
-    const tuned = createTrainingRun(host.project, findSslMethod('fine-tune'), datasetId, { ...settings, epochs: 30, initFromRun: pretrained });
+    // Fine-tune, paused after 4 steps; meanwhile every training label is deleted: the resumed run
+    // goes on with the labels it began with (kept beside its checkpoints) instead of failing or
+    // changing classes. Its kNN monitor reads the test split only.
+    const tuned = createTrainingRun(host.project, findSslMethod('fine-tune'), datasetId, { ...settings, epochs: 30, knnEvery: 10, initFromRun: pretrained });
     const ctrl = new AbortController();
     await trainRun(host.project, tuned, { ...io, signal: ctrl.signal, checkpointEverySteps: 4, onStep: (step) => { if (step === 4) ctrl.abort(); } });
     assert.equal(getRun(db, tuned).step, 4);
-    const saved = db.prepare('SELECT image_id AS id, class_id, source, confidence FROM labels').all() as { id: number; class_id: number; source: string; confidence: number }[];
-    db.prepare('DELETE FROM labels').run();
+    const trainIds = [...train.keys()].join(',');
+    const saved = db.prepare(`SELECT image_id AS id, class_id, source, confidence FROM labels WHERE image_id IN (${trainIds})`).all() as { id: number; class_id: number; source: string; confidence: number }[];
+    db.prepare(`DELETE FROM labels WHERE image_id IN (${trainIds})`).run();
     const result = await trainRun(host.project, tuned, io);
     assert.equal(result.stopped, false);
     const loss = getMetrics(db, tuned).loss!.map(([, v]) => v);
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     assert.ok(mean(loss.slice(-6)) < mean(loss.slice(0, 6)) - 0.2, `the loss falls: ${mean(loss.slice(0, 6)).toFixed(3)} → ${mean(loss.slice(-6)).toFixed(3)}`);
+    assert.deepEqual(getMetrics(db, tuned).knn?.length, 3, 'kNN on the held-out split after epochs 10, 20 and 30');
 
-    // A new fine-tuning run with no labels in the store is refused, saying what to do.
+    // A new fine-tuning run with no training labels in the store is refused, saying what to do.
     const unlabelled = createTrainingRun(host.project, findSslMethod('fine-tune'), datasetId, { ...settings, epochs: 1, initFromRun: pretrained });
     await assert.rejects(trainRun(host.project, unlabelled, io), (err: Error & { hint?: string }) => {
-      assert.match(err.message, /needs labelled images of at least two classes; this dataset has 0 labelled images/);
+      assert.match(err.message, /needs labelled images of at least two classes to learn from; this dataset has 0 labelled images outside the validation and test splits/);
       assert.match(err.hint ?? '', /Label images/);
       return true;
     });

@@ -29,7 +29,8 @@ export function loadLabels(db: Db, datasetId: number): LabelSet {
  * What a person or the label model says each training image is, for methods that learn from
  * labels (fine-tuning): one class per image with a confidence — 1 for a person's labels (human,
  * imported, a named cluster), the label model's own for its labels. Rows follow the training
- * cache (`imageIds`); images without a label have confidence 0.
+ * cache (`imageIds`); images without a label have confidence 0. Images of the validation and
+ * test splits are left out: they stay unseen, to measure the result on.
  */
 export interface TrainingLabels {
   classNames: string[];
@@ -44,7 +45,7 @@ const LABEL_SOURCES = ['human', 'import', 'cluster', 'label-model'] as const;
 export function loadTrainingLabels(db: Db, datasetId: number, imageIds: readonly number[]): TrainingLabels {
   const rows = db.prepare(`
     SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-    WHERE i.dataset_id = ? AND l.source IN (${LABEL_SOURCES.map(() => '?').join(', ')})
+    WHERE i.dataset_id = ? AND (i.split IS NULL OR i.split = 'train') AND l.source IN (${LABEL_SOURCES.map(() => '?').join(', ')})
     ORDER BY CASE l.source ${LABEL_SOURCES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END, l.image_id`).all(datasetId, ...LABEL_SOURCES) as { id: number; name: string; source: string; confidence: number | null }[];
   const first = new Map<number, { name: string; confidence: number }>();
   for (const r of rows) {

@@ -92,13 +92,17 @@ function permutation(seed: number, epoch: number, n: number): number[] {
   return Rng.derive(seed, 'epoch', epoch).shuffle(Array.from({ length: n }, (_, i) => i));
 }
 
-/** Up to `limit` labelled cache rows for the kNN monitor, with their class index. */
-function knnRows(project: Project, cache: TrainingCache, seed: number, limit = 2000): { rows: number[]; labels: Int32Array } | null {
+/**
+ * Up to `limit` labelled cache rows for the kNN monitor, with their class index. A run that learns
+ * from labels is monitored only on labelled images it does not train on (a held-out split):
+ * on its own training labels the curve would show how well it memorises them.
+ */
+function knnRows(project: Project, cache: TrainingCache, seed: number, trainedOn?: TrainingLabels, limit = 2000): { rows: number[]; labels: Int32Array } | null {
   const labels = loadLabels(project.db, cache.datasetId);
   if (labels.classNames.length < 2) return null;
   const candidates: number[] = [];
   cache.imageIds.forEach((id, row) => {
-    if (labels.byImage.has(id)) candidates.push(row);
+    if (labels.byImage.has(id) && !(trainedOn && trainedOn.classOf[row]! >= 0)) candidates.push(row);
   });
   if (candidates.length < 10) return null;
   const rows = Rng.derive(seed, 'knn').shuffle(candidates).slice(0, limit).sort((a, b) => a - b);
@@ -126,7 +130,7 @@ function runLabels(project: Project, runId: number, datasetId: number, imageIds:
   }
   const labelled = labels.classOf.filter((c) => c >= 0).length;
   if (labels.classNames.length < 2 || labelled < 2) {
-    throw new LoupeError('invalid-input', `${method.name} needs labelled images of at least two classes; this dataset has ${labelled} labelled image${labelled === 1 ? '' : 's'}${labels.classNames.length ? ` of ${labels.classNames.length} class${labels.classNames.length === 1 ? '' : 'es'}` : ''}.`, {
+    throw new LoupeError('invalid-input', `${method.name} needs labelled images of at least two classes to learn from; this dataset has ${labelled} labelled image${labelled === 1 ? '' : 's'}${labels.classNames.length ? ` of ${labels.classNames.length} class${labels.classNames.length === 1 ? '' : 'es'}` : ''} outside the validation and test splits.`, {
       hint: 'Label images (Label view), name clusters (Explore), or apply a weak-supervision session\'s labels, then start the run again.',
     });
   }
@@ -175,7 +179,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   const optimizer = new Optimizer({ ...defaultOptimizer, name: cfg.optimizer, weightDecay: cfg.weightDecay });
   const stateTensors = () => model.method.stateTensors?.() ?? [];
   const views = method.views(cfg.imageSize, hp);
-  const knn = knnRows(project, cache, cfg.seed);
+  const knn = knnRows(project, cache, cfg.seed, labels);
   const pending: MetricPoint[] = [];
   const flush = () => {
     if (pending.length) addMetrics(project.db, runId, pending.splice(0));
