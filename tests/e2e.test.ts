@@ -434,8 +434,8 @@ test('fine-tune the encoder on the labels from the Train view, started from the 
   await page.getByLabel('Method').selectOption({ label: 'Fine-tune on labels' });
   const pretrained = (host.project.db.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number }).id;
   assert.equal(await page.getByLabel('Start from').inputValue(), String(pretrained));
-  assert.ok(await page.getByLabel('Encoder').isDisabled(), 'the width is the pretrained run\'s');
-  await page.getByLabel('Epochs').fill('1');
+  assert.ok(await page.getByRole('combobox', { name: /^Encoder/ }).isDisabled(), 'the width is the pretrained run\'s');
+  await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
   await shot('22-fine-tune-form');
   await page.getByRole('button', { name: /^Train on 3,7\d\d images$/ }).click();
   await page.getByText(`started from run #${pretrained}`).waitFor({ timeout: 30_000 });
