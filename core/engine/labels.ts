@@ -39,18 +39,35 @@ export interface TrainingLabels {
   confidence: Float32Array;
 }
 
-/** Most trusted first: where an image has several labels, the first source listed wins. */
-const LABEL_SOURCES = ['human', 'import', 'cluster', 'label-model'] as const;
+/** The label sources a model learns from, most trusted first: where an image has several labels, the first listed wins. */
+export const LEARNED_SOURCES = ['human', 'import', 'cluster', 'label-model'] as const;
 
-export function loadTrainingLabels(db: Db, datasetId: number, imageIds: readonly number[]): TrainingLabels {
-  const rows = db.prepare(`
+export interface TrustedLabel {
+  /** Image id. */
+  id: number;
+  name: string;
+  source: (typeof LEARNED_SOURCES)[number];
+  confidence: number;
+}
+
+/**
+ * Every label of the dataset's images from LEARNED_SOURCES, the most trusted source first (the
+ * reader takes an image's first); `trainSplitOnly` leaves out the validation and test splits.
+ * Shared by fine-tuning (loadTrainingLabels) and active labelling's suggestions (weak/active.ts).
+ */
+export function labelsByTrust(db: Db, datasetId: number, { trainSplitOnly = false } = {}): TrustedLabel[] {
+  return db.prepare(`
     SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-    WHERE i.dataset_id = ? AND (i.split IS NULL OR i.split = 'train') AND l.source IN (${LABEL_SOURCES.map(() => '?').join(', ')})
-    ORDER BY CASE l.source ${LABEL_SOURCES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END, l.image_id`).all(datasetId, ...LABEL_SOURCES) as { id: number; name: string; source: string; confidence: number | null }[];
+    WHERE i.dataset_id = ?${trainSplitOnly ? " AND (i.split IS NULL OR i.split = 'train')" : ''} AND l.source IN (${LEARNED_SOURCES.map(() => '?').join(', ')})
+    ORDER BY CASE l.source ${LEARNED_SOURCES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END`).all(datasetId, ...LEARNED_SOURCES) as TrustedLabel[];
+}
+
+/** The training labels (TrainingLabels) of the cache rows `imageIds`: each image's most trusted label. */
+export function loadTrainingLabels(db: Db, datasetId: number, imageIds: readonly number[]): TrainingLabels {
   const first = new Map<number, { name: string; confidence: number }>();
-  for (const r of rows) {
+  for (const r of labelsByTrust(db, datasetId, { trainSplitOnly: true })) {
     if (first.has(r.id)) continue;
-    first.set(r.id, { name: r.name, confidence: r.source === 'label-model' ? Math.min(1, Math.max(0, r.confidence ?? 0)) : 1 });
+    first.set(r.id, { name: r.name, confidence: r.source === 'label-model' ? Math.min(1, Math.max(0, r.confidence)) : 1 });
   }
   const rowOf = new Set(imageIds);
   const classNames = [...new Set([...first].filter(([id]) => rowOf.has(id)).map(([, l]) => l.name))].sort();

@@ -116,8 +116,9 @@ function knnRows(project: Project, cache: TrainingCache, seed: number, trainedOn
  */
 function runLabels(project: Project, runId: number, datasetId: number, imageIds: readonly number[], method: SslMethod): TrainingLabels {
   const file = path.join(runDir(project, runId), 'labels.json');
+  const resumed = fs.existsSync(file);
   let labels: TrainingLabels;
-  if (fs.existsSync(file)) {
+  if (resumed) {
     const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { classNames: string[]; labels: [number, number, number][] };
     const byImage = new Map(saved.labels.map(([id, c, p]) => [id, [c, p] as const]));
     labels = { classNames: saved.classNames, classOf: new Int32Array(imageIds.length).fill(-1), confidence: new Float32Array(imageIds.length) };
@@ -134,7 +135,7 @@ function runLabels(project: Project, runId: number, datasetId: number, imageIds:
       hint: 'Label images (Label view), name clusters (Explore), or apply a weak-supervision session\'s labels, then start the run again.',
     });
   }
-  if (!fs.existsSync(file)) {
+  if (!resumed) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const list: [number, number, number][] = [];
     imageIds.forEach((id, row) => {

@@ -8,6 +8,7 @@
 // certain. Suggestions come in batches so the labelling UI always has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
+import { labelsByTrust } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
@@ -86,10 +87,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const emb = readEmbeddings(project, row);
   const features = l2normalizeRows(emb.features, row.dim);
   const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
-  const labels = project.db.prepare(`
-    SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-    WHERE i.dataset_id = ? AND l.source IN ('human', 'import', 'cluster', 'label-model')
-    ORDER BY CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 WHEN 'cluster' THEN 2 ELSE 3 END`).all(datasetId) as { id: number; name: string; source: string; confidence: number }[];
+  const labels = labelsByTrust(project.db, datasetId);
   const classes = [...new Set(labels.map((l) => l.name))].sort();
   if (classes.length < 2) throw needsTwoClasses();
   const classIndex = new Map(classes.map((c, i) => [c, i]));
