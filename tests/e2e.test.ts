@@ -423,13 +423,41 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   assert.equal(humanAfter - humanBefore, 1);
 });
 
+test('set aside validation and test images from the dataset header, stratified by label, and filter the grid by split', { timeout: 120_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Images' }).click();
+  await page.getByRole('button', { name: 'Splits…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Training, validation and test splits' });
+  await dialog.getByRole('table', { name: 'Images per split and class' }).waitFor();
+  assert.equal(await dialog.getByLabel('Validation share in percent').inputValue(), '10');
+  await dialog.getByLabel('Test share in percent').fill('15');
+  assert.equal(await dialog.getByTestId('train-share').textContent(), 'Training: 75%');
+  await dialog.getByLabel('Test share in percent').fill('10');
+  await shot('21a-splits-dialog');
+  await dialog.getByRole('button', { name: 'Make splits' }).click();
+  await dialog.getByRole('status').filter({ hasText: /3,7\d\d images dealt/ }).waitFor();
+  const counts: Record<'train' | 'val' | 'test', number> = { train: 0, val: 0, test: 0, ...Object.fromEntries((host.project.db.prepare("SELECT split, COUNT(*) AS n FROM images WHERE status = 'ok' GROUP BY split").all() as { split: string; n: number }[]).map((r) => [r.split, r.n])) };
+  const total = counts.train + counts.val + counts.test;
+  assert.ok(Math.abs(counts.test - total / 10) <= 0.5 && Math.abs(counts.val - total / 10) <= 0.5, JSON.stringify(counts));
+  // Applying again has nothing to deal until "deal anew" is ticked.
+  assert.ok(await dialog.getByRole('button', { name: 'Deal new images' }).isDisabled());
+  await shot('21b-splits-made');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await page.getByTestId('grid-total').filter({ hasText: `split ${counts.train.toLocaleString('en-US')} training / ${counts.val} validation / ${counts.test} test` }).waitFor();
+  await page.getByLabel('Filter by split').selectOption({ label: 'Test' });
+  await page.getByTestId('grid-total').filter({ hasText: new RegExp(`^${counts.test} shown`) }).waitFor();
+  await page.getByLabel('Filter by split').selectOption({ label: 'Any' });
+});
+
 test('fine-tune the encoder on the labels from the Train view, started from the pretrained run', { timeout: 240_000 }, async (t) => {
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');
   await page.getByRole('button', { name: 'Train', exact: true }).click();
   await page.getByRole('heading', { name: 'New run' }).waitFor();
   await page.getByText(/Runs on .*threads/).waitFor({ timeout: 60_000 });
-  // On the demo's folder labels and the label-model labels applied above, from the run trained
+  // On the demo's folder labels and the label-model labels applied above (of the training split:
+  // the button counts those), from the run trained
   // earlier: the form starts it there and keeps that run's encoder width.
   await page.getByLabel('Method').selectOption({ label: 'Fine-tune on labels' });
   const pretrained = (host.project.db.prepare('SELECT id FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number }).id;
@@ -437,7 +465,7 @@ test('fine-tune the encoder on the labels from the Train view, started from the 
   assert.ok(await page.getByRole('combobox', { name: /^Encoder/ }).isDisabled(), 'the width is the pretrained run\'s');
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
   await shot('22-fine-tune-form');
-  await page.getByRole('button', { name: /^Train on 3,7\d\d images$/ }).click();
+  await page.getByRole('button', { name: /^Train on 3,0\d\d images$/ }).click();
   await page.getByText(`started from run #${pretrained}`).waitFor({ timeout: 30_000 });
   const latest = () => host!.project.db.prepare('SELECT id, method, config, encoder FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; method: string; config: string; encoder: string | null };
   for (const until = Date.now() + 180_000; !latest().encoder && Date.now() < until;) await new Promise((r) => setTimeout(r, 500));

@@ -9,6 +9,7 @@ import type { Suggestion } from '../weak/active.ts';
 import type { IwsCard, IwsResults, IwsStatus } from '../weak/session.ts';
 import type { DatasetRow } from '../store/datasets.ts';
 import type { ImageDetail, ImageSummary } from '../store/images.ts';
+import type { SplitSummary } from '../store/splits.ts';
 
 const id = z.number().int().positive();
 /** The person's word on their classes' sizes (core/weak/propagate.ts, ClassBalance). */
@@ -33,6 +34,10 @@ export const inputs = {
     channelMap: z.tuple([channel, channel, channel]).optional(),
     percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).optional(),
   }),
+  /** Shares are fractions (0.1 = 10%); images with a split keep it unless `reshuffle`. */
+  'datasets.split': z.object({ id, val: z.number().min(0).max(0.5), test: z.number().min(0).max(0.5), seed: z.number().int().min(0).max(2 ** 31 - 1).default(0), reshuffle: z.boolean().default(false) }),
+  'datasets.splits': z.object({ id }),
+  'datasets.clearSplits': z.object({ id }),
   'images.query': z.object({
     datasetId: id,
     offset: z.number().int().min(0),
@@ -40,6 +45,7 @@ export const inputs = {
     status: z.enum(['all', 'ok', 'duplicate', 'failed']).default('all'),
     classId: z.union([id, z.literal('unlabeled')]).optional(),
     tag: z.string().max(200).optional(),
+    split: z.enum(['train', 'val', 'test', 'none']).optional(),
     search: z.string().max(500).optional(),
     sort: z.enum(['name', 'imported', 'size', 'width', 'height']).default('name'),
     desc: z.boolean().default(false),
@@ -146,6 +152,9 @@ export interface Outputs {
   'datasets.rename': null;
   'datasets.delete': null;
   'datasets.setDisplay': { jobId: number | null };
+  'datasets.split': { assigned: number; summary: SplitSummary };
+  'datasets.splits': SplitSummary;
+  'datasets.clearSplits': { cleared: number };
   'images.query': { total: number; items: ImageSummary[] };
   'images.get': ImageDetail;
   'classes.list': { id: number; name: string; color: string | null; count: number }[];
@@ -256,4 +265,4 @@ export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(inputs, name);
 }
 
-export type { DatasetRow, ImageDetail, ImageSummary, IwsCard, IwsResults, IwsStatus, JobInfo, Suggestion };
+export type { DatasetRow, ImageDetail, ImageSummary, IwsCard, IwsResults, IwsStatus, JobInfo, SplitSummary, Suggestion };

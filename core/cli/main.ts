@@ -18,6 +18,7 @@ import { progressLine } from './output.ts';
 import { runCluster } from './cluster.ts';
 import { runExportCommand } from './export.ts';
 import { runPlugin } from './plugin.ts';
+import { runSplit, splitUsage } from './split.ts';
 import { runIws } from './iws.ts';
 import { runBackends, runEmbed, runEval, runMethods, runRuns, runTrain } from './train.ts';
 
@@ -31,6 +32,9 @@ Usage:
   loupe init <project>                           create an empty project folder
   loupe import <project> <folder> [--labels file.csv | --labels-from-folders] [--dataset NAME] [--json]
   loupe info <project> [--json]                  datasets, image counts and jobs
+  ${splitUsage}
+                                                 training / validation / test splits, stratified by label
+                                                 (images with a split keep it unless --reshuffle; --show: the table)
   loupe serve <project> [--port N] [--no-open]   serve the UI on 127.0.0.1 only
   loupe train [project] [--method simclr] [--epochs N] [--batch B] [--size S] [--width W] [--lr X]
               [--backend webgpu|tensorflow|native|wasm|cpu] [--dataset NAME] [--hp|--set key=value]
@@ -204,6 +208,8 @@ export async function main(argv: string[]): Promise<number> {
         return runInfo(rest);
       case 'serve':
         return await runServe(rest, false);
+      case 'split':
+        return await runSplit(rest);
       case 'train':
         return await runTrain(rest);
       case 'embed':

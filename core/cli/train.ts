@@ -59,7 +59,7 @@ async function follow(host: Host, jobId: number, json: boolean): Promise<JobInfo
   }
 }
 
-function resolveDatasetId(host: Host, name: string | undefined): number {
+export function resolveDatasetId(host: Host, name: string | undefined): number {
   const datasets = listDatasets(host.project.db);
   if (name) {
     const byId = /^\d+$/.test(name) ? datasets.find((d) => d.id === Number(name)) : undefined;

@@ -1,6 +1,7 @@
 // Labels as the engine sees them: one class index per image with exactly one human or imported
 // label (multi-labelled images are left out of single-label evaluation), plus the image's split.
 import type { Db } from '../store/database.ts';
+import { LEARNABLE_SQL } from '../store/splits.ts';
 
 export interface LabelSet {
   classNames: string[];
@@ -58,7 +59,7 @@ export interface TrustedLabel {
 export function labelsByTrust(db: Db, datasetId: number, { trainSplitOnly = false } = {}): TrustedLabel[] {
   return db.prepare(`
     SELECT l.image_id AS id, c.name, l.source, l.confidence FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-    WHERE i.dataset_id = ?${trainSplitOnly ? " AND (i.split IS NULL OR i.split = 'train')" : ''} AND l.source IN (${LEARNED_SOURCES.map(() => '?').join(', ')})
+    WHERE i.dataset_id = ?${trainSplitOnly ? ` AND ${LEARNABLE_SQL}` : ''} AND l.source IN (${LEARNED_SOURCES.map(() => '?').join(', ')})
     ORDER BY CASE l.source ${LEARNED_SOURCES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END`).all(datasetId, ...LEARNED_SOURCES) as TrustedLabel[];
 }
 

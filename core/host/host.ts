@@ -32,6 +32,7 @@ import { exportersFrom, findExporter, runExport, type ExportRequest } from '../e
 import { deleteDataset, getDataset, listDatasets, renameDataset, SCIENTIFIC_SQL, updateDatasetSettings } from '../store/datasets.ts';
 import { getImage, listClasses, listTags, queryImages, setLabels, setTag } from '../store/images.ts';
 import { Project } from '../store/project.ts';
+import { assignSplits, clearSplits, splitSummary } from '../store/splits.ts';
 import { readRecent, rememberRecent } from './recent.ts';
 import { VERSION } from '../version.ts';
 
@@ -354,6 +355,22 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       const current = getDataset(this.project.db, id).settings.display;
       updateDatasetSettings(this.project.db, id, { display: { channelMap: channelMap ?? current.channelMap, percentiles: percentiles ?? current.percentiles } });
       return { jobId: this.jobs.start('render-thumbnails', { datasetId: id }) };
+    },
+    'datasets.split': ({ id, val, test, seed, reshuffle }) => {
+      getDataset(this.project.db, id);
+      const result = assignSplits(this.project.db, id, { val, test, seed, reshuffle });
+      // Kept for the images imported later, unless the request changed nothing (all kept theirs).
+      if (result.assigned > 0 || reshuffle) updateDatasetSettings(this.project.db, id, { split: { val, test, seed } });
+      this.emit('event', { type: 'datasets-changed' });
+      return result;
+    },
+    'datasets.splits': ({ id }) => (getDataset(this.project.db, id), splitSummary(this.project.db, id)),
+    'datasets.clearSplits': ({ id }) => {
+      getDataset(this.project.db, id);
+      const cleared = clearSplits(this.project.db, id);
+      updateDatasetSettings(this.project.db, id, { split: null });
+      this.emit('event', { type: 'datasets-changed' });
+      return { cleared };
     },
     'images.query': (q) => queryImages(this.project.db, q),
     'images.get': ({ id }) => getImage(this.project.db, id),

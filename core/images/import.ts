@@ -8,6 +8,7 @@ import type { ImportEntry, Importer, LabelSpec } from '../plugins/contract.ts';
 import { createDataset, defaultDatasetSettings, getDataset, type DisplaySettings } from '../store/datasets.ts';
 import { ensureClass } from '../store/images.ts';
 import type { Project } from '../store/project.ts';
+import { assignSplits } from '../store/splits.ts';
 import { type ImageInfo, openImage, renderDisplay } from './decode.ts';
 import { unsupportedReason } from './formats.ts';
 
@@ -284,6 +285,9 @@ export async function runImport(project: Project, importers: Map<string, Importe
   });
   flushPending();
   report();
+  // A dataset that has splits deals its new images into them, at the shares last chosen.
+  const split = getDataset(db, datasetId).settings.split;
+  if (split && result.imported > 0) assignSplits(db, datasetId, split);
   for (const u of listing.unreadable) if (result.failures.length < 200) result.failures.push({ path: u.path, reason: `Cannot read: ${u.reason}` });
   return result;
 }

@@ -1,5 +1,6 @@
 import { LoupeError } from '../errors.ts';
 import type { Db } from './database.ts';
+import { splitCounts, type SplitCounts } from './splits.ts';
 
 /** Images that need a display mapping, as openImage decides (formats as stored: heif is heic or avif). */
 export const SCIENTIFIC_SQL = "(bit_depth > 8 OR (channels NOT IN (1, 3, 4) AND NOT (channels = 2 AND format IN ('png', 'webp', 'gif', 'heic', 'avif'))))";
@@ -13,10 +14,13 @@ export interface DisplaySettings {
 
 export interface DatasetSettings {
   display: DisplaySettings;
+  /** The shares and seed of the last split made (core/store/splits.ts): new images are dealt by them. */
+  split: { val: number; test: number; seed: number } | null;
 }
 
 export const defaultDatasetSettings: DatasetSettings = {
   display: { channelMap: [0, 1, 2], percentiles: [1, 99.5] },
+  split: null,
 };
 
 export interface DatasetRow {
@@ -30,6 +34,8 @@ export interface DatasetRow {
   labeled: number;
   /** Images that need a display mapping (16-bit, float, or not 1/3/4 channels), and their most channels. */
   scientific: { images: number; maxChannels: number };
+  /** Imported images per split (core/store/splits.ts). */
+  splits: SplitCounts;
 }
 
 interface RawDataset {
@@ -69,6 +75,7 @@ export function listDatasets(db: Db): DatasetRow[] {
       classes: (classStmt.get(r.id) as { n: number }).n,
       labeled: (labeledStmt.get(r.id) as { n: number }).n,
       scientific: { images: sci.n, maxChannels: sci.c },
+      splits: splitCounts(db, r.id),
     };
   });
 }

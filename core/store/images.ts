@@ -41,6 +41,8 @@ export interface ImageQuery {
   /** A class id, or 'unlabeled' for images without any label. */
   classId?: number | 'unlabeled';
   tag?: string;
+  /** Training, validation or test split, or 'none' for images in no split. */
+  split?: 'train' | 'val' | 'test' | 'none';
   search?: string;
   sort?: ImageSort;
   desc?: boolean;
@@ -55,7 +57,7 @@ const sortColumn: Record<ImageSort, string> = {
 };
 
 /** Human labels win over imported ones, which win over machine-made ones. */
-const BEST_LABEL = `
+export const BEST_LABEL = `
   FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = i.id
   ORDER BY CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 WHEN 'cluster' THEN 2 WHEN 'label-model' THEN 3 ELSE 4 END, l.confidence DESC
   LIMIT 1`;
@@ -82,6 +84,11 @@ export function queryImages(db: Db, q: ImageQuery & { count?: boolean }): { tota
   if (q.tag) {
     where.push('i.id IN (SELECT it.image_id FROM image_tags it JOIN tags t ON t.id = it.tag_id WHERE t.name = @tag)');
     params.tag = q.tag;
+  }
+  if (q.split === 'none') where.push('i.split IS NULL');
+  else if (q.split) {
+    where.push('i.split = @split');
+    params.split = q.split;
   }
   if (q.search) {
     where.push("i.rel_path LIKE @search ESCAPE '\\'");

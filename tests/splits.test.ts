@@ -1,0 +1,151 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { Db } from '../core/store/database.ts';
+import { createDataset, listDatasets } from '../core/store/datasets.ts';
+import { queryImages, setLabels } from '../core/store/images.ts';
+import { Project } from '../core/store/project.ts';
+import { assignSplits, clearSplits, splitSummary, type Split } from '../core/store/splits.ts';
+import { Host } from '../core/host/host.ts';
+import type { ImportResult } from '../core/images/import.ts';
+import { photo, tempDir } from './helpers/corpus.ts';
+
+const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'loupe.mjs');
+
+function insertImage(db: Db, datasetId: number, rel: string, status = 'ok'): number {
+  return Number(db.prepare("INSERT INTO images (dataset_id, path, rel_path, hash, bytes, mtime_ms, status, width, height) VALUES (?, ?, ?, ?, 100, 0, ?, 10, 10)")
+    .run(datasetId, `/data/${rel}`, rel, rel, status).lastInsertRowid);
+}
+
+function splitsOf(db: Db, datasetId: number): Map<number, Split | null> {
+  const rows = db.prepare('SELECT id, split FROM images WHERE dataset_id = ? ORDER BY id').all(datasetId) as { id: number; split: Split | null }[];
+  return new Map(rows.map((r) => [r.id, r.split]));
+}
+
+/** A dataset of three classes (100, 37 and 5 images), 50 unlabelled, 3 failed and 2 duplicate files. */
+function fixture(name: string): { p: Project; ds: number; byClass: Record<string, number[]> } {
+  const p = Project.open(tempDir(name), { create: true });
+  const ds = createDataset(p.db, 'set', null);
+  const byClass: Record<string, number[]> = {};
+  let n = 0;
+  for (const [cls, count] of [['leaf', 100], ['rust', 37], ['mildew', 5]] as const) {
+    byClass[cls] = Array.from({ length: count }, () => insertImage(p.db, ds, `img_${n++}.png`));
+    setLabels(p.db, byClass[cls]!, cls);
+  }
+  byClass.unlabelled = Array.from({ length: 50 }, () => insertImage(p.db, ds, `img_${n++}.png`));
+  for (let i = 0; i < 3; i++) insertImage(p.db, ds, `bad_${i}.png`, 'failed');
+  for (let i = 0; i < 2; i++) insertImage(p.db, ds, `dup_${i}.png`, 'duplicate');
+  return { p, ds, byClass };
+}
+
+test('splits are stratified by label, exact in total, seeded, and leave failed and duplicate files out', () => {
+  const { p, ds, byClass } = fixture('split-strata');
+  const { assigned, summary } = assignSplits(p.db, ds, { val: 0.1, test: 0.15 });
+  assert.equal(assigned, 192);
+  // Exact totals over the 192 imported images: round(19.2) and round(28.8).
+  assert.deepEqual([summary.val, summary.test, summary.train, summary.none], [19, 29, 144, 0]);
+  // Every class (and the unlabelled images) within one image of its share in each split.
+  const sizes: Record<string, number> = { leaf: 100, rust: 37, mildew: 5 };
+  for (const c of summary.classes) {
+    const n = c.className ? sizes[c.className]! : 50;
+    assert.ok(Math.abs(c.val - 0.1 * n) < 1 && Math.abs(c.test - 0.15 * n) < 1, `${c.className}: ${JSON.stringify(c)}`);
+  }
+  assert.deepEqual(summary.classes.map((c) => c.className), ['leaf', 'rust', 'mildew', null], 'largest class first, unlabelled last');
+  const first = splitsOf(p.db, ds);
+  assert.equal([...first.values()].filter((s) => s === null).length, 5, 'failed and duplicate files get no split');
+  assert.deepEqual(listDatasets(p.db)[0]!.splits, { train: 144, val: 19, test: 29, none: 0 });
+
+  // The grid's filter agrees with the counts.
+  assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 1, split: 'test' }).total, 29);
+  assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 1, split: 'none' }).total, 5);
+  assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 1, split: 'train', classId: (p.db.prepare("SELECT id FROM classes WHERE name = 'leaf'").get() as { id: number }).id }).total, 75);
+
+  // The same request deals the same split; another seed another one, at the same shares.
+  clearSplits(p.db, ds);
+  assert.deepEqual(splitSummary(p.db, ds).none, 192);
+  assignSplits(p.db, ds, { val: 0.1, test: 0.15 });
+  assert.deepEqual(splitsOf(p.db, ds), first);
+  const other = assignSplits(p.db, ds, { val: 0.1, test: 0.15, seed: 7, reshuffle: true });
+  assert.equal(other.summary.test, 29);
+  const moved = byClass.leaf!.filter((id) => splitsOf(p.db, ds).get(id) !== first.get(id)).length;
+  assert.ok(moved > 10, `another seed moves images (${moved} of 100 leaf images moved)`);
+  p.close();
+});
+
+test('images added later are dealt without moving those that have a split; bad shares are refused', () => {
+  const { p, ds } = fixture('split-fill');
+  assignSplits(p.db, ds, { val: 0.1, test: 0.1 });
+  const before = splitsOf(p.db, ds);
+  const added = Array.from({ length: 60 }, (_, i) => insertImage(p.db, ds, `new_${i}.png`));
+  setLabels(p.db, added, 'leaf');
+  const { assigned, summary } = assignSplits(p.db, ds, { val: 0.1, test: 0.1 });
+  assert.equal(assigned, 60);
+  const after = splitsOf(p.db, ds);
+  for (const [id, s] of before) assert.equal(after.get(id), s, `image ${id} kept its split`);
+  const leaf = summary.classes.find((c) => c.className === 'leaf')!;
+  assert.ok(Math.abs(leaf.test - 16) <= 1 && Math.abs(leaf.val - 16) <= 1, JSON.stringify(leaf));
+  // Nothing left to deal: the same request changes nothing.
+  assert.equal(assignSplits(p.db, ds, { val: 0.3, test: 0.1 }).assigned, 0);
+  assert.deepEqual(splitsOf(p.db, ds), after);
+
+  assert.throws(() => assignSplits(p.db, ds, { val: 0.6, test: 0 }), /between 0% and 50%/);
+  assert.throws(() => assignSplits(p.db, ds, { val: 0.5, test: 0.4 }), (err: Error & { hint?: string }) => /at most 80%/.test(err.message) && /20% for training/.test(err.hint ?? ''));
+  assert.throws(() => assignSplits(p.db, ds, { val: Number.NaN, test: 0.1 }), /between 0% and 50%/);
+  assert.deepEqual(splitsOf(p.db, ds), after, 'a refused request changes nothing');
+  p.close();
+});
+
+test('a split made in the app deals real images imported later, and the CLI shows and changes it', { timeout: 120_000 }, async () => {
+  const root = tempDir('split-import');
+  const write = async (folder: string, cls: string, count: number, seed0: number) => {
+    fs.mkdirSync(path.join(root, folder, cls), { recursive: true });
+    for (let i = 0; i < count; i++) await photo(24, 24, seed0 + i).png().toFile(path.join(root, folder, cls, `${folder} ${i}.png`));
+  };
+  await write('first', 'healthy', 30, 0);
+  await write('first', 'spotted', 10, 100);
+  await write('second', 'healthy', 20, 200);
+  const dir = tempDir('split-project');
+  const host = new Host({ projectDir: dir, userDir: tempDir('split-user'), transport: 'http' });
+  const importInto = async (folder: string, datasetId?: number) => {
+    const { jobId } = (await host.call('import.start', { folder: path.join(root, folder), labels: { kind: 'folders' }, ...(datasetId ? { datasetId } : {}) })) as { jobId: number };
+    const job = await host.jobs.waitFor(jobId);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    return job.result as ImportResult;
+  };
+  const { datasetId: id } = await importInto('first');
+  await assert.rejects(host.call('datasets.split', { id, val: 0.7, test: 0 }), /Invalid request to datasets.split: val/);
+  const made = (await host.call('datasets.split', { id, val: 0.2, test: 0.2 })) as { assigned: number; summary: { train: number; val: number; test: number } };
+  assert.deepEqual([made.assigned, made.summary.train, made.summary.val, made.summary.test], [40, 24, 8, 8]);
+  const kept = splitsOf(host.project.db, id);
+  assert.deepEqual(listDatasets(host.project.db)[0]!.settings.split, { val: 0.2, test: 0.2, seed: 0 });
+
+  // 20 more healthy images: dealt at 20% / 20% on import, the first 40 untouched.
+  assert.equal((await importInto('second', id)).imported, 20);
+  const now = splitsOf(host.project.db, id);
+  for (const [imageId, s] of kept) assert.equal(now.get(imageId), s);
+  const summary = splitSummary(host.project.db, id);
+  assert.equal(summary.none, 0);
+  assert.deepEqual(summary.classes.find((c) => c.className === 'healthy'), { className: 'healthy', train: 30, val: 10, test: 10, none: 0 });
+  const detail = (await host.call('images.get', { id: [...now.keys()][0]! })) as { split: string | null };
+  assert.ok(['train', 'val', 'test'].includes(detail.split ?? ''));
+  host.close();
+
+  const cli = (...args: string[]) => spawnSync(process.execPath, [bin, 'split', dir, ...args], { encoding: 'utf8', timeout: 60_000 });
+  const shown = cli('--show', '--json');
+  assert.equal(shown.status, 0, shown.stderr);
+  assert.deepEqual((({ train, val, test, none }) => ({ train, val, test, none }))(JSON.parse(shown.stdout)), { train: 36, val: 12, test: 12, none: 0 });
+  const same = cli('--val', '30', '--test', '10');
+  assert.equal(same.status, 0, same.stderr);
+  assert.match(same.stdout, /already has a split and keeps it.*--reshuffle/s);
+  const redo = cli('--val', '30', '--test', '10', '--reshuffle', '--json');
+  assert.equal(redo.status, 0, redo.stderr);
+  assert.deepEqual((({ assigned, val, test }) => ({ assigned, val, test }))(JSON.parse(redo.stdout)), { assigned: 60, val: 18, test: 6 });
+  const bad = cli('--test', '60');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /--test must be a percentage between 0 and 50/);
+  const cleared = cli('--clear');
+  assert.match(cleared.stdout, /Cleared the split of 60 image/);
+});
