@@ -567,6 +567,15 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
     check(leaning);
     const guessed = (r: typeof plain) => r.items.filter((s) => s.guess === names[0]).length;
     assert.ok(guessed(leaning) > guessed(plain), `guesses of ${names[0]}: ${guessed(plain)} without the share, ${guessed(leaning)} with 90%`);
+    // With a split, validation and test images are neither learnt from nor suggested: of each
+    // class's 3 labelled images, 1 is dealt to validation and 1 to test (stratified by label).
+    await host.call('datasets.split', { id: datasetId, val: 0.25, test: 0.25 });
+    const heldOut = new Set((host.project.db.prepare("SELECT id FROM images WHERE dataset_id = ? AND split IN ('val', 'test')").all(datasetId) as { id: number }[]).map((r) => r.id));
+    const withSplit = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
+    assert.equal(withSplit.items.length, 10);
+    for (const s of withSplit.items) assert.ok(!heldOut.has(s.imageId), `image ${s.imageId} is a validation or test image`);
+    assert.equal(withSplit.labelled, [...labelled].filter((id) => !heldOut.has(id)).length);
+    assert.equal(withSplit.labelled, 3);
   } finally {
     host.close();
   }
@@ -585,10 +594,16 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
   const app = new Host({ projectDir: dir, userDir: tempDir('loupe-user'), transport: 'http', create: false, autoResume: false });
   try {
     const datasetId = (app.project.db.prepare('SELECT id FROM datasets').get() as { id: number }).id;
+    // With a split, the session's example images (its person-given labels) come from the training
+    // split; the simulation below measures on the validation and test images.
+    await app.call('datasets.split', { id: datasetId, val: 0.1, test: 0.1 });
     const { jobId } = (await app.call('iws.prepare', { datasetId })) as { jobId: number };
     assert.equal((await app.jobs.waitFor(jobId)).state, 'done');
     const status = (await app.call('iws.session', { datasetId })) as IwsStatus;
     assert.equal(status.classes.length, 9);
+    const examples = (JSON.parse((app.project.db.prepare('SELECT classes FROM iws_sessions WHERE id = ?').get(status.sessionId) as { classes: string }).classes) as { examples: number[] }[]).flatMap((c) => c.examples);
+    const splitOf = app.project.db.prepare('SELECT split FROM images WHERE id = ?');
+    assert.ok(examples.length >= 9 && examples.every((id) => (splitOf.get(id) as { split: string }).split === 'train'), 'examples from the training split only');
     let card = (await app.call('iws.card', { sessionId: status.sessionId })) as IwsCard;
     const seen = new Set<number>();
     for (let i = 0; i < 6; i++) {

@@ -14,6 +14,7 @@ import { argmaxRows, predictProbabilities, type Classifier } from '../learn/clas
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
+import { heldOutImages } from '../store/splits.ts';
 import { trainEndModel } from './iws.ts';
 import type { LabelModel } from './label-model.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
@@ -87,7 +88,10 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const emb = readEmbeddings(project, row);
   const features = l2normalizeRows(emb.features, row.dim);
   const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
-  const labels = labelsByTrust(project.db, datasetId);
+  // Learnt from and suggested: the training split (and images in none). Validation and test
+  // images are labelled in the grid, to measure on.
+  const labels = labelsByTrust(project.db, datasetId, { trainSplitOnly: true });
+  const heldOut = heldOutImages(project.db, datasetId);
   const classes = [...new Set(labels.map((l) => l.name))].sort();
   if (classes.length < 2) throw needsTwoClasses();
   const classIndex = new Map(classes.map((c, i) => [c, i]));
@@ -116,7 +120,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   // count as labels: the regions they lie in need no typical pick, nor do those of the images
   // already queued or skipped (`exclude`).
   const settled = all.filter((r) => source.get(r) === 'human' || source.get(r) === 'import');
-  const pool = all.filter((r) => !skip.has(emb.imageIds[r]!) && source.get(r) !== 'human');
+  const pool = all.filter((r) => !skip.has(emb.imageIds[r]!) && source.get(r) !== 'human' && !heldOut.has(emb.imageIds[r]!));
   const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
   const { rows: picked, reasons } = await pickImagesToLabel({
     features, dim: row.dim, pool, covered, classes: k, count,

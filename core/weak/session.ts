@@ -14,6 +14,7 @@ import type { LfContext, Plugin } from '../plugins/contract.ts';
 import type { Project } from '../store/project.ts';
 import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
+import { LEARNABLE_SQL } from '../store/splits.ts';
 import { exampleAgreement, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
@@ -89,11 +90,14 @@ export class IwsSessions {
 
   constructor(private readonly project: Project, private readonly generators: () => Plugin[] = () => builtinLfGenerators as Plugin[]) {}
 
-  /** The dataset's classes with example images: human labels first, then imported, then named clusters. */
+  /**
+   * The dataset's classes with example images: human labels first, then imported, then named
+   * clusters; from the training split (validation and test images are never learnt from).
+   */
   private classesOf(datasetId: number, inEmbedding: Set<number>): SessionClass[] {
     const rows = this.project.db.prepare(`
-      SELECT c.name AS name, l.image_id AS imageId FROM labels l JOIN classes c ON c.id = l.class_id
-      WHERE c.dataset_id = ? AND l.source IN ('human', 'import', 'cluster')
+      SELECT c.name AS name, l.image_id AS imageId FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+      WHERE c.dataset_id = ? AND l.source IN ('human', 'import', 'cluster') AND ${LEARNABLE_SQL}
       ORDER BY c.name, CASE l.source WHEN 'human' THEN 0 WHEN 'import' THEN 1 ELSE 2 END, l.confidence DESC, l.image_id`).all(datasetId) as { name: string; imageId: number }[];
     const byName = new Map<string, number[]>();
     for (const r of rows) {
@@ -180,10 +184,10 @@ export class IwsSessions {
     return loaded;
   }
 
-  /** Human labels of the session's images, as class indices (−1 none): they anchor the label model. */
+  /** Human labels of the session's training images, as class indices (−1 none): they anchor the label model and the end model. */
   private refreshKnown(s: Loaded): void {
     const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
-    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND l.source = 'human'`).all(s.row.datasetId) as { id: number; name: string }[];
+    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND l.source = 'human' AND ${LEARNABLE_SQL}`).all(s.row.datasetId) as { id: number; name: string }[];
     const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.known.fill(-1);
     for (const r of rows) {
