@@ -356,6 +356,33 @@ test('export the labels from the dataset header: choose a format and a folder, s
   await page.getByRole('button', { name: 'Cancel' }).click();
 });
 
+test('set aside validation and test images from the dataset header, stratified by label, and filter the grid by split', { timeout: 120_000 }, async (t) => {
+  if (skip) return t.skip(skip);
+  if (!host) return t.skip('no host');
+  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Images' }).click();
+  await page.getByRole('button', { name: 'Splits…' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Training, validation and test splits' });
+  await dialog.getByRole('table', { name: 'Images per split and class' }).waitFor();
+  assert.equal(await dialog.getByLabel('Validation share in percent').inputValue(), '10');
+  await dialog.getByLabel('Test share in percent').fill('15');
+  assert.equal(await dialog.getByTestId('train-share').textContent(), 'Training: 75%');
+  await dialog.getByLabel('Test share in percent').fill('10');
+  await shot('16a-splits-dialog');
+  await dialog.getByRole('button', { name: 'Make splits' }).click();
+  await dialog.getByRole('status').filter({ hasText: /3,7\d\d images dealt/ }).waitFor();
+  const counts: Record<'train' | 'val' | 'test', number> = { train: 0, val: 0, test: 0, ...Object.fromEntries((host.project.db.prepare("SELECT split, COUNT(*) AS n FROM images WHERE status = 'ok' GROUP BY split").all() as { split: string; n: number }[]).map((r) => [r.split, r.n])) };
+  const total = counts.train + counts.val + counts.test;
+  assert.ok(Math.abs(counts.test - total / 10) <= 0.5 && Math.abs(counts.val - total / 10) <= 0.5, JSON.stringify(counts));
+  // Applying again has nothing to deal until "deal anew" is ticked.
+  assert.ok(await dialog.getByRole('button', { name: 'Deal new images' }).isDisabled());
+  await shot('16b-splits-made');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await page.getByTestId('grid-total').filter({ hasText: `split ${counts.train.toLocaleString('en-US')} training / ${counts.val} validation / ${counts.test} test` }).waitFor();
+  await page.getByLabel('Filter by split').selectOption({ label: 'Test' });
+  await page.getByTestId('grid-total').filter({ hasText: new RegExp(`^${counts.test} shown`) }).waitFor();
+  await page.getByLabel('Filter by split').selectOption({ label: 'Any' });
+});
+
 test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilistic labels; then label images with number keys', { timeout: 240_000 }, async (t) => {
   if (skip) return t.skip(skip);
   if (!host) return t.skip('no host');
@@ -379,6 +406,8 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByTestId('answered').filter({ hasText: /^9 of/ }).waitFor();
   await page.keyboard.press('1');
   await page.getByTestId('answered').filter({ hasText: /^10 of/ }).waitFor();
+  // The split made above: the rules' labels are measured on the labelled test images, live.
+  await page.getByTestId('held-out').filter({ hasText: /^\s*Measured on the \d+ validation and test images you labelled: the rules label/ }).waitFor();
   const answers = (host.project.db.prepare('SELECT COUNT(*) AS n FROM iws_answers').get() as { n: number }).n;
   assert.equal(answers, 10);
   assert.equal(await page.locator('.estimate select').inputValue(), 'unequal', 'the answer given before the rules were made is kept for apply');
@@ -404,6 +433,7 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   // The screenshot waits for the thumbnails in view (lazy images below the fold load on scroll).
   await page.waitForFunction(() => Array.from(document.querySelectorAll<HTMLImageElement>('.thumbs.grid img'))
     .filter((img) => img.getBoundingClientRect().top < innerHeight).every((img) => img.complete && img.naturalWidth > 0), null, { timeout: 30_000 });
+  await page.getByTestId('held-out-results').filter({ hasText: /validation and test images you labelled, the model is right on \d+%/ }).waitFor();
   await shot('20-iws-results');
   assert.deepEqual(sessionParams().classShares.filter((p) => p !== null), [60], 'the share given is kept with the session');
   // Active labelling: number keys label, space skips, z undoes.
@@ -421,33 +451,6 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.waitForTimeout(300);
   const humanAfter = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'human'").get() as { n: number }).n;
   assert.equal(humanAfter - humanBefore, 1);
-});
-
-test('set aside validation and test images from the dataset header, stratified by label, and filter the grid by split', { timeout: 120_000 }, async (t) => {
-  if (skip) return t.skip(skip);
-  if (!host) return t.skip('no host');
-  await page.getByRole('navigation', { name: 'Views' }).getByRole('button', { name: 'Images' }).click();
-  await page.getByRole('button', { name: 'Splits…' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Training, validation and test splits' });
-  await dialog.getByRole('table', { name: 'Images per split and class' }).waitFor();
-  assert.equal(await dialog.getByLabel('Validation share in percent').inputValue(), '10');
-  await dialog.getByLabel('Test share in percent').fill('15');
-  assert.equal(await dialog.getByTestId('train-share').textContent(), 'Training: 75%');
-  await dialog.getByLabel('Test share in percent').fill('10');
-  await shot('21a-splits-dialog');
-  await dialog.getByRole('button', { name: 'Make splits' }).click();
-  await dialog.getByRole('status').filter({ hasText: /3,7\d\d images dealt/ }).waitFor();
-  const counts: Record<'train' | 'val' | 'test', number> = { train: 0, val: 0, test: 0, ...Object.fromEntries((host.project.db.prepare("SELECT split, COUNT(*) AS n FROM images WHERE status = 'ok' GROUP BY split").all() as { split: string; n: number }[]).map((r) => [r.split, r.n])) };
-  const total = counts.train + counts.val + counts.test;
-  assert.ok(Math.abs(counts.test - total / 10) <= 0.5 && Math.abs(counts.val - total / 10) <= 0.5, JSON.stringify(counts));
-  // Applying again has nothing to deal until "deal anew" is ticked.
-  assert.ok(await dialog.getByRole('button', { name: 'Deal new images' }).isDisabled());
-  await shot('21b-splits-made');
-  await dialog.getByRole('button', { name: 'Done' }).click();
-  await page.getByTestId('grid-total').filter({ hasText: `split ${counts.train.toLocaleString('en-US')} training / ${counts.val} validation / ${counts.test} test` }).waitFor();
-  await page.getByLabel('Filter by split').selectOption({ label: 'Test' });
-  await page.getByTestId('grid-total').filter({ hasText: new RegExp(`^${counts.test} shown`) }).waitFor();
-  await page.getByLabel('Filter by split').selectOption({ label: 'Any' });
 });
 
 test('fine-tune the encoder on the labels from the Train view, started from the pretrained run', { timeout: 240_000 }, async (t) => {

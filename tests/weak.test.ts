@@ -647,6 +647,16 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     assert.deepEqual(((await app.call('iws.session', { datasetId })) as IwsStatus).classShares, shares, 'and the shares applied with');
     assert.ok(results.covered > 0 && results.perClass.reduce((s, c) => s + c.endModel, 0) === results.labelled);
     assert.equal(countRuleLabels(), results.covered);
+    // Measured on the labelled validation and test images (the demo's folder labels): the end
+    // model's share right is that of the model labels just written, against the folders' classes.
+    const measured = app.project.db.prepare(`SELECT t.class_id AS truth, m.class_id AS model FROM images i
+      JOIN labels t ON t.image_id = i.id AND t.source = 'import' JOIN labels m ON m.image_id = i.id AND m.source = 'model'
+      WHERE i.split IN ('val', 'test')`).all() as { truth: number; model: number }[];
+    assert.ok(results.heldOut && measured.length === results.heldOut.images && measured.length >= 18, JSON.stringify(results.heldOut));
+    assert.ok(Math.abs(results.heldOut.endModel! - measured.filter((r) => r.truth === r.model).length / measured.length) < 1e-9);
+    const ruleLabelled = app.project.db.prepare("SELECT COUNT(*) AS n FROM images i JOIN labels l ON l.image_id = i.id AND l.source = 'label-model' WHERE i.split IN ('val', 'test')").get() as { n: number };
+    assert.ok(Math.abs(results.heldOut.labelModel.coverage - ruleLabelled.n / measured.length) < 1e-9, 'the rules label the held-out images they cover');
+    assert.deepEqual((((await app.call('iws.session', { datasetId })) as IwsStatus).estimate.heldOut)?.images, measured.length, 'the live estimate measures on them too');
     const out = path.join(tempDir('lf-votes'), 'votes.npy');
     const exported = await runExport(app.project, { datasetId, subject: 'lf-votes', out });
     const votes = readNpy(out);

@@ -58,12 +58,26 @@ export interface IwsStatus {
   /** Whether the label model also uses the rules the ensemble predicts good (off by default: finalLfs). */
   usePredicted: boolean;
   /** Live estimate from the label model over the current LF set. */
-  estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[] };
+  estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[]; heldOut: HeldOutScore | null };
   applied: IwsResults | null;
+}
+
+/**
+ * Measured, not estimated: on the validation and test images a person labelled (human or imported
+ * labels of the session's classes), which no model of the session learns from. Null without them.
+ */
+export interface HeldOutScore {
+  /** Labelled validation and test images. */
+  images: number;
+  /** The label model: accuracy on those it labels, and the share it labels. */
+  labelModel: { accuracy: number; coverage: number };
+  /** The end model's accuracy on all of them (results only: the end model exists after apply). */
+  endModel?: number;
 }
 
 export interface IwsResults {
   labelled: number;
+  heldOut?: HeldOutScore | null;
   covered: number;
   perClass: { name: string; labelModel: number; endModel: number }[];
   /** Label-model confidence histogram, 10 bins over [0, 1]. */
@@ -196,6 +210,36 @@ export class IwsSessions {
     }
   }
 
+  /** The person's class (index) of each labelled validation or test image, by row (−1: none). */
+  private heldOutTruth(s: Loaded): { truth: Int32Array; images: number } {
+    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
+    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+      WHERE i.dataset_id = ? AND i.split IN ('val', 'test') AND l.source IN ('human', 'import') ORDER BY CASE l.source WHEN 'human' THEN 0 ELSE 1 END`).all(s.row.datasetId) as { id: number; name: string }[];
+    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
+    const truth = new Int32Array(s.imageIds.length).fill(-1);
+    let images = 0;
+    for (const r of rows) {
+      const row = rowOf.get(r.id), c = names.get(r.name);
+      if (row === undefined || c === undefined || truth[row]! >= 0) continue; // a person's label wins over an imported one
+      truth[row] = c;
+      images++;
+    }
+    return { truth, images };
+  }
+
+  /** The label model's (hard labels) and optionally the end model's (per row) score on the labelled held-out images. */
+  private heldOutScore(s: Loaded, labelModel: Int32Array, endModel?: Int32Array | null): HeldOutScore | null {
+    const { truth, images } = this.heldOutTruth(s);
+    if (images === 0) return null;
+    let covered = 0, lmRight = 0, endRight = 0;
+    truth.forEach((c, i) => {
+      if (c < 0) return;
+      if (labelModel[i]! >= 0) (covered++, labelModel[i] === c && lmRight++);
+      if (endModel && endModel[i] === c) endRight++;
+    });
+    return { images, labelModel: { accuracy: covered ? lmRight / covered : 0, coverage: covered / images }, ...(endModel ? { endModel: endRight / images } : {}) };
+  }
+
   card(sessionId: number): IwsCard | null {
     const s = this.load(sessionId);
     const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement);
@@ -242,7 +286,7 @@ export class IwsSessions {
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
       classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), usePredicted: sessionUsesPredicted(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
-      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass },
+      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass, heldOut: this.heldOutScore(s, label) },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
   }
@@ -351,6 +395,7 @@ export class IwsSessions {
     }
     const result: IwsResults = {
       labelled: modelLabel ? n : hard.label.filter((l) => l >= 0).length, covered: hard.label.filter((l) => l >= 0).length, perClass, confidence,
+      heldOut: this.heldOutScore(s, hard.label, modelLabel),
       disagreements: disagreements.sort((a, b) => b.c - a.c).slice(0, 48).map(({ c: _c, ...d }) => d),
     };
     saveResult(db, sessionId, result);
