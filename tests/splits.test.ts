@@ -11,6 +11,7 @@ import { Project } from '../core/store/project.ts';
 import { assignSplits, clearSplits, splitSummary, type Split } from '../core/store/splits.ts';
 import { Host } from '../core/host/host.ts';
 import type { ImportResult } from '../core/images/import.ts';
+import { splitsFromLayout } from '../plugins/importers/folder.ts';
 import { photo, tempDir } from './helpers/corpus.ts';
 
 const bin = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'loupe.mjs');
@@ -148,4 +149,35 @@ test('a split made in the app deals real images imported later, and the CLI show
   assert.match(bad.stderr, /--test must be a percentage between 0 and 50/);
   const cleared = cli('--clear');
   assert.match(cleared.stdout, /Cleared the split of 60 image/);
+});
+
+test('a folder laid out as train / val / test keeps that split on import; a lone "test" folder is just a folder', { timeout: 60_000 }, async () => {
+  assert.deepEqual(splitsFromLayout(['test/a.png', 'cats/b.png']), [undefined, undefined], 'no training folder: no split layout');
+  assert.deepEqual(splitsFromLayout(['Training/cat/a.png', 'Validation/cat/b.png', 'train.png', 'other/c.png']), ['train', 'val', undefined, undefined]);
+  const root = tempDir('split-layout');
+  const files = ['train/healthy/a.png', 'train/healthy/b.png', 'train/spotted/c.png', 'train/loose.png', 'test/healthy/d.png', 'test/spotted/e.png', 'valid/spotted/f.png', 'extras/healthy/g.png'];
+  for (const [i, rel] of files.entries()) {
+    fs.mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    await photo(20, 20, 300 + i).png().toFile(path.join(root, rel));
+  }
+  const host = new Host({ projectDir: tempDir('split-layout-project'), userDir: tempDir('split-layout-user'), transport: 'http' });
+  try {
+    const { jobId } = (await host.call('import.start', { folder: root, labels: { kind: 'folders' } })) as { jobId: number };
+    const job = await host.jobs.waitFor(jobId);
+    assert.equal(job.state, 'done', JSON.stringify(job.error));
+    assert.equal((job.result as ImportResult).split, 7);
+    const rows = host.project.db.prepare(`SELECT i.rel_path AS rel, i.split, (SELECT c.name FROM labels l JOIN classes c ON c.id = l.class_id WHERE l.image_id = i.id) AS label FROM images i ORDER BY i.rel_path`).all() as { rel: string; split: string | null; label: string | null }[];
+    assert.deepEqual(rows.map((r) => [r.rel, r.split, r.label]), [
+      ['extras/healthy/g.png', null, 'healthy'],
+      ['test/healthy/d.png', 'test', 'healthy'],
+      ['test/spotted/e.png', 'test', 'spotted'],
+      ['train/healthy/a.png', 'train', 'healthy'],
+      ['train/healthy/b.png', 'train', 'healthy'],
+      ['train/loose.png', 'train', null],
+      ['train/spotted/c.png', 'train', 'spotted'],
+      ['valid/spotted/f.png', 'val', 'spotted'],
+    ], 'splits from the top folders; classes from the folder below them, never the split folder');
+  } finally {
+    host.close();
+  }
 });

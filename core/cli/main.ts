@@ -116,9 +116,10 @@ async function runImport(args: string[]): Promise<number> {
     }
     const r = final.result as ImportResult;
     const ds = listDatasets(host.project.db).find((d) => d.id === r.datasetId)!;
-    const summary = { ok: true, dataset: ds.name, datasetId: r.datasetId, imported: r.imported, duplicates: r.duplicates, failed: r.failed, unchanged: r.unchanged, ignored: r.ignored, labeled: r.labeled, failures: r.failures, totals: ds.counts };
+    const summary = { ok: true, dataset: ds.name, datasetId: r.datasetId, imported: r.imported, duplicates: r.duplicates, failed: r.failed, unchanged: r.unchanged, ignored: r.ignored, labeled: r.labeled, split: r.split, failures: r.failures, totals: ds.counts };
     const human = [
       `Imported ${r.imported} new image(s) into "${ds.name}"; ${r.duplicates} duplicate(s), ${r.failed} failed, ${r.unchanged} already there, ${r.ignored} non-image file(s) passed over.`,
+      r.split ? `${r.split} image(s) keep the training / validation / test split of their folders (loupe split --show).` : '',
       ...r.failures.slice(0, 20).map((f) => `  ✗ ${f.path}: ${f.reason}`),
       r.failures.length > 20 ? `  … and ${r.failures.length - 20} more (see --json)` : '',
       `Dataset now holds ${ds.counts.ok} image(s).`,

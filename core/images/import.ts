@@ -33,6 +33,8 @@ export interface ImportResult {
   unchanged: number;
   ignored: number;
   labeled: number;
+  /** Images that took their split from the source (a train / val / test folder layout). */
+  split: number;
   failures: { path: string; reason: string }[];
 }
 
@@ -149,7 +151,7 @@ export async function runImport(project: Project, importers: Map<string, Importe
   const display = getDataset(db, datasetId).settings.display ?? defaultDatasetSettings.display;
   const listing = await importer.list(p.folder, p.labels, ctx.signal);
 
-  const result: ImportResult = { datasetId, imported: 0, duplicates: 0, failed: 0, unchanged: 0, ignored: listing.ignored, labeled: 0, failures: [] };
+  const result: ImportResult = { datasetId, imported: 0, duplicates: 0, failed: 0, unchanged: 0, ignored: listing.ignored, labeled: 0, split: 0, failures: [] };
   const total = listing.images.length + listing.unsupported.length;
   let done = 0;
   const report = () =>
@@ -179,6 +181,14 @@ export async function runImport(project: Project, importers: Map<string, Importe
   const setImportLabel = db.prepare("INSERT INTO labels (image_id, class_id, source, confidence) VALUES (?, ?, 'import', 1)");
   const clearImportLabel = db.prepare("DELETE FROM labels WHERE image_id = ? AND source = 'import'");
 
+  // The source's split wins over the one Loupe dealt (the layout is the person's); a plugin's
+  // value other than the three is ignored rather than failing the batch on the column's check.
+  const setSplit = db.prepare('UPDATE images SET split = ? WHERE id = ?');
+  const applySplit = (imageId: number, split: string | undefined) => {
+    if (split !== 'train' && split !== 'val' && split !== 'test') return;
+    setSplit.run(split, imageId);
+    result.split++;
+  };
   const applyLabel = (imageId: number, label: string | undefined) => {
     if (!label) return;
     clearImportLabel.run(imageId);
@@ -205,7 +215,7 @@ export async function runImport(project: Project, importers: Map<string, Importe
         if (original) result.duplicates++;
         else result.imported++;
       }
-      if (o.kind !== 'failed') applyLabel(row.id, o.entry.label);
+      if (o.kind !== 'failed') (applyLabel(row.id, o.entry.label), applySplit(row.id, o.entry.split));
     }
   });
   const flushPending = () => {
@@ -235,6 +245,7 @@ export async function runImport(project: Project, importers: Map<string, Importe
       done++;
       const row = idOf.get(datasetId, e.rel) as { id: number };
       applyLabel(row.id, e.label);
+      applySplit(row.id, e.split);
     }
   })();
   report();

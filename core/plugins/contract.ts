@@ -43,6 +43,8 @@ export interface ImportEntry {
   size: number;
   mtimeMs: number;
   label?: string;
+  /** The split the source puts the file in (e.g. a train/ or test/ folder); it keeps it in Loupe. */
+  split?: 'train' | 'val' | 'test';
 }
 
 export type LabelSpec = { kind: 'none' } | { kind: 'folders' } | { kind: 'csv'; file: string };

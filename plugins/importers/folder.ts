@@ -57,7 +57,20 @@ async function walk(root: string, signal: AbortSignal, listing: ImportListing): 
   }
 }
 
-/** Imports a folder recursively; labels from ImageNet-style sub-folder names or a CSV. */
+/** Top-level folder names of the usual split layout (train/<class>/x.jpg, val/…, test/…). */
+const SPLIT_FOLDERS: Record<string, 'train' | 'val' | 'test'> = { train: 'train', training: 'train', val: 'val', valid: 'val', validation: 'val', test: 'test', testing: 'test' };
+
+/**
+ * The split of each file when the folder is laid out by split: a training folder and a validation
+ * or test folder at the top. One lone "test" folder is not taken for a split (it may be anything).
+ */
+export function splitsFromLayout(rels: string[]): (('train' | 'val' | 'test') | undefined)[] {
+  const top = rels.map((rel) => (rel.includes('/') ? SPLIT_FOLDERS[rel.slice(0, rel.indexOf('/')).toLowerCase()] : undefined));
+  const found = new Set(top);
+  return found.has('train') && (found.has('val') || found.has('test')) ? top : rels.map(() => undefined);
+}
+
+/** Imports a folder recursively; labels from ImageNet-style sub-folder names or a CSV; splits from train/val/test folders. */
 export const folderImporter: Plugin<Importer> = {
   manifest: {
     id: 'folder',
@@ -65,7 +78,7 @@ export const folderImporter: Plugin<Importer> = {
     version: '1.0.0',
     apiVersion: API_VERSION,
     name: 'Folder',
-    description: 'Every image under a folder, recursively. Labels from sub-folder names (class/image.jpg) or a path,label CSV.',
+    description: 'Every image under a folder, recursively. Labels from sub-folder names (class/image.jpg) or a path,label CSV; splits from train / val / test folders at the top.',
   },
   activate: () => ({
     async list(source: string, labels: LabelSpec, signal: AbortSignal): Promise<ImportListing> {
@@ -77,10 +90,13 @@ export const folderImporter: Plugin<Importer> = {
       const byName = (a: ImportEntry, b: ImportEntry) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0);
       listing.images.sort(byName);
       listing.unsupported.sort(byName);
+      const splits = splitsFromLayout(listing.images.map((e) => e.rel));
+      listing.images.forEach((e, i) => { if (splits[i]) e.split = splits[i]; });
       if (labels.kind === 'folders') {
         for (const e of listing.images) {
           const parts = e.rel.split('/');
-          if (parts.length > 1) e.label = parts[parts.length - 2];
+          // The class is the folder the file is in, unless that is its split's folder (train/x.jpg).
+          if (parts.length > 1 && !(e.split && parts.length === 2)) e.label = parts[parts.length - 2];
         }
       } else if (labels.kind === 'csv') {
         const text = await fs.promises.readFile(labels.file, 'utf8').catch((err) => {
