@@ -367,6 +367,7 @@ test('set aside validation and test images from the dataset header, stratified b
   await dialog.getByLabel('Test share in percent').fill('15');
   assert.equal(await dialog.getByTestId('train-share').textContent(), 'Training: 75%');
   await dialog.getByLabel('Test share in percent').fill('10');
+  assert.equal(await dialog.getByRole('checkbox', { name: /Keep each folder's images together/ }).isChecked(), false, 'by label unless asked');
   await shot('16a-splits-dialog');
   await dialog.getByRole('button', { name: 'Make splits' }).click();
   await dialog.getByRole('status').filter({ hasText: /3,7\d\d images dealt/ }).waitFor();

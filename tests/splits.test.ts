@@ -121,7 +121,7 @@ test('a split made in the app deals real images imported later, and the CLI show
   const made = (await host.call('datasets.split', { id, val: 0.2, test: 0.2 })) as { assigned: number; summary: { train: number; val: number; test: number } };
   assert.deepEqual([made.assigned, made.summary.train, made.summary.val, made.summary.test], [40, 24, 8, 8]);
   const kept = splitsOf(host.project.db, id);
-  assert.deepEqual(listDatasets(host.project.db)[0]!.settings.split, { val: 0.2, test: 0.2, seed: 0 });
+  assert.deepEqual(listDatasets(host.project.db)[0]!.settings.split, { val: 0.2, test: 0.2, seed: 0, groupBy: 'none' });
 
   // 20 more healthy images: dealt at 20% / 20% on import, the first 40 untouched.
   assert.equal((await importInto('second', id)).imported, 20);
@@ -147,6 +147,11 @@ test('a split made in the app deals real images imported later, and the CLI show
   const bad = cli('--test', '60');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /--test must be a percentage between 0 and 50/);
+  // By folder (here one per class): each class's images land in one split, and the choice is kept.
+  const byFolder = cli('--by-folder', '--reshuffle', '--json');
+  assert.equal(byFolder.status, 0, byFolder.stderr);
+  for (const c of JSON.parse(byFolder.stdout).classes as { train: number; val: number; test: number }[]) assert.equal([c.train, c.val, c.test].filter((n) => n > 0).length, 1, JSON.stringify(c));
+  assert.match(cli('--reshuffle').stdout, /each folder whole/);
   const cleared = cli('--clear');
   assert.match(cleared.stdout, /Cleared the split of 60 image/);
 });
@@ -180,4 +185,40 @@ test('a folder laid out as train / val / test keeps that split on import; a lone
   } finally {
     host.close();
   }
+});
+
+test('by folder: each folder (one slide, patient, …) goes whole to one split, near the shares; new images join their folder\'s split', () => {
+  const p = Project.open(tempDir('split-folders'), { create: true });
+  const ds = createDataset(p.db, 'slides', null);
+  const sizes = [5, 16, 9, 12, 7, 14, 6, 11, 8, 15, 10, 13, 9, 7, 12, 10];
+  sizes.forEach((n, k) => {
+    const ids = Array.from({ length: n }, (_, j) => insertImage(p.db, ds, `slide_${k}/tile_${j}.png`));
+    setLabels(p.db, ids, k % 2 ? 'tumour' : 'normal');
+  });
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const folderSplits = () => {
+    const rows = p.db.prepare('SELECT rel_path AS rel, split FROM images WHERE dataset_id = ?').all(ds) as { rel: string; split: Split | null }[];
+    const byFolder = new Map<string, Set<Split | null>>();
+    for (const r of rows) byFolder.set(r.rel.split('/')[0]!, (byFolder.get(r.rel.split('/')[0]!) ?? new Set()).add(r.split));
+    return byFolder;
+  };
+  const { assigned, summary } = assignSplits(p.db, ds, { val: 0.2, test: 0.2, groupBy: 'folder' });
+  assert.equal(assigned, total);
+  for (const [folder, splits] of folderSplits()) assert.equal(splits.size, 1, `${folder} is in one split: ${[...splits]}`);
+  for (const s of ['val', 'test'] as const) assert.ok(Math.abs(summary[s] - 0.2 * total) <= Math.max(...sizes), `${s}: ${summary[s]} of ${total}`);
+  assert.ok(summary.val > 0 && summary.test > 0 && summary.train > summary.val);
+  // Split image by image, the same data puts nearly every folder in several splits.
+  assignSplits(p.db, ds, { val: 0.2, test: 0.2, reshuffle: true });
+  assert.ok([...folderSplits().values()].filter((s) => s.size > 1).length >= 12);
+  // Back to folders; then a new tile of slide 3 joins slide 3's split, and a new slide is dealt whole.
+  assignSplits(p.db, ds, { val: 0.2, test: 0.2, groupBy: 'folder', reshuffle: true });
+  const slide3 = [...folderSplits().get('slide_3')!][0]!;
+  insertImage(p.db, ds, 'slide_3/tile_new.png');
+  const newSlide = Array.from({ length: 6 }, (_, j) => insertImage(p.db, ds, `slide_new/tile_${j}.png`));
+  assert.equal(assignSplits(p.db, ds, { val: 0.2, test: 0.2, groupBy: 'folder' }).assigned, 7);
+  const now = folderSplits();
+  assert.deepEqual([...now.get('slide_3')!], [slide3]);
+  assert.equal(now.get('slide_new')!.size, 1);
+  assert.equal(splitsOf(p.db, ds).get(newSlide[0]!) !== null, true);
+  p.close();
 });

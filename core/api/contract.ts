@@ -35,7 +35,7 @@ export const inputs = {
     percentiles: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).optional(),
   }),
   /** Shares are fractions (0.1 = 10%); images with a split keep it unless `reshuffle`. */
-  'datasets.split': z.object({ id, val: z.number().min(0).max(0.5), test: z.number().min(0).max(0.5), seed: z.number().int().min(0).max(2 ** 31 - 1).default(0), reshuffle: z.boolean().default(false) }),
+  'datasets.split': z.object({ id, val: z.number().min(0).max(0.5), test: z.number().min(0).max(0.5), seed: z.number().int().min(0).max(2 ** 31 - 1).default(0), reshuffle: z.boolean().default(false), groupBy: z.enum(['none', 'folder']).default('none') }),
   'datasets.splits': z.object({ id }),
   'datasets.clearSplits': z.object({ id }),
   'images.query': z.object({

@@ -34,6 +34,7 @@ Usage:
   loupe info <project> [--json]                  datasets, image counts and jobs
   ${splitUsage}
                                                  training / validation / test splits, stratified by label
+                                                 (--by-folder: each folder's images kept in one split)
                                                  (images with a split keep it unless --reshuffle; --show: the table)
   loupe serve <project> [--port N] [--no-open]   serve the UI on 127.0.0.1 only
   loupe train [project] [--method simclr] [--epochs N] [--batch B] [--size S] [--width W] [--lr X]

@@ -7,7 +7,7 @@ import { getDataset } from '../store/datasets.ts';
 import type { SplitSummary } from '../store/splits.ts';
 import { resolveDatasetId } from './train.ts';
 
-export const splitUsage = 'loupe split <project> [--val 10] [--test 10] [--seed N] [--reshuffle | --clear | --show] [--dataset NAME] [--json]';
+export const splitUsage = 'loupe split <project> [--val 10] [--test 10] [--by-folder | --by-label] [--seed N] [--reshuffle | --clear | --show] [--dataset NAME] [--json]';
 
 /** A percentage argument as a fraction. */
 function percent(value: string | undefined, fallback: number, what: string): number {
@@ -31,7 +31,7 @@ export async function runSplit(args: string[]): Promise<number> {
     args, allowPositionals: true,
     options: {
       val: { type: 'string' }, test: { type: 'string' }, seed: { type: 'string' }, dataset: { type: 'string' },
-      reshuffle: { type: 'boolean' }, clear: { type: 'boolean' }, show: { type: 'boolean' }, json: { type: 'boolean' },
+      reshuffle: { type: 'boolean' }, 'by-folder': { type: 'boolean' }, 'by-label': { type: 'boolean' }, clear: { type: 'boolean' }, show: { type: 'boolean' }, json: { type: 'boolean' },
     },
   });
   if (!positionals[0]) throw new LoupeError('invalid-input', `Missing project folder. Usage: ${splitUsage}`);
@@ -51,18 +51,19 @@ export async function runSplit(args: string[]): Promise<number> {
       console.log(json ? JSON.stringify({ dataset: name, ...summary }) : `Splits of "${name}":\n${table(summary)}`);
       return 0;
     }
-    // Unless given, the shares and seed of the dataset's last split (10% / 10% the first time).
+    // Unless given, the shares, seed and grouping of the dataset's last split (10% / 10% by label the first time).
     const last = getDataset(host.project.db, id).settings.split;
     const seed = values.seed === undefined ? last?.seed ?? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new LoupeError('invalid-input', `--seed must be a whole number ≥ 0, not "${values.seed}".`);
-    const request = { id, val: percent(values.val, last?.val ?? 0.1, 'val'), test: percent(values.test, last?.test ?? 0.1, 'test'), seed, reshuffle: !!values.reshuffle };
+    const request = { id, val: percent(values.val, last?.val ?? 0.1, 'val'), test: percent(values.test, last?.test ?? 0.1, 'test'), seed, reshuffle: !!values.reshuffle,
+      groupBy: values['by-folder'] ? 'folder' as const : values['by-label'] ? 'none' as const : last?.groupBy ?? 'none' };
     const { assigned, summary } = (await host.call('datasets.split', request)) as { assigned: number; summary: SplitSummary };
     if (json) console.log(JSON.stringify({ dataset: name, assigned, ...summary }));
     else {
       const kept = summary.train + summary.val + summary.test - assigned;
       const head = assigned === 0 && kept > 0
         ? `Every image of "${name}" already has a split and keeps it. To deal them again at these shares, add --reshuffle (results measured on the old validation and test images are then no longer comparable).`
-        : `Dealt ${assigned} image(s) of "${name}" into splits, stratified by label${kept > 0 ? `; ${kept} kept the split they had (--reshuffle deals all anew)` : ''}. Images imported later are dealt at the same shares.`;
+        : `Dealt ${assigned} image(s) of "${name}" into splits, ${request.groupBy === 'folder' ? 'each folder whole' : 'stratified by label'}${kept > 0 ? `; ${kept} kept the split they had (--reshuffle deals all anew)` : ''}. Images imported later are dealt at the same shares.`;
       console.log(`${head}\n${table(summary)}`);
     }
     return 0;

@@ -356,11 +356,11 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       updateDatasetSettings(this.project.db, id, { display: { channelMap: channelMap ?? current.channelMap, percentiles: percentiles ?? current.percentiles } });
       return { jobId: this.jobs.start('render-thumbnails', { datasetId: id }) };
     },
-    'datasets.split': ({ id, val, test, seed, reshuffle }) => {
+    'datasets.split': ({ id, val, test, seed, reshuffle, groupBy }) => {
       getDataset(this.project.db, id);
-      const result = assignSplits(this.project.db, id, { val, test, seed, reshuffle });
+      const result = assignSplits(this.project.db, id, { val, test, seed, reshuffle, groupBy });
       // Kept for the images imported later, unless the request changed nothing (all kept theirs).
-      if (result.assigned > 0 || reshuffle) updateDatasetSettings(this.project.db, id, { split: { val, test, seed } });
+      if (result.assigned > 0 || reshuffle) updateDatasetSettings(this.project.db, id, { split: { val, test, seed, groupBy } });
       this.emit('event', { type: 'datasets-changed' });
       return result;
     },

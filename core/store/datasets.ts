@@ -15,7 +15,7 @@ export interface DisplaySettings {
 export interface DatasetSettings {
   display: DisplaySettings;
   /** The shares and seed of the last split made (core/store/splits.ts): new images are dealt by them. */
-  split: { val: number; test: number; seed: number } | null;
+  split: { val: number; test: number; seed: number; groupBy?: 'none' | 'folder' } | null;
 }
 
 export const defaultDatasetSettings: DatasetSettings = {

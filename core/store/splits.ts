@@ -34,6 +34,8 @@ export interface SplitRequest {
   seed?: number;
   /** Reassign every image, also those that have a split already. */
   reshuffle?: boolean;
+  /** 'folder': keep each folder's images in one split (dealByFolder); by default, stratify by label. */
+  groupBy?: 'none' | 'folder';
 }
 
 /** Images models may learn from: the training split, and images in no split (over `images i`). */
@@ -54,10 +56,10 @@ export function splitCounts(db: Db, datasetId: number): SplitCounts {
   return counts;
 }
 
-interface Row { id: number; cls: number | null; className: string | null; split: Split | null }
+interface Row { id: number; relPath: string; cls: number | null; className: string | null; split: Split | null }
 
 function imagesWithBestLabel(db: Db, datasetId: number): Row[] {
-  return db.prepare(`SELECT i.id, i.split, (SELECT l.class_id ${BEST_LABEL}) AS cls, (SELECT c.name ${BEST_LABEL}) AS className
+  return db.prepare(`SELECT i.id, i.rel_path AS relPath, i.split, (SELECT l.class_id ${BEST_LABEL}) AS cls, (SELECT c.name ${BEST_LABEL}) AS className
     FROM images i WHERE i.dataset_id = ? AND i.status = 'ok' ORDER BY i.id`).all(datasetId) as Row[];
 }
 
@@ -101,41 +103,87 @@ export function checkSplitRequest(req: SplitRequest): void {
   if (req.val + req.test > 0.8) throw new LoupeError('invalid-input', 'Validation and test together may take at most 80% of the images.', { hint: 'Leave at least 20% for training.' });
 }
 
+/** Stratified by best label: each stratum is dealt towards its share, the kept splits counted. */
+function dealByLabel(rows: Row[], req: SplitRequest, seed: number): Map<number, Split> {
+  const strata = new Map<number | null, Row[]>();
+  for (const r of rows) {
+    let s = strata.get(r.cls);
+    if (!s) strata.set(r.cls, (s = []));
+    s.push(r);
+  }
+  const list = [...strata].sort((a, b) => (a[0] ?? -1) - (b[0] ?? -1));
+  const sizes = list.map(([, s]) => s.length);
+  const wantTest = apportion(sizes, req.test), wantVal = apportion(sizes, req.val);
+  const out = new Map<number, Split>();
+  list.forEach(([cls, members], i) => {
+    const have = { train: 0, val: 0, test: 0 };
+    for (const r of members) if (r.split) have[r.split]++;
+    const pool = Rng.derive(seed, 'split', cls ?? 0).shuffle(members.filter((r) => !r.split));
+    const test = Math.min(pool.length, Math.max(0, wantTest[i]! - have.test));
+    const val = Math.min(pool.length - test, Math.max(0, wantVal[i]! - have.val));
+    pool.forEach((r, t) => out.set(r.id, t < test ? 'test' : t < test + val ? 'val' : 'train'));
+  });
+  return out;
+}
+
+/** An image's folder within the dataset ('' at the top): the group `groupBy: 'folder'` keeps together. */
+const folderOf = (rel: string) => (rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : '');
+
+/**
+ * Whole folders to one split each, for data where images of one folder are not independent (one
+ * slide, patient, field or session per folder): split by image, near-copies of a training image
+ * would sit in the test split and flatter every measurement. New images of a folder that has a
+ * split join it; the other folders go, in a seeded random order, each to the split furthest below
+ * its share. Shares are then as close as the folder sizes allow, and classes are not stratified.
+ */
+function dealByFolder(rows: Row[], req: SplitRequest, seed: number): Map<number, Split> {
+  const groups = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = folderOf(r.relPath);
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(r);
+  }
+  const want: Record<Split, number> = { train: rows.length * (1 - req.val - req.test), val: rows.length * req.val, test: rows.length * req.test };
+  const have: Record<Split, number> = { train: 0, val: 0, test: 0 };
+  for (const r of rows) if (r.split) have[r.split]++;
+  const out = new Map<number, Split>();
+  const fresh: Row[][] = [];
+  for (const members of [...groups.keys()].sort().map((k) => groups.get(k)!)) {
+    const kept = members.filter((r) => r.split);
+    if (!kept.length) {
+      fresh.push(members);
+      continue;
+    }
+    // The folder's split: the one most of its images have.
+    const votes: Record<Split, number> = { train: 0, val: 0, test: 0 };
+    for (const r of kept) votes[r.split!]++;
+    const split = SPLITS.reduce((a, b) => (votes[b] > votes[a] ? b : a));
+    for (const r of members) if (!r.split) (out.set(r.id, split), have[split]++);
+  }
+  for (const members of Rng.derive(seed, 'split-folders').shuffle(fresh)) {
+    const split = SPLITS.filter((s) => want[s] > 0).reduce((a, b) => ((want[b] - have[b]) / want[b] > (want[a] - have[a]) / want[a] ? b : a));
+    for (const r of members) out.set(r.id, split);
+    have[split] += members.length;
+  }
+  return out;
+}
+
 /**
  * Gives the imported images of a dataset a split, in one transaction. Without `reshuffle`, images
- * with a split keep it, and the others (e.g. newly imported) are dealt so that each stratum comes
- * as close to the requested shares as the kept ones allow. Returns how many images were dealt.
+ * with a split keep it, and the others (e.g. newly imported) are dealt so that each stratum (or,
+ * with `groupBy: 'folder'`, the dataset) comes as close to the requested shares as the kept ones
+ * allow. Returns how many images were dealt.
  */
 export function assignSplits(db: Db, datasetId: number, req: SplitRequest): { assigned: number; summary: SplitSummary } {
   checkSplitRequest(req);
-  const seed = req.seed ?? 0;
   const set = db.prepare('UPDATE images SET split = ? WHERE id = ?');
   const assigned = db.transaction(() => {
     const rows = imagesWithBestLabel(db, datasetId);
-    const strata = new Map<number | null, Row[]>();
-    for (const r of rows) {
-      if (req.reshuffle) r.split = null;
-      let s = strata.get(r.cls);
-      if (!s) strata.set(r.cls, (s = []));
-      s.push(r);
-    }
-    const list = [...strata].sort((a, b) => (a[0] ?? -1) - (b[0] ?? -1));
-    const sizes = list.map(([, s]) => s.length);
-    const wantTest = apportion(sizes, req.test), wantVal = apportion(sizes, req.val);
-    let n = 0;
-    list.forEach(([cls, members], i) => {
-      const have = { train: 0, val: 0, test: 0 };
-      for (const r of members) if (r.split) have[r.split]++;
-      const pool = Rng.derive(seed, 'split', cls ?? 0).shuffle(members.filter((r) => !r.split));
-      const test = Math.min(pool.length, Math.max(0, wantTest[i]! - have.test));
-      const val = Math.min(pool.length - test, Math.max(0, wantVal[i]! - have.val));
-      pool.forEach((r, t) => {
-        const split: Split = t < test ? 'test' : t < test + val ? 'val' : 'train';
-        set.run(split, r.id);
-        n++;
-      });
-    });
-    return n;
+    if (req.reshuffle) for (const r of rows) r.split = null;
+    const dealt = (req.groupBy === 'folder' ? dealByFolder : dealByLabel)(rows, req, req.seed ?? 0);
+    for (const [id, split] of dealt) set.run(split, id);
+    return dealt.size;
   })();
   return { assigned, summary: splitSummary(db, datasetId) };
 }
