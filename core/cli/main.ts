@@ -138,8 +138,8 @@ function runInfo(args: string[]): number {
   try {
     const datasets = listDatasets(project.db);
     const jobs = project.db.prepare('SELECT state, COUNT(*) AS n FROM jobs GROUP BY state').all() as { state: string; n: number }[];
-    const data = { project: project.dir, datasets: datasets.map((d) => ({ id: d.id, name: d.name, root: d.root, ...d.counts, classes: d.classes, labeled: d.labeled })), jobs: Object.fromEntries(jobs.map((j) => [j.state, j.n])) };
-    const human = [`Project ${project.dir}`, ...(datasets.length ? datasets.map((d) => `  ${d.name}: ${d.counts.ok} images, ${d.counts.duplicate} duplicates, ${d.counts.failed} failed, ${d.classes} classes, ${d.labeled} labelled`) : ['  (no datasets yet: `loupe import <project> <folder>`)'])].join('\n');
+    const data = { project: project.dir, datasets: datasets.map((d) => ({ id: d.id, name: d.name, root: d.root, ...d.counts, classes: d.classes, labeled: d.labeled, splits: d.splits })), jobs: Object.fromEntries(jobs.map((j) => [j.state, j.n])) };
+    const human = [`Project ${project.dir}`, ...(datasets.length ? datasets.map((d) => `  ${d.name}: ${d.counts.ok} images, ${d.counts.duplicate} duplicates, ${d.counts.failed} failed, ${d.classes} classes, ${d.labeled} labelled${d.splits.val + d.splits.test ? `; split ${d.splits.train} training / ${d.splits.val} validation / ${d.splits.test} test${d.splits.none ? ` / ${d.splits.none} none` : ''}` : ''}`) : ['  (no datasets yet: `loupe import <project> <folder>`)'])].join('\n');
     print(!!values.json, human, data);
     return 0;
   } finally {

@@ -31,6 +31,7 @@ export interface DatasetRow {
   createdAt: string;
   counts: { ok: number; duplicate: number; failed: number };
   classes: number;
+  /** Imported images (status ok) with a label: a duplicate's copy of its original's label is not counted twice. */
   labeled: number;
   /** Images that need a display mapping (16-bit, float, or not 1/3/4 channels), and their most channels. */
   scientific: { images: number; maxChannels: number };
@@ -56,7 +57,7 @@ export function listDatasets(db: Db): DatasetRow[] {
   const countStmt = db.prepare('SELECT status, COUNT(*) AS n FROM images WHERE dataset_id = ? GROUP BY status');
   const classStmt = db.prepare('SELECT COUNT(*) AS n FROM classes WHERE dataset_id = ?');
   const labeledStmt = db.prepare(
-    'SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ?',
+    "SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND i.status = 'ok'",
   );
   const sciStmt = db.prepare(
     `SELECT COUNT(*) AS n, COALESCE(MAX(channels), 0) AS c FROM images WHERE dataset_id = ? AND status = 'ok' AND ${SCIENTIFIC_SQL}`,
