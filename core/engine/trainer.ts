@@ -167,15 +167,24 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   });
   const reader = new CacheReader(cache);
   const n = reader.length;
-  const batch = Math.max(2, Math.min(cfg.batchSize, n));
   if (n < 2) throw new LoupeError('invalid-input', 'Training needs at least 2 usable images.', { hint: 'Import more images into this dataset.' });
-  const stepsPerEpoch = Math.max(1, Math.floor(n / batch));
+  const labels = method.needsLabels ? runLabels(project, runId, cfg.datasetId, cache.imageIds, method) : undefined;
+  // A method that learns from labels steps through its labelled images only (an epoch is one pass
+  // over them): in batches of all images, 80 labels among 4,000 left about one labelled image a
+  // batch, and the rest of each step was spent on images that add nothing to the loss. While labels
+  // are few, batches shrink (to 16 at least) so an epoch still has 4 steps. Fashion-MNIST, the 80
+  // images of 50 active-labelling picks, 30 epochs from the bench's SimCLR run, then the end model
+  // on the new embedding (3 draws): 75.6% frozen → 76.8% at batch 20 (120 steps, 90 s; each draw
+  // +0.7 to +1.7), → 76.4% at batch 64 and 60 epochs (60 steps, 171 s; −0.6 to +1.8).
+  const pool = labels ? Array.from({ length: n }, (_, r) => r).filter((r) => labels.classOf[r]! >= 0 && labels.confidence[r]! > 0) : null;
+  const m = pool ? pool.length : n;
+  const batch = Math.max(2, Math.min(cfg.batchSize, m, pool ? Math.max(16, Math.floor(m / 4)) : Infinity));
+  const stepsPerEpoch = Math.max(1, Math.floor(m / batch));
   const totalSteps = cfg.epochs * stepsPerEpoch;
   const warmupSteps = Math.round(cfg.warmupEpochs * stepsPerEpoch);
   updateRun(project.db, runId, { totalSteps, dataHash: cache.dataHash });
 
   const encoderConfig: EncoderConfig = { arch: 'resnet18', width: cfg.width, inputSize: cfg.imageSize, inChannels: cache.channels };
-  const labels = method.needsLabels ? runLabels(project, runId, cfg.datasetId, cache.imageIds, method) : undefined;
   const model: BuiltModel = buildModel(method, encoderConfig, hp, cfg.seed, n, labels);
   const optimizer = new Optimizer({ ...defaultOptimizer, name: cfg.optimizer, weightDecay: cfg.weightDecay });
   const stateTensors = () => model.method.stateTensors?.() ?? [];
@@ -281,7 +290,7 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
       if (io.signal.aborted) break;
       const epoch = Math.floor(step / stepsPerEpoch);
       if (epoch !== orderEpoch) {
-        order = permutation(cfg.seed, epoch, n);
+        order = pool ? permutation(cfg.seed, epoch, m).map((i) => pool[i]!) : permutation(cfg.seed, epoch, n);
         orderEpoch = epoch;
       }
       const within = step % stepsPerEpoch;
