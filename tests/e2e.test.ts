@@ -469,7 +469,7 @@ test('fine-tune the encoder on the labels from the Train view, started from the 
   assert.ok(await page.getByRole('combobox', { name: /^Encoder/ }).isDisabled(), 'the width is the pretrained run\'s');
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
   await shot('22-fine-tune-form');
-  await page.getByRole('button', { name: /^Train on 3,0\d\d images$/ }).click();
+  await page.getByRole('button', { name: /^Train on 3,0\d\d labelled images$/ }).click();
   await page.getByText(`started from run #${pretrained}`).waitFor({ timeout: 30_000 });
   const latest = () => host!.project.db.prepare('SELECT id, method, config, encoder FROM runs ORDER BY id DESC LIMIT 1').get() as { id: number; method: string; config: string; encoder: string | null };
   for (const until = Date.now() + 180_000; !latest().encoder && Date.now() < until;) await new Promise((r) => setTimeout(r, 500));

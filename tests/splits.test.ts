@@ -58,6 +58,9 @@ test('splits are stratified by label, exact in total, seeded, and leave failed a
   const first = splitsOf(p.db, ds);
   assert.equal([...first.values()].filter((s) => s === null).length, 5, 'failed and duplicate files get no split');
   assert.deepEqual(listDatasets(p.db)[0]!.splits, { train: 144, val: 19, test: 29, none: 0 });
+  // What fine-tuning would learn from: the labelled training images.
+  assert.equal(listDatasets(p.db)[0]!.labeledForTraining, summary.classes.filter((c) => c.className !== null).reduce((a, c) => a + c.train, 0));
+  assert.equal(listDatasets(p.db)[0]!.labeled, 142);
 
   // The grid's filter agrees with the counts.
   assert.equal(queryImages(p.db, { datasetId: ds, offset: 0, limit: 1, split: 'test' }).total, 29);

@@ -1,6 +1,6 @@
 import { LoupeError } from '../errors.ts';
 import type { Db } from './database.ts';
-import { splitCounts, type SplitCounts } from './splits.ts';
+import { LEARNABLE_SQL, splitCounts, type SplitCounts } from './splits.ts';
 
 /** Images that need a display mapping, as openImage decides (formats as stored: heif is heic or avif). */
 export const SCIENTIFIC_SQL = "(bit_depth > 8 OR (channels NOT IN (1, 3, 4) AND NOT (channels = 2 AND format IN ('png', 'webp', 'gif', 'heic', 'avif'))))";
@@ -33,6 +33,8 @@ export interface DatasetRow {
   classes: number;
   /** Imported images (status ok) with a label: a duplicate's copy of its original's label is not counted twice. */
   labeled: number;
+  /** Of those, the ones a method that learns from labels trains on: outside the validation and test splits. */
+  labeledForTraining: number;
   /** Images that need a display mapping (16-bit, float, or not 1/3/4 channels), and their most channels. */
   scientific: { images: number; maxChannels: number };
   /** Imported images per split (core/store/splits.ts). */
@@ -59,6 +61,9 @@ export function listDatasets(db: Db): DatasetRow[] {
   const labeledStmt = db.prepare(
     "SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND i.status = 'ok'",
   );
+  const learnableStmt = db.prepare(
+    `SELECT COUNT(DISTINCT l.image_id) AS n FROM labels l JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND i.status = 'ok' AND l.source <> 'model' AND ${LEARNABLE_SQL}`,
+  );
   const sciStmt = db.prepare(
     `SELECT COUNT(*) AS n, COALESCE(MAX(channels), 0) AS c FROM images WHERE dataset_id = ? AND status = 'ok' AND ${SCIENTIFIC_SQL}`,
   );
@@ -75,6 +80,7 @@ export function listDatasets(db: Db): DatasetRow[] {
       counts,
       classes: (classStmt.get(r.id) as { n: number }).n,
       labeled: (labeledStmt.get(r.id) as { n: number }).n,
+      labeledForTraining: (learnableStmt.get(r.id) as { n: number }).n,
       scientific: { images: sci.n, maxChannels: sci.c },
       splits: splitCounts(db, r.id),
     };
