@@ -39,7 +39,7 @@ export async function runSplit(args: string[]): Promise<number> {
   const host = new Host({ projectDir: positionals[0], userDir: userDataDir(), transport: 'http', create: false, autoResume: false });
   try {
     const id = resolveDatasetId(host, values.dataset);
-    const { name } = getDataset(host.project.db, id);
+    const { name, settings } = getDataset(host.project.db, id);
     const json = !!values.json;
     if (values.clear) {
       const { cleared } = (await host.call('datasets.clearSplits', { id })) as { cleared: number };
@@ -52,7 +52,7 @@ export async function runSplit(args: string[]): Promise<number> {
       return 0;
     }
     // Unless given, the shares, seed and grouping of the dataset's last split (10% / 10% by label the first time).
-    const last = getDataset(host.project.db, id).settings.split;
+    const last = settings.split;
     const seed = values.seed === undefined ? last?.seed ?? 0 : Number(values.seed);
     if (!Number.isInteger(seed) || seed < 0) throw new LoupeError('invalid-input', `--seed must be a whole number ≥ 0, not "${values.seed}".`);
     const request = { id, val: percent(values.val, last?.val ?? 0.1, 'val'), test: percent(values.test, last?.test ?? 0.1, 'test'), seed, reshuffle: !!values.reshuffle,

@@ -46,7 +46,7 @@ export function heldOutImages(db: Db, datasetId: number): Set<number> {
   return new Set((db.prepare("SELECT id FROM images WHERE dataset_id = ? AND split IN ('val', 'test')").all(datasetId) as { id: number }[]).map((r) => r.id));
 }
 
-export const emptyCounts = (): SplitCounts => ({ train: 0, val: 0, test: 0, none: 0 });
+const emptyCounts = (): SplitCounts => ({ train: 0, val: 0, test: 0, none: 0 });
 
 /** Imported images per split (duplicates and failed files are in none and not counted). */
 export function splitCounts(db: Db, datasetId: number): SplitCounts {
@@ -59,8 +59,11 @@ export function splitCounts(db: Db, datasetId: number): SplitCounts {
 interface Row { id: number; relPath: string; cls: number | null; className: string | null; split: Split | null }
 
 function imagesWithBestLabel(db: Db, datasetId: number): Row[] {
-  return db.prepare(`SELECT i.id, i.rel_path AS relPath, i.split, (SELECT l.class_id ${BEST_LABEL}) AS cls, (SELECT c.name ${BEST_LABEL}) AS className
-    FROM images i WHERE i.dataset_id = ? AND i.status = 'ok' ORDER BY i.id`).all(datasetId) as Row[];
+  // The best label's class id per image, its name from the classes table (one lookup per image, not two).
+  const names = new Map((db.prepare('SELECT id, name FROM classes WHERE dataset_id = ?').all(datasetId) as { id: number; name: string }[]).map((c) => [c.id, c.name]));
+  const rows = db.prepare(`SELECT i.id, i.rel_path AS relPath, i.split, (SELECT l.class_id ${BEST_LABEL}) AS cls
+    FROM images i WHERE i.dataset_id = ? AND i.status = 'ok' ORDER BY i.id`).all(datasetId) as Omit<Row, 'className'>[];
+  return rows.map((r) => ({ ...r, className: r.cls === null ? null : names.get(r.cls) ?? null }));
 }
 
 /** Totals and the per-class table (by best label) of a dataset's splits. */
