@@ -468,6 +468,8 @@ test('fine-tune the encoder on the labels from the Train view, started from the 
   assert.equal(await page.getByLabel('Start from').inputValue(), String(pretrained));
   assert.ok(await page.getByRole('combobox', { name: /^Encoder/ }).isDisabled(), 'the width is the pretrained run\'s');
   await page.getByRole('spinbutton', { name: 'Epochs', exact: true }).fill('1');
+  // The form says how much that is, and that it is little.
+  await page.getByTestId('label-steps').filter({ hasText: /^\s*1 epoch over 3,0\d\d labelled images: 4\d steps of 64\. So few steps adapt the encoder little/ }).waitFor();
   await shot('22-fine-tune-form');
   await page.getByRole('button', { name: /^Train on 3,0\d\d labelled images$/ }).click();
   await page.getByText(`started from run #${pretrained}`).waitFor({ timeout: 30_000 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { embedRun, readEmbeddings } from '../core/engine/embed.ts';
 import { createTrainingRun } from '../core/engine/jobs.ts';
+import { labelBatching } from '../core/engine/label-batches.ts';
 import { loadLabels, loadTrainingLabels } from '../core/engine/labels.ts';
 import { findSslMethod } from '../core/engine/methods.ts';
 import { trainRun } from '../core/engine/trainer.ts';
@@ -106,4 +107,12 @@ test('fine-tuning on labels: learns soft label-model labels by confidence, leave
   } finally {
     host.close();
   }
+});
+
+test('labelled batches: an epoch is one pass over the labelled images, with 4 steps at least while they are few (16 to a batch at least)', () => {
+  assert.deepEqual(labelBatching(80, 64), { batch: 20, stepsPerEpoch: 4 });
+  assert.deepEqual(labelBatching(3010, 64), { batch: 64, stepsPerEpoch: 47 });
+  assert.deepEqual(labelBatching(40, 64), { batch: 16, stepsPerEpoch: 2 });
+  assert.deepEqual(labelBatching(10, 64), { batch: 10, stepsPerEpoch: 1 });
+  assert.deepEqual(labelBatching(2, 8), { batch: 2, stepsPerEpoch: 1 });
 });

@@ -19,6 +19,7 @@ import { effectiveRank, featureSpread } from './collapse.ts';
 import { CacheReader, ensureTrainingCache, type TrainingCache } from './data/cache.ts';
 import { encodeRows } from './features.ts';
 import { knnAccuracy } from './knn.ts';
+import { labelBatching } from './label-batches.ts';
 import { loadLabels, loadTrainingLabels, type TrainingLabels } from './labels.ts';
 import { resolveHyperparameters, type HyperValue, type SslMethod } from './method.ts';
 import { findSslMethod } from './methods.ts';
@@ -172,13 +173,13 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   // A method that learns from labels steps through its labelled images only (an epoch is one pass
   // over them): in batches of all images, 80 labels among 4,000 left about one labelled image a
   // batch, and the rest of each step was spent on images that add nothing to the loss. While labels
-  // are few, batches shrink (to 16 at least) so an epoch still has 4 steps. Fashion-MNIST, the 80
+  // are few, batches shrink (to 16 at least) so an epoch still has 4 steps (labelBatching). Fashion-MNIST, the 80
   // images of 50 active-labelling picks, 30 epochs from the bench's SimCLR run, then the end model
   // on the new embedding (3 draws): 75.6% frozen → 76.8% at batch 20 (120 steps, 90 s; each draw
   // +0.7 to +1.7), → 76.4% at batch 64 and 60 epochs (60 steps, 171 s; −0.6 to +1.8).
   const pool = labels ? Array.from({ length: n }, (_, r) => r).filter((r) => labels.classOf[r]! >= 0 && labels.confidence[r]! > 0) : null;
+  const batch = pool ? labelBatching(pool.length, cfg.batchSize).batch : Math.max(2, Math.min(cfg.batchSize, n));
   const m = pool ? pool.length : n;
-  const batch = Math.max(2, Math.min(cfg.batchSize, m, pool ? Math.max(16, Math.floor(m / 4)) : Infinity));
   const stepsPerEpoch = Math.max(1, Math.floor(m / batch));
   const totalSteps = cfg.epochs * stepsPerEpoch;
   const warmupSteps = Math.round(cfg.warmupEpochs * stepsPerEpoch);
