@@ -178,8 +178,8 @@ export async function trainRun(project: Project, runId: number, io: TrainIo): Pr
   // on the new embedding (3 draws): 75.6% frozen → 76.8% at batch 20 (120 steps, 90 s; each draw
   // +0.7 to +1.7), → 76.4% at batch 64 and 60 epochs (60 steps, 171 s; −0.6 to +1.8).
   const pool = labels ? Array.from({ length: n }, (_, r) => r).filter((r) => labels.classOf[r]! >= 0 && labels.confidence[r]! > 0) : null;
-  const batch = pool ? labelBatching(pool.length, cfg.batchSize).batch : Math.max(2, Math.min(cfg.batchSize, n));
   const m = pool ? pool.length : n;
+  const batch = pool ? labelBatching(m, cfg.batchSize).batch : Math.max(2, Math.min(cfg.batchSize, n));
   const stepsPerEpoch = Math.max(1, Math.floor(m / batch));
   const totalSteps = cfg.epochs * stepsPerEpoch;
   const warmupSteps = Math.round(cfg.warmupEpochs * stepsPerEpoch);

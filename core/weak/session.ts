@@ -91,6 +91,8 @@ interface Loaded {
   features: Float32Array;
   dim: number;
   imageIds: number[];
+  /** Image id → row of the embedding, built once: status runs after every answer. */
+  rowOf: Map<number, number>;
   lfs: Lf[];
   fp: Fingerprints;
   agreement: ExampleAgreement;
@@ -191,36 +193,38 @@ export class IwsSessions {
     const agreement = exampleAgreement(lfs, exampleClass);
     const known = new Int32Array(emb.imageIds.length).fill(-1);
     const loaded: Loaded = {
-      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, lfs, fp, agreement, given, known,
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, rowOf, lfs, fp, agreement, given, known,
       prediction: given.size ? predict(fp, given, { members: 10, prior: agreement.prior }) : null,
     };
     this.cache.set(sessionId, loaded);
     return loaded;
   }
 
+  /** The session's row and class index of each label `where` selects (over labels l, images i), in `order`. */
+  private labelledRows(s: Loaded, where: string, order = ''): { row: number; c: number }[] {
+    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
+    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+      WHERE i.dataset_id = ? AND ${where} ${order}`).all(s.row.datasetId) as { id: number; name: string }[];
+    const out: { row: number; c: number }[] = [];
+    for (const r of rows) {
+      const row = s.rowOf.get(r.id), c = names.get(r.name);
+      if (row !== undefined && c !== undefined) out.push({ row, c });
+    }
+    return out;
+  }
+
   /** Human labels of the session's training images, as class indices (−1 none): they anchor the label model and the end model. */
   private refreshKnown(s: Loaded): void {
-    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
-    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id WHERE i.dataset_id = ? AND l.source = 'human' AND ${LEARNABLE_SQL}`).all(s.row.datasetId) as { id: number; name: string }[];
-    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     s.known.fill(-1);
-    for (const r of rows) {
-      const row = rowOf.get(r.id), c = names.get(r.name);
-      if (row !== undefined && c !== undefined) s.known[row] = c;
-    }
+    for (const { row, c } of this.labelledRows(s, `l.source = 'human' AND ${LEARNABLE_SQL}`)) s.known[row] = c;
   }
 
   /** The person's class (index) of each labelled validation or test image, by row (−1: none). */
   private heldOutTruth(s: Loaded): { truth: Int32Array; images: number } {
-    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
-    const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-      WHERE i.dataset_id = ? AND i.split IN ('val', 'test') AND l.source IN ('human', 'import') ORDER BY CASE l.source WHEN 'human' THEN 0 ELSE 1 END`).all(s.row.datasetId) as { id: number; name: string }[];
-    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
     const truth = new Int32Array(s.imageIds.length).fill(-1);
     let images = 0;
-    for (const r of rows) {
-      const row = rowOf.get(r.id), c = names.get(r.name);
-      if (row === undefined || c === undefined || truth[row]! >= 0) continue; // a person's label wins over an imported one
+    for (const { row, c } of this.labelledRows(s, "i.split IN ('val', 'test') AND l.source IN ('human', 'import')", "ORDER BY CASE l.source WHEN 'human' THEN 0 ELSE 1 END")) {
+      if (truth[row]! >= 0) continue; // a person's label wins over an imported one
       truth[row] = c;
       images++;
     }
@@ -359,8 +363,7 @@ export class IwsSessions {
     const all = Array.from({ length: n }, (_, i) => i);
     // The examples the session started from are labels a person gave, as are later human labels.
     const known = s.known.slice();
-    const rowOf = new Map(s.imageIds.map((id, i) => [id, i]));
-    s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
+    s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = s.rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     const model = await trainEndModel(features, s.dim, all, lm, {
       classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? sessionClassBalance(s.row),
       ...(classShares ? { classShares } : {}),
