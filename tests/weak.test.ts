@@ -467,11 +467,12 @@ test('class shares: blanks share what is left by their seeds; bad shares are ref
   assert.ok(big > 0.65 && small < 0.35 && big > even && even > small, `first class's share: ${big} (80%) > ${even} (equal) > ${small} (20%)`);
 });
 
-test('end model: a narrow rule around one example weighs no more than the person\'s labels of its class', async () => {
+test('end model: a narrow rule around one example weighs no more than a few of the person\'s labels of its class', async () => {
   await useBackendForTest('cpu');
   // Class 0 has two groups: A (its first example, and a rule on 60 rows there) and B (its second
   // example); class 1's group C touches B. At full weight the rule holds 61 of class 0's 62 seeds
-  // in A, and C's label takes most of B (class 0 kept 11% of B uncapped, 51% capped).
+  // in A, and C's label takes most of B (class 0 kept 11% of B uncapped, 51% with the rules capped
+  // at the person's 2 labels, 33% at 3 times that, the cap since 2026-12-04).
   const rng = new Rng(6), dim = 8, n = 450;
   const centre = (i: number) => (i < 150 ? [1, 0, 0] : i < 300 ? [0, 1, 0.15] : [0, 0.15, 1]);
   const x = Float32Array.from({ length: n * dim }, (_, t) => { const i = Math.floor(t / dim), j = t % dim; return (j < 3 ? 3 * centre(i)[j]! : 0) + 0.8 * rng.normal(); });
@@ -485,7 +486,7 @@ test('end model: a narrow rule around one example weighs no more than the person
   const model = (await trainEndModel(x, dim, all, lm, { classes: 2, known, epochs: 100, classBalance: 'equal' }))!;
   const p = predictProbabilities(model, x, all);
   const bKept = all.filter((i) => i >= 150 && i < 300 && p[i * 2]! > p[i * 2 + 1]!).length / 150;
-  assert.ok(bKept > 0.35, `class 0 keeps ${(100 * bKept).toFixed(1)}% of its second group`);
+  assert.ok(bKept > 0.25, `class 0 keeps ${(100 * bKept).toFixed(1)}% of its second group`);
 });
 
 test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weighted soft targets); its products match with and without the native GEMM', async () => {

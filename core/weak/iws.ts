@@ -137,14 +137,21 @@ function seedTargets(rows: number[], lm: LabelModel, k: number, known?: Int32Arr
   return { covered, targets, weights };
 }
 
+/** In each class, the rules' seeds together weigh at most this many of the person's labels of it. */
+const RULE_MASS_PER_PERSON_LABEL = 3;
+
 /**
- * In each class, the rules' seeds together weigh no more than the person's own labels of it (a
- * class without such labels keeps its rules' weight). Why: the first accepted rules are narrow cuts
- * around one example image; at full weight, a few dozen rows there pull the class's whole mass
- * to that one example and the class loses the regions of its other examples. Straddle, 3 draws,
- * end model at 10 / 25 / 50 answers: emoji (rough shares given) 56.8 / 60.6 / 66.5% → 63.6 / 63.3
- * / 65.8% (the draw at 44.9% after 10 answers: 64.4%); Fashion-MNIST at 10 / 50: 68.5 / 69.5% →
- * 69.1 / 69.8%. At three times the person's weight: emoji 61.1 / 62.0 / 66.2%.
+ * In each class, the rules' seeds together weigh no more than RULE_MASS_PER_PERSON_LABEL times
+ * the person's own labels of it (a class without such labels keeps its rules' weight). Why a cap:
+ * the first accepted rules are narrow cuts around one example image; at full weight, a few dozen
+ * rows there pull the class's whole mass to that one example and the class loses the regions of
+ * its other examples. Why 3 and not 1 (until 2026-12-04): at 1, the rules of 50 answers, which
+ * label 30–40% of the images, weighed as much as 3 example images, and the rules
+ * counted for little. End model, 12 draws (seeds 0–11), at 50 / 100 answers, cap 1 → 3: emoji
+ * straddle 66.7 / 67.2% → 68.3 / 68.7%, random 66.8 / 67.5% → 67.9 / 69.1%; Fashion-MNIST straddle
+ * 67.5 / 68.8% → 67.4 / 69.3%, random 67.9 / 69.5% → 67.7 / 69.7%. Looser caps (seeds 0–3): 10
+ * times or none move straddle by under 0.6 point, and with none random falls on emoji (68.0 /
+ * 69.6% → 67.1 / 67.6%). Straddle and random stay level with each other at every cap.
  */
 function capRuleMass(seeds: Float32Array, knownOf: ArrayLike<number>, k: number): void {
   const person = new Float64Array(k), rules = new Float64Array(k);
@@ -152,7 +159,7 @@ function capRuleMass(seeds: Float32Array, knownOf: ArrayLike<number>, k: number)
     if (knownOf[i]! >= 0) person[knownOf[i]!]!++;
     else for (let c = 0; c < k; c++) rules[c]! += seeds[i * k + c]!;
   }
-  const scale = Float64Array.from(rules, (m, c) => (m > 0 && person[c]! > 0 ? Math.min(1, person[c]! / m) : 1));
+  const scale = Float64Array.from(rules, (m, c) => (m > 0 && person[c]! > 0 ? Math.min(1, (RULE_MASS_PER_PERSON_LABEL * person[c]!) / m) : 1));
   for (let i = 0; i < knownOf.length; i++) {
     if (knownOf[i]! >= 0) continue;
     for (let c = 0; c < k; c++) seeds[i * k + c]! *= scale[c]!;
