@@ -441,6 +441,8 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByRole('button', { name: 'Images', exact: true }).last().click();
   await page.getByTestId('active-image').waitFor({ timeout: 60_000 });
   const humanBefore = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'human'").get() as { n: number }).n;
+  // Whether labelling still pays: the demo's validation and test images carry their folder labels.
+  await page.getByTestId('active-progress').filter({ hasText: /Right on \d+\.\d% of the [\d,]+ validation and test images you labelled/ }).waitFor();
   await shot('21-active-labeling');
   await page.keyboard.press('2');
   await page.keyboard.press('3');
@@ -449,9 +451,14 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.keyboard.press('z'); // undoes the skip
   await page.keyboard.press('z'); // undoes the second label
   await page.getByTestId('active-count').filter({ hasText: /^1 labelled/ }).waitFor();
+  // Six more: the queue refills on the new labels and says how far they moved the model's guesses.
+  for (let i = 0; i < 6; i++) await page.keyboard.press('1');
+  await page.getByTestId('active-count').filter({ hasText: /^7 labelled/ }).waitFor();
+  await page.getByTestId('active-progress').filter({ hasText: /Your last labels changed its guess on \d+\.\d% of the images/ }).waitFor({ timeout: 60_000 });
+  await shot('21a-active-progress');
   await page.waitForTimeout(300);
   const humanAfter = (host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'human'").get() as { n: number }).n;
-  assert.equal(humanAfter - humanBefore, 1);
+  assert.equal(humanAfter - humanBefore, 7);
 });
 
 test('fine-tune the encoder on the labels from the Train view, started from the pretrained run', { timeout: 240_000 }, async (t) => {

@@ -26,7 +26,7 @@ import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../co
 import { accuracyOn, finalLfs, trainEndModel, type Answer } from '../core/weak/iws.ts';
 import type { Lf } from '../core/weak/candidates.ts';
 import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
-import type { Suggestion } from '../core/weak/active.ts';
+import type { Suggestion, Suggestions } from '../core/weak/active.ts';
 import { saveSession } from '../core/weak/store.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { missingGranularities, withKmeansClusterings } from '../core/weak/clusterings.ts';
@@ -523,7 +523,7 @@ test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weigh
   }
 });
 
-test('active labelling in the app: suggestions from the end model\'s spreading, never a labelled or excluded image; a session\'s shares are read by class name', { timeout: 180_000 }, async () => {
+test('active labelling in the app: suggestions from the end model\'s spreading, never a labelled or excluded image; a session\'s shares are read by class name; the held-out score and how far the guesses move', { timeout: 180_000 }, async () => {
   await useBackendForTest('native');
   const { host, datasetId } = await emojiDemoProject('active', 24, 'none');
   try {
@@ -546,7 +546,7 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
       await host.call('labels.set', { imageIds: ids, className: name });
     }
     const exclude = images.filter((im) => !labelled.has(im.id)).slice(0, 20).map((im) => im.id);
-    const check = (r: { items: Suggestion[]; classes: string[]; labelled: number }) => {
+    const check = (r: Suggestions) => {
       assert.deepEqual(r.classes, names);
       assert.equal(r.labelled, 9);
       assert.equal(r.items.length, 10);
@@ -558,13 +558,13 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
       // Few labels: half typical images of unlabelled regions, half the least certain.
       assert.equal(r.items.filter((s) => s.reason === 'typical').length, 5);
     };
-    const plain = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as { items: Suggestion[]; classes: string[]; labelled: number };
+    const plain = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as Suggestions;
     check(plain);
     // An IWS session says the first class holds 90% of the images (its classes in another order,
     // one the labels do not have): the suggestion model reads the share by name, and leans to it.
     const embeddingId = (host.project.db.prepare('SELECT id FROM embeddings ORDER BY id DESC').get() as { id: number }).id;
     saveSession(host.project.db, { datasetId, embeddingId, classes: ['Unused', names[2]!, names[0]!, names[1]!].map((name) => ({ name, examples: [] })), params: { classBalance: 'unequal', classShares: [5, null, 90, null] } }, []);
-    const leaning = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as { items: Suggestion[]; classes: string[]; labelled: number };
+    const leaning = (await host.call('active.suggest', { datasetId, count: 10, exclude })) as Suggestions;
     check(leaning);
     const guessed = (r: typeof plain) => r.items.filter((s) => s.guess === names[0]).length;
     assert.ok(guessed(leaning) > guessed(plain), `guesses of ${names[0]}: ${guessed(plain)} without the share, ${guessed(leaning)} with 90%`);
@@ -577,6 +577,29 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
     for (const s of withSplit.items) assert.ok(!heldOut.has(s.imageId), `image ${s.imageId} is a validation or test image`);
     assert.equal(withSplit.labelled, [...labelled].filter((id) => !heldOut.has(id)).length);
     assert.equal(withSplit.labelled, 3);
+    // Whether labelling still pays. The score on the held-out images a person labelled: the 6
+    // dealt there. An unlabelled validation image labelled with a class the model never learnt
+    // counts too, as wrong: one more image, as many right.
+    assert.equal(plain.progress.changed, null, 'no earlier model to compare with');
+    assert.equal(plain.progress.heldOut, null, 'no split yet');
+    const before = withSplit.progress.heldOut!;
+    assert.equal(before.images, 6);
+    const rightBefore = before.accuracy * 6;
+    assert.ok(Math.abs(rightBefore - Math.round(rightBefore)) < 1e-9);
+    const spare = (host.project.db.prepare("SELECT id FROM images WHERE dataset_id = ? AND split = 'val' AND label_count = 0 LIMIT 1").get(datasetId) as { id: number }).id;
+    await host.call('labels.set', { imageIds: [spare], className: 'Unseen' });
+    const unseen = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
+    assert.deepEqual(unseen.classes, names, 'a held-out label is not learnt from');
+    assert.equal(unseen.progress.heldOut!.images, 7);
+    assert.ok(Math.abs(unseen.progress.heldOut!.accuracy * 7 - Math.round(rightBefore)) < 1e-9, 'the unseen class is never right');
+    // How far the guesses moved: 10 more labels, all of one class, move some; a refill without a
+    // new label (skips only) repeats the figure.
+    await host.call('labels.set', { imageIds: unseen.items.map((s) => s.imageId), className: names[1]! });
+    const moved = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
+    assert.equal(moved.labelled, 13);
+    assert.ok(moved.progress.changed !== null && moved.progress.changed > 0 && moved.progress.changed < 1, `changed ${moved.progress.changed}`);
+    const again = (await host.call('active.suggest', { datasetId, count: 10, exclude: moved.items.map((s) => s.imageId) })) as typeof plain;
+    assert.equal(again.progress.changed, moved.progress.changed);
   } finally {
     host.close();
   }

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { ClusteringRow, ClusterSummary, MemberPage } from '../cluster/store.ts';
 import type { JobInfo } from '../jobs/runner.ts';
-import type { Suggestion } from '../weak/active.ts';
+import type { Suggestion, Suggestions } from '../weak/active.ts';
 import type { IwsCard, IwsResults, IwsStatus } from '../weak/session.ts';
 import type { DatasetRow } from '../store/datasets.ts';
 import type { ImageDetail, ImageSummary } from '../store/images.ts';
@@ -194,7 +194,7 @@ export interface Outputs {
   'iws.options': IwsStatus;
   /** A job: its progress and cancel are the job's; the results are the session's `applied` when it is done. */
   'iws.apply': { jobId: number };
-  'active.suggest': { items: Suggestion[]; classes: string[]; labelled: number };
+  'active.suggest': Suggestions;
   'export.formats': ExportFormat[];
   'export.start': { jobId: number };
 }
@@ -265,4 +265,4 @@ export function isMethod(name: unknown): name is Method {
   return typeof name === 'string' && Object.hasOwn(inputs, name);
 }
 
-export type { DatasetRow, ImageDetail, ImageSummary, IwsCard, IwsResults, IwsStatus, JobInfo, SplitSummary, Suggestion };
+export type { DatasetRow, ImageDetail, ImageSummary, IwsCard, IwsResults, IwsStatus, JobInfo, SplitSummary, Suggestion, Suggestions };

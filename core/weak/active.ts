@@ -8,7 +8,7 @@
 // certain. Suggestions come in batches so the labelling UI always has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
-import { labelsByTrust } from '../engine/labels.ts';
+import { labelsByTrust, loadLabels } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
@@ -80,7 +80,83 @@ export interface Suggestion {
   confidence: number;
 }
 
-export async function suggestImages(project: Project, datasetId: number, count: number, exclude: number[] = []): Promise<{ items: Suggestion[]; classes: string[]; labelled: number }> {
+/**
+ * Whether labelling still pays, after each refill: what the person needs to decide when to stop.
+ * Both come from the model behind the suggestions, the one the labels so far make.
+ */
+export interface LabellingProgress {
+  /** Its score on the validation and test images a person labelled (their own or imported labels); null when there are none. */
+  heldOut: { images: number; accuracy: number } | null;
+  /**
+   * The share of the dataset's images whose guessed class differs from the previous refill's
+   * model (same embedding and classes); null on the first. Needs no held-out labels: when a few
+   * more labels no longer move the guesses, more of the same will change little.
+   */
+  changed: number | null;
+}
+
+export interface Suggestions {
+  items: Suggestion[];
+  classes: string[];
+  /** Images the person labelled (training split). */
+  labelled: number;
+  progress: LabellingProgress;
+}
+
+/** The last refill's model per dataset: what it learnt from, its guesses, and how far they had moved. Per project: a closed one is dropped with it. */
+const lastGuesses = new WeakMap<Project, Map<number, { key: string; labels: number; guesses: Int32Array; changed: number | null }>>();
+
+/** A fingerprint of the labels a model learns from (row, class), so a refill after skips alone is not taken for a new model. */
+function labelsFingerprint(known: Int32Array, lm: LabelModel, k: number): number {
+  let h = 0x811c9dc5;
+  const mix = (v: number) => { h = Math.imul(h ^ v, 0x01000193) >>> 0; };
+  for (let r = 0; r < known.length; r++) {
+    if (known[r]! >= 0) (mix(r), mix(known[r]!));
+    else if (lm.covered[r]) {
+      let c = 0;
+      for (let d = 1; d < k; d++) if (lm.probs[r * k + d]! > lm.probs[r * k + c]!) c = d;
+      mix(r), mix(k + c);
+    }
+  }
+  return h;
+}
+
+/**
+ * The share of rows whose guess differs from the last model of other labels (same embedding and
+ * classes: `key`); null for the first model. A refill on the same labels repeats the last figure.
+ */
+function guessesChanged(project: Project, datasetId: number, key: string, labels: number, guesses: Int32Array): number | null {
+  let byDataset = lastGuesses.get(project);
+  if (!byDataset) lastGuesses.set(project, (byDataset = new Map()));
+  const before = byDataset.get(datasetId);
+  if (before && before.key === key && before.labels === labels) return before.changed;
+  let changed: number | null = null;
+  if (before && before.key === key && before.guesses.length === guesses.length) {
+    let moved = 0;
+    for (let i = 0; i < guesses.length; i++) if (guesses[i] !== before.guesses[i]) moved++;
+    changed = guesses.length ? moved / guesses.length : 0;
+  }
+  byDataset.set(datasetId, { key, labels, guesses, changed });
+  return changed;
+}
+
+/** The model's guesses (class index per embedding row) against a person's labels of the held-out images. */
+function heldOutAccuracy(project: Project, datasetId: number, rowOf: Map<number, number>, classes: string[], guesses: Int32Array): LabellingProgress['heldOut'] {
+  const truth = loadLabels(project.db, datasetId);
+  const index = new Map(classes.map((c, i) => [c, i]));
+  let images = 0, right = 0;
+  for (const [id, c] of truth.byImage) {
+    const split = truth.split.get(id);
+    const row = rowOf.get(id);
+    if ((split !== 'val' && split !== 'test') || row === undefined) continue;
+    // A class the model never saw labelled counts too: it is wrong there, and the person should see it.
+    images++;
+    if (index.get(truth.classNames[c]!) === guesses[row]) right++;
+  }
+  return images ? { images, accuracy: right / images } : null;
+}
+
+export async function suggestImages(project: Project, datasetId: number, count: number, exclude: number[] = []): Promise<Suggestions> {
   await activateBackend();
   const run = listRuns(project.db, datasetId).filter((r) => r.encoder && latestEmbedding(project.db, r.id)).sort((a, b) => b.id - a.id)[0];
   if (!run) throw new LoupeError('conflict', 'Active labelling needs an embedded dataset.', { hint: 'Train an encoder and embed the images (Train view) first.' });
@@ -129,5 +205,10 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const guesses = predictProbabilities(model, features, picked), best = argmaxRows(guesses, k);
   const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best[i]!]!, confidence: guesses[i * k + best[i]!]! }));
   const humanCount = [...source.values()].filter((t) => t === 'human').length;
-  return { items, classes, labelled: humanCount };
+  const everyGuess = argmaxRows(predictProbabilities(model, features, all), k);
+  const progress: LabellingProgress = {
+    heldOut: heldOutAccuracy(project, datasetId, rowOf, classes, everyGuess),
+    changed: guessesChanged(project, datasetId, `${row.id}|${classes.join('\u0000')}`, labelsFingerprint(known, lm, k), everyGuess),
+  };
+  return { items, classes, labelled: humanCount, progress };
 }
