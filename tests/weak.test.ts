@@ -23,7 +23,7 @@ import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery, WARM_START_TRIES } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
-import { accuracyOn, finalLfs, trainEndModel, type Answer } from '../core/weak/iws.ts';
+import { accuracyOn, finalLfs, ruleMassCap, trainEndModel, type Answer } from '../core/weak/iws.ts';
 import type { Lf } from '../core/weak/candidates.ts';
 import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
 import type { Suggestion, Suggestions } from '../core/weak/active.ts';
@@ -467,7 +467,7 @@ test('class shares: blanks share what is left by their seeds; bad shares are ref
   assert.ok(big > 0.65 && small < 0.35 && big > even && even > small, `first class's share: ${big} (80%) > ${even} (equal) > ${small} (20%)`);
 });
 
-test('end model: a narrow rule around one example weighs no more than a few of the person\'s labels of its class', async () => {
+test('end model: a narrow rule around one example weighs no more than a few of the person\'s labels of its class, and less once they label more', async () => {
   await useBackendForTest('cpu');
   // Class 0 has two groups: A (its first example, and a rule on 60 rows there) and B (its second
   // example); class 1's group C touches B. At full weight the rule holds 61 of class 0's 62 seeds
@@ -487,6 +487,8 @@ test('end model: a narrow rule around one example weighs no more than a few of t
   const p = predictProbabilities(model, x, all);
   const bKept = all.filter((i) => i >= 150 && i < 300 && p[i * 2]! > p[i * 2 + 1]!).length / 150;
   assert.ok(bKept > 0.25, `class 0 keeps ${(100 * bKept).toFixed(1)}% of its second group`);
+  // The cap rises with the person's first labels of a class, then falls: the more they label, the less the rules count.
+  assert.deepEqual([1, 2, 3, 4, 9, 27].map(ruleMassCap), [3, 6, 9, 6.75, 3, 1]);
 });
 
 test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weighted soft targets); its products match with and without the native GEMM', async () => {
@@ -678,6 +680,9 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
       WHERE i.split IN ('val', 'test')`).all() as { truth: number; model: number }[];
     assert.ok(results.heldOut && measured.length === results.heldOut.images && measured.length >= 18, JSON.stringify(results.heldOut));
     assert.ok(Math.abs(results.heldOut.endModel! - measured.filter((r) => r.truth === r.model).length / measured.length) < 1e-9);
+    // With held-out labels, the same end model on the person's labels alone is scored too: whether the rules help.
+    const alone = results.heldOut.endModelWithoutRules!;
+    assert.ok(alone >= 0 && alone <= 1 && Math.abs(alone * measured.length - Math.round(alone * measured.length)) < 1e-9, `without the rules: ${alone}`);
     const ruleLabelled = app.project.db.prepare("SELECT COUNT(*) AS n FROM images i JOIN labels l ON l.image_id = i.id AND l.source = 'label-model' WHERE i.split IN ('val', 'test')").get() as { n: number };
     assert.ok(Math.abs(results.heldOut.labelModel.coverage - ruleLabelled.n / measured.length) < 1e-9, 'the rules label the held-out images they cover');
     assert.deepEqual((((await app.call('iws.session', { datasetId })) as IwsStatus).estimate.heldOut)?.images, measured.length, 'the live estimate measures on them too');
