@@ -35,7 +35,8 @@ export interface Classifier {
   layers: { kernel: Float32Array; bias: Float32Array; in: number; out: number }[];
 }
 
-function rowsOf(features: Float32Array, dim: number, rows: number[]): Float32Array {
+/** The given rows of an n × dim matrix, in order. */
+export function rowsOf(features: Float32Array, dim: number, rows: number[]): Float32Array {
   const out = new Float32Array(rows.length * dim);
   rows.forEach((r, i) => out.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
   return out;

@@ -10,7 +10,7 @@ import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { labelsByTrust, loadLabels } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
-import { argmaxRows, predictProbabilities, type Classifier } from '../learn/classifier.ts';
+import { argmaxRows, predictProbabilities, rowsOf, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
@@ -198,14 +198,14 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const settled = all.filter((r) => source.get(r) === 'human' || source.get(r) === 'import');
   const pool = all.filter((r) => !skip.has(emb.imageIds[r]!) && source.get(r) !== 'human' && !heldOut.has(emb.imageIds[r]!));
   const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
+  // Every image's class probabilities, once: the least-certain picks, the picks' guesses and the
+  // progress figures all read them.
+  const probs = predictProbabilities(model, features, all), everyGuess = argmaxRows(probs, k);
   const { rows: picked, reasons } = await pickImagesToLabel({
-    features, dim: row.dim, pool, covered, classes: k, count,
-    probabilities: (r) => predictProbabilities(model, features, r),
+    features, dim: row.dim, pool, covered, classes: k, count, probabilities: (r) => rowsOf(probs, k, r),
   }, { labelled: settled.length });
-  const guesses = predictProbabilities(model, features, picked), best = argmaxRows(guesses, k);
-  const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[best[i]!]!, confidence: guesses[i * k + best[i]!]! }));
+  const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[everyGuess[r]!]!, confidence: probs[r * k + everyGuess[r]!]! }));
   const humanCount = [...source.values()].filter((t) => t === 'human').length;
-  const everyGuess = argmaxRows(predictProbabilities(model, features, all), k);
   const progress: LabellingProgress = {
     heldOut: heldOutAccuracy(project, datasetId, rowOf, classes, everyGuess),
     changed: guessesChanged(project, datasetId, `${row.id}|${classes.join('\u0000')}`, labelsFingerprint(known, lm, k), everyGuess),

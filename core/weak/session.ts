@@ -9,7 +9,6 @@ import { embedRun, readEmbeddings } from '../engine/embed.ts';
 import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities } from '../learn/classifier.ts';
-import { emptyLabelModel } from './label-model.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { LfContext, Plugin } from '../plugins/contract.ts';
 import type { Project } from '../store/project.ts';
@@ -24,6 +23,7 @@ import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type 
 import type { UsefulnessPrediction } from './ensemble.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
 import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { emptyLabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
 const EXAMPLES_PER_CLASS = 12;
@@ -239,8 +239,7 @@ export class IwsSessions {
   }
 
   /** The label model's (hard labels) and optionally the end model's (per row) score on the labelled held-out images. */
-  private heldOutScore(s: Loaded, labelModel: Int32Array, endModel?: Int32Array | null, withoutRules?: Int32Array | null): HeldOutScore | null {
-    const { truth, images } = this.heldOutTruth(s);
+  private heldOutScore({ truth, images }: { truth: Int32Array; images: number }, labelModel: Int32Array, endModel?: Int32Array | null, withoutRules?: Int32Array | null): HeldOutScore | null {
     if (images === 0) return null;
     let covered = 0, lmRight = 0, endRight = 0, aloneRight = 0;
     truth.forEach((c, i) => {
@@ -301,7 +300,7 @@ export class IwsSessions {
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
       classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), usePredicted: sessionUsesPredicted(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
-      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass, heldOut: this.heldOutScore(s, label) },
+      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass, heldOut: this.heldOutScore(this.heldOutTruth(s), label) },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
   }
@@ -377,7 +376,8 @@ export class IwsSessions {
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = s.rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
     // Where the person labelled held-out images, the same end model without the rules is trained
     // too (the person's labels alone), so the results can say whether the rules help.
-    const compare = this.heldOutTruth(s).images > 0 && new Set(known.filter((c) => c >= 0)).size >= 2;
+    const held = this.heldOutTruth(s);
+    const compare = held.images > 0 && new Set(known.filter((c) => c >= 0)).size >= 2;
     const share = compare ? 0.6 : 0.9;
     const endOptions = {
       classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? sessionClassBalance(s.row),
@@ -417,7 +417,7 @@ export class IwsSessions {
     }
     const result: IwsResults = {
       labelled: modelLabel ? n : hard.label.filter((l) => l >= 0).length, covered: hard.label.filter((l) => l >= 0).length, perClass, confidence,
-      heldOut: this.heldOutScore(s, hard.label, modelLabel, alone ? argmaxRows(predictProbabilities(alone, features, all), k) : null),
+      heldOut: this.heldOutScore(held, hard.label, modelLabel, alone ? argmaxRows(predictProbabilities(alone, features, all), k) : null),
       disagreements: disagreements.sort((a, b) => b.c - a.c).slice(0, 48).map(({ c: _c, ...d }) => d),
     };
     saveResult(db, sessionId, result);
