@@ -162,7 +162,9 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   if (!run) throw new LoupeError('conflict', 'Active labelling needs an embedded dataset.', { hint: 'Train an encoder and embed the images (Train view) first.' });
   const row = latestEmbedding(project.db, run.id)!;
   const emb = readEmbeddings(project, row);
-  const features = l2normalizeRows(emb.features, row.dim);
+  // The model learns from the embedding as stored (trainEndModel, iws.ts); the picks compare
+  // unit rows.
+  const features = emb.features, unit = l2normalizeRows(emb.features, row.dim);
   const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
   // Learnt from and suggested: the training split (and images in none). Validation and test
   // images are labelled in the grid, to measure on.
@@ -202,7 +204,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   // progress figures all read them.
   const probs = predictProbabilities(model, features, all), everyGuess = argmaxRows(probs, k);
   const { rows: picked, reasons } = await pickImagesToLabel({
-    features, dim: row.dim, pool, covered, classes: k, count, probabilities: (r) => rowsOf(probs, k, r),
+    features: unit, dim: row.dim, pool, covered, classes: k, count, probabilities: (r) => rowsOf(probs, k, r),
   }, { labelled: settled.length });
   const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[everyGuess[r]!]!, confidence: probs[r * k + everyGuess[r]!]! }));
   const humanCount = [...source.values()].filter((t) => t === 'human').length;

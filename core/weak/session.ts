@@ -369,7 +369,7 @@ export class IwsSessions {
     const lm = labelRows(s.lfs, chosen, n, k, { known: s.known });
     options.signal?.throwIfAborted();
     const hard = hardLabels(lm);
-    const features = l2normalizeRows(s.features, s.dim);
+    const features = s.features; // as stored, not unit rows: see trainEndModel
     const all = Array.from({ length: n }, (_, i) => i);
     // The examples the session started from are labels a person gave, as are later human labels.
     const known = s.known.slice();
