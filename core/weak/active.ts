@@ -191,7 +191,10 @@ export async function suggestImages(project: Project, datasetId: number, count: 
     }
   }
   const all = emb.imageIds.map((_, r) => r);
-  const model = await suggestionModel(features, row.dim, all, known, lm, { classes: k, ...sizeAnswers(project, datasetId, classes) });
+  // Learnt from: the images models may learn from (not the held-out ones, not even unlabelled in
+  // the neighbour graph); guessed for every image.
+  const learnable = all.filter((r) => !heldOut.has(emb.imageIds[r]!));
+  const model = await suggestionModel(features, row.dim, learnable, known, lm, { classes: k, ...sizeAnswers(project, datasetId, classes) });
   if (!model) throw needsTwoClasses();
   const skip = new Set(exclude);
   // The person's own labels are never suggested again; imported ones may be (to be checked). Both

@@ -14,7 +14,7 @@ import type { LfContext, Plugin } from '../plugins/contract.ts';
 import type { Project } from '../store/project.ts';
 import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
-import { LEARNABLE_SQL } from '../store/splits.ts';
+import { heldOutImages, LEARNABLE_SQL } from '../store/splits.ts';
 import { exampleAgreement, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
@@ -371,6 +371,12 @@ export class IwsSessions {
     const hard = hardLabels(lm);
     const features = s.features; // as stored, not unit rows: see trainEndModel
     const all = Array.from({ length: n }, (_, i) => i);
+    // The end model learns from the images models may learn from, and labels every image. Held-out
+    // images stay out of its neighbour graph too: it is then scored on images it never saw, as
+    // the bench scores it (with them in, active labelling after 50 images, 24 draws: Fashion-MNIST
+    // 74.8 → 74.5%, emoji 72.1 → 71.7%).
+    const heldOut = heldOutImages(this.project.db, s.row.datasetId);
+    const learnable = all.filter((r) => !heldOut.has(s.imageIds[r]!));
     // The examples the session started from are labels a person gave, as are later human labels.
     const known = s.known.slice();
     s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = s.rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
@@ -383,10 +389,10 @@ export class IwsSessions {
       classes: k, known, selfTraining: options.selfTraining ?? 0, classBalance: options.classBalance ?? sessionClassBalance(s.row),
       ...(classShares ? { classShares } : {}), ...(options.signal ? { signal: options.signal } : {}),
     };
-    const model = await trainEndModel(features, s.dim, all, lm, { ...endOptions, onProgress: (phase, f) => report(phase, 0.05 + share * f) });
+    const model = await trainEndModel(features, s.dim, learnable, lm, { ...endOptions, onProgress: (phase, f) => report(phase, 0.05 + share * f) });
     options.signal?.throwIfAborted();
     const alone = compare
-      ? await trainEndModel(features, s.dim, all, emptyLabelModel(n, k), { ...endOptions, onProgress: (phase, f) => report(`Without the rules: ${phase.toLowerCase()}`, 0.65 + 0.3 * f) })
+      ? await trainEndModel(features, s.dim, learnable, emptyLabelModel(n, k), { ...endOptions, onProgress: (phase, f) => report(`Without the rules: ${phase.toLowerCase()}`, 0.65 + 0.3 * f) })
       : null;
     options.signal?.throwIfAborted();
     report('Writing labels', 0.95);
