@@ -6,7 +6,8 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../core/store/database.ts';
 import { createDataset, listDatasets } from '../core/store/datasets.ts';
-import { queryImages, setLabels } from '../core/store/images.ts';
+import { ensureClass, queryImages, setLabels } from '../core/store/images.ts';
+import { heldOutLabels } from '../core/engine/labels.ts';
 import { Project } from '../core/store/project.ts';
 import { assignSplits, clearSplits, splitSummary, type Split } from '../core/store/splits.ts';
 import { Host } from '../core/host/host.ts';
@@ -223,5 +224,29 @@ test('by folder: each folder (one slide, patient, …) goes whole to one split, 
   assert.deepEqual([...now.get('slide_3')!], [slide3]);
   assert.equal(now.get('slide_new')!.size, 1);
   assert.equal(splitsOf(p.db, ds).get(newSlide[0]!) !== null, true);
+  p.close();
+});
+
+test('the held-out truth models are scored on: a person\'s label over an imported one, an image with two classes of one source left out, training images never', () => {
+  const { p, ds, byClass } = fixture('split-truth');
+  assignSplits(p.db, ds, { val: 0.2, test: 0.2 });
+  const split = splitsOf(p.db, ds);
+  const held = byClass.leaf!.filter((id) => split.get(id) === 'val' || split.get(id) === 'test');
+  const train = byClass.leaf!.filter((id) => split.get(id) === 'train');
+  assert.ok(held.length >= 3 && train.length > 0);
+  // The fixture's labels are a person's; as imported labels instead, then a person corrects one.
+  const all = Object.values(byClass).flat();
+  p.db.prepare("UPDATE labels SET source = 'import' WHERE source = 'human'").run();
+  setLabels(p.db, [held[0]!], 'rust');
+  // Two imported classes on one image: no single truth.
+  p.db.prepare("INSERT INTO labels (image_id, class_id, source) VALUES (?, ?, 'import')").run(held[1]!, ensureClass(p.db, ds, 'mildew'));
+  const truth = heldOutLabels(p.db, ds);
+  assert.equal(truth.get(held[0]!), 'rust', 'the person\'s correction wins');
+  assert.equal(truth.has(held[1]!), false, 'two classes from one source: left out');
+  assert.equal(truth.get(held[2]!), 'leaf');
+  assert.ok(train.every((id) => !truth.has(id)), 'training images are not held out');
+  assert.ok(byClass.unlabelled!.every((id) => !truth.has(id)));
+  const expected = all.filter((id) => (split.get(id) === 'val' || split.get(id) === 'test') && !byClass.unlabelled!.includes(id) && id !== held[1]).length;
+  assert.equal(truth.size, expected);
   p.close();
 });

@@ -82,3 +82,26 @@ export function loadTrainingLabels(db: Db, datasetId: number, imageIds: readonly
   });
   return { classNames, classOf, confidence };
 }
+
+/**
+ * What a person says the held-out (validation and test) images are, to score models on: image id
+ * → class name. A person's own label wins over an imported one (the person corrected it); an
+ * image its winning source gives several classes is left out, as in single-label evaluation
+ * (loadLabels). Shared by the active-labelling progress and the IWS results, so both score on the
+ * same truth.
+ */
+export function heldOutLabels(db: Db, datasetId: number): Map<number, string> {
+  const rows = db.prepare(`
+    SELECT l.image_id AS id, c.name, l.source FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+    WHERE i.dataset_id = ? AND i.status = 'ok' AND i.split IN ('val', 'test') AND l.source IN ('human', 'import')
+    ORDER BY CASE l.source WHEN 'human' THEN 0 ELSE 1 END`).all(datasetId) as { id: number; name: string; source: string }[];
+  const first = new Map<number, { name: string; source: string } | null>();
+  for (const r of rows) {
+    const seen = first.get(r.id);
+    if (seen === undefined) first.set(r.id, { name: r.name, source: r.source });
+    else if (seen && seen.source === r.source && seen.name !== r.name) first.set(r.id, null);
+  }
+  const out = new Map<number, string>();
+  for (const [id, l] of first) if (l) out.set(id, l.name);
+  return out;
+}

@@ -8,7 +8,7 @@
 // certain. Suggestions come in batches so the labelling UI always has the next image ready.
 import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
-import { labelsByTrust, loadLabels } from '../engine/labels.ts';
+import { heldOutLabels, labelsByTrust } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities, rowsOf, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
@@ -140,18 +140,19 @@ function guessesChanged(project: Project, datasetId: number, key: string, labels
   return changed;
 }
 
-/** The model's guesses (class index per embedding row) against a person's labels of the held-out images. */
+/**
+ * The model's guesses (class index per embedding row) against a person's labels of the held-out
+ * images (heldOutLabels). A class the model never saw labelled counts too: it is wrong there, and
+ * the person should see it.
+ */
 function heldOutAccuracy(project: Project, datasetId: number, rowOf: Map<number, number>, classes: string[], guesses: Int32Array): LabellingProgress['heldOut'] {
-  const truth = loadLabels(project.db, datasetId);
   const index = new Map(classes.map((c, i) => [c, i]));
   let images = 0, right = 0;
-  for (const [id, c] of truth.byImage) {
-    const split = truth.split.get(id);
+  for (const [id, name] of heldOutLabels(project.db, datasetId)) {
     const row = rowOf.get(id);
-    if ((split !== 'val' && split !== 'test') || row === undefined) continue;
-    // A class the model never saw labelled counts too: it is wrong there, and the person should see it.
+    if (row === undefined) continue;
     images++;
-    if (index.get(truth.classNames[c]!) === guesses[row]) right++;
+    if (index.get(name) === guesses[row]) right++;
   }
   return images ? { images, accuracy: right / images } : null;
 }

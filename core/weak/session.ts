@@ -6,6 +6,7 @@
 import { activateBackend } from '../engine/backends/select.ts';
 import { listClusterings } from '../cluster/store.ts';
 import { embedRun, readEmbeddings } from '../engine/embed.ts';
+import { heldOutLabels } from '../engine/labels.ts';
 import { Rng } from '../engine/rng.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities } from '../learn/classifier.ts';
@@ -208,10 +209,10 @@ export class IwsSessions {
   }
 
   /** The session's row and class index of each label `where` selects (over labels l, images i), in `order`. */
-  private labelledRows(s: Loaded, where: string, order = ''): { row: number; c: number }[] {
+  private labelledRows(s: Loaded, where: string): { row: number; c: number }[] {
     const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
     const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-      WHERE i.dataset_id = ? AND ${where} ${order}`).all(s.row.datasetId) as { id: number; name: string }[];
+      WHERE i.dataset_id = ? AND ${where}`).all(s.row.datasetId) as { id: number; name: string }[];
     const out: { row: number; c: number }[] = [];
     for (const r of rows) {
       const row = s.rowOf.get(r.id), c = names.get(r.name);
@@ -229,9 +230,12 @@ export class IwsSessions {
   /** The person's class (index) of each labelled validation or test image, by row (−1: none). */
   private heldOutTruth(s: Loaded): { truth: Int32Array; images: number } {
     const truth = new Int32Array(s.imageIds.length).fill(-1);
+    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
     let images = 0;
-    for (const { row, c } of this.labelledRows(s, "i.split IN ('val', 'test') AND l.source IN ('human', 'import')", "ORDER BY CASE l.source WHEN 'human' THEN 0 ELSE 1 END")) {
-      if (truth[row]! >= 0) continue; // a person's label wins over an imported one
+    // Images of a class the session does not know are left out: its models cannot name them.
+    for (const [id, name] of heldOutLabels(this.project.db, s.row.datasetId)) {
+      const row = s.rowOf.get(id), c = names.get(name);
+      if (row === undefined || c === undefined) continue;
       truth[row] = c;
       images++;
     }
