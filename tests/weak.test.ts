@@ -602,6 +602,19 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
     assert.ok(moved.progress.changed !== null && moved.progress.changed > 0 && moved.progress.changed < 1, `changed ${moved.progress.changed}`);
     const again = (await host.call('active.suggest', { datasetId, count: 10, exclude: moved.items.map((s) => s.imageId) })) as typeof plain;
     assert.equal(again.progress.changed, moved.progress.changed);
+    // Each labelling view compares with its own last refill: a second window starts with none, and
+    // its refills leave the first view's reference alone. After the second view's two rounds of 5
+    // labels, the first view measures the move over all 10 (a shared reference would repeat the
+    // second view's last figure, the move over its last 5).
+    const other = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
+    assert.equal(other.progress.changed, null, 'a new view has no earlier model');
+    await host.call('labels.set', { imageIds: other.items.slice(0, 5).map((s) => s.imageId), className: names[2]! });
+    const otherOnce = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
+    await host.call('labels.set', { imageIds: otherOnce.items.slice(0, 5).map((s) => s.imageId), className: names[0]! });
+    const otherTwice = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
+    assert.ok(otherTwice.progress.changed !== null && otherTwice.progress.changed > 0, `second view moved ${otherTwice.progress.changed}`);
+    const first = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
+    assert.ok(first.progress.changed !== null && first.progress.changed !== otherTwice.progress.changed, `first view ${first.progress.changed}, second ${otherTwice.progress.changed}`);
   } finally {
     host.close();
   }

@@ -107,7 +107,7 @@ export const inputs = {
   'iws.undo': z.object({ sessionId: id }),
   'iws.options': z.object({ sessionId: id, usePredicted: z.boolean() }),
   'iws.apply': z.object({ sessionId: id, selfTraining: z.number().int().min(0).max(5).default(0), classBalance: classBalance.optional(), classShares: classShares.optional() }),
-  'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]) }),
+  'active.suggest': z.object({ datasetId: id, count: z.number().int().min(1).max(100).default(10), exclude: z.array(id).max(1000).default([]), view: z.string().max(64).default('') }),
   'export.formats': z.object({}),
   'export.start': z.object({
     datasetId: id,

@@ -443,7 +443,7 @@ export class Host extends EventEmitter<{ event: [HostEvent] }> {
       this.iws.checkApplicable(sessionId, classShares);
       return { jobId: this.jobs.start('iws-apply', { sessionId, selfTraining, classBalance, ...(classShares ? { classShares } : {}) }) };
     },
-    'active.suggest': ({ datasetId, count, exclude }) => suggestImages(this.project, datasetId, count, exclude),
+    'active.suggest': ({ datasetId, count, exclude, view }) => suggestImages(this.project, datasetId, count, exclude, view),
     'export.formats': () => this.exporters.map((e) => ({ subject: e.subject, format: e.format, description: e.description, output: e.output, extension: e.extension, options: e.options ?? [] })),
     'export.start': (request) => {
       getDataset(this.project.db, request.datasetId);

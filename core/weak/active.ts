@@ -103,8 +103,15 @@ export interface Suggestions {
   progress: LabellingProgress;
 }
 
-/** The last refill's model per dataset: what it learnt from, its guesses, and how far they had moved. Per project: a closed one is dropped with it. */
-const lastGuesses = new WeakMap<Project, Map<number, { key: string; labels: number; guesses: Int32Array; changed: number | null }>>();
+/**
+ * The last refill's model per dataset and labelling view (`view`: each open Label view names
+ * itself, so two windows labelling one dataset each compare with their own last refill): what it
+ * learnt from, its guesses, and how far they had moved. Per project: a closed one is dropped with
+ * it. At most LAST_GUESSES_KEPT entries, the least recently refilled dropped first (each holds a
+ * guess per image).
+ */
+const lastGuesses = new WeakMap<Project, Map<string, { key: string; labels: number; guesses: Int32Array; changed: number | null }>>();
+const LAST_GUESSES_KEPT = 8;
 
 /** A fingerprint of the labels a model learns from (row, class), so a refill after skips alone is not taken for a new model. */
 function labelsFingerprint(known: Int32Array, lm: LabelModel, k: number): number {
@@ -125,18 +132,23 @@ function labelsFingerprint(known: Int32Array, lm: LabelModel, k: number): number
  * The share of rows whose guess differs from the last model of other labels (same embedding and
  * classes: `key`); null for the first model. A refill on the same labels repeats the last figure.
  */
-function guessesChanged(project: Project, datasetId: number, key: string, labels: number, guesses: Int32Array): number | null {
-  let byDataset = lastGuesses.get(project);
-  if (!byDataset) lastGuesses.set(project, (byDataset = new Map()));
-  const before = byDataset.get(datasetId);
-  if (before && before.key === key && before.labels === labels) return before.changed;
+function guessesChanged(project: Project, slot: string, key: string, labels: number, guesses: Int32Array): number | null {
+  let bySlot = lastGuesses.get(project);
+  if (!bySlot) lastGuesses.set(project, (bySlot = new Map()));
+  const before = bySlot.get(slot);
+  bySlot.delete(slot); // re-inserted last: the map's order is the refills' order
   let changed: number | null = null;
-  if (before && before.key === key && before.guesses.length === guesses.length) {
+  if (before && before.key === key && before.labels === labels) changed = before.changed;
+  else if (before && before.key === key && before.guesses.length === guesses.length) {
     let moved = 0;
     for (let i = 0; i < guesses.length; i++) if (guesses[i] !== before.guesses[i]) moved++;
     changed = guesses.length ? moved / guesses.length : 0;
   }
-  byDataset.set(datasetId, { key, labels, guesses, changed });
+  bySlot.set(slot, before && before.key === key && before.labels === labels ? before : { key, labels, guesses, changed });
+  for (const old of bySlot.keys()) {
+    if (bySlot.size <= LAST_GUESSES_KEPT) break;
+    bySlot.delete(old);
+  }
   return changed;
 }
 
@@ -157,7 +169,11 @@ function heldOutAccuracy(project: Project, datasetId: number, rowOf: Map<number,
   return images ? { images, accuracy: right / images } : null;
 }
 
-export async function suggestImages(project: Project, datasetId: number, count: number, exclude: number[] = []): Promise<Suggestions> {
+/**
+ * `view` names the labelling view asking (any string it keeps while open): the progress's "moved"
+ * share compares with that view's last refill.
+ */
+export async function suggestImages(project: Project, datasetId: number, count: number, exclude: number[] = [], view = ''): Promise<Suggestions> {
   await activateBackend();
   const run = listRuns(project.db, datasetId).filter((r) => r.encoder && latestEmbedding(project.db, r.id)).sort((a, b) => b.id - a.id)[0];
   if (!run) throw new LoupeError('conflict', 'Active labelling needs an embedded dataset.', { hint: 'Train an encoder and embed the images (Train view) first.' });
@@ -214,7 +230,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const humanCount = [...source.values()].filter((t) => t === 'human').length;
   const progress: LabellingProgress = {
     heldOut: heldOutAccuracy(project, datasetId, rowOf, classes, everyGuess),
-    changed: guessesChanged(project, datasetId, `${row.id}|${classes.join('\u0000')}`, labelsFingerprint(known, lm, k), everyGuess),
+    changed: guessesChanged(project, `${datasetId}|${view}`, `${row.id}|${classes.join('\u0000')}`, labelsFingerprint(known, lm, k), everyGuess),
   };
   return { items, classes, labelled: humanCount, progress };
 }
