@@ -604,17 +604,21 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
     assert.equal(again.progress.changed, moved.progress.changed);
     // Each labelling view compares with its own last refill: a second window starts with none, and
     // its refills leave the first view's reference alone. After the second view's two rounds of 5
-    // labels, the first view measures the move over all 10 (a shared reference would repeat the
-    // second view's last figure, the move over its last 5).
+    // labels, the first view measures the move over all 10, as a third view that refilled when the
+    // second started and then again does (a shared reference would repeat the second view's last
+    // figure, the move over its last 5).
     const other = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
     assert.equal(other.progress.changed, null, 'a new view has no earlier model');
+    assert.equal(((await host.call('active.suggest', { datasetId, count: 10, view: 'third' })) as typeof plain).progress.changed, null);
     await host.call('labels.set', { imageIds: other.items.slice(0, 5).map((s) => s.imageId), className: names[2]! });
     const otherOnce = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
     await host.call('labels.set', { imageIds: otherOnce.items.slice(0, 5).map((s) => s.imageId), className: names[0]! });
     const otherTwice = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
     assert.ok(otherTwice.progress.changed !== null && otherTwice.progress.changed > 0, `second view moved ${otherTwice.progress.changed}`);
     const first = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
-    assert.ok(first.progress.changed !== null && first.progress.changed !== otherTwice.progress.changed, `first view ${first.progress.changed}, second ${otherTwice.progress.changed}`);
+    const third = (await host.call('active.suggest', { datasetId, count: 10, view: 'third' })) as typeof plain;
+    // Same labels, same models: equal, but for an image on a tie that the threads' order of sums may tip (2 of ~210 allowed).
+    assert.ok(first.progress.changed !== null && third.progress.changed !== null && Math.abs(first.progress.changed - third.progress.changed) <= 0.01, `first view ${first.progress.changed}, third ${third.progress.changed}`);
   } finally {
     host.close();
   }
