@@ -23,7 +23,7 @@ import { syntheticLfContext } from '../core/plugins/check.ts';
 import { exampleAgreement, nextQuery, WARM_START_TRIES } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
-import { accuracyOn, finalLfs, ruleMassCap, trainEndModel, type Answer } from '../core/weak/iws.ts';
+import { accuracyOn, beforePriorMatch, finalLfs, matchUniformPrior, ruleMassCap, trainEndModel, withPriorShift, type Answer } from '../core/weak/iws.ts';
 import type { Lf } from '../core/weak/candidates.ts';
 import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
 import type { Suggestion, Suggestions } from '../core/weak/active.ts';
@@ -409,19 +409,21 @@ test('label propagation: one seed labels its whole group against 100 seeds of th
   assert.ok(right / n > 0.95, `propagated accuracy ${(right / n).toFixed(3)}`);
   assert.ok(small / 150 > 0.9, `small class recovered ${(small / 150).toFixed(3)} from one seed`);
   // The end model on propagated labels, with the graph capped below the row count (a sample plus the
-  // person-labelled rows): it still labels every row, the small class included.
+  // person-labelled rows): it still labels every row, the small class included. Told the classes'
+  // shares (told "about equally common", its guesses would be matched to half each:
+  // matchUniformPrior, tested below).
   const known = new Int32Array(n).fill(-1);
   for (let i = 0; i < 100; i++) known[i] = 0;
   known[450] = 1;
   const none = emptyLabelModel(n, 2);
   const all = Array.from({ length: n }, (_, i) => i);
   for (const maxRows of [n, 300]) {
-    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100, classBalance: 'equal' }))!;
+    const model = (await trainEndModel(x, dim, all, none, { classes: 2, known, propagation: { maxRows }, epochs: 100, classShares: [0.75, 0.25] }))!;
     const acc = accuracyOn(model, x, all, truth, 2);
     assert.ok(acc > 0.93, `end model accuracy ${acc.toFixed(3)} with a graph of ${maxRows} rows`);
   }
   // Self-training builds on the propagated targets: the small class reached from one seed stays.
-  const student = (await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 100, classBalance: 'equal', selfTraining: 2 }))!;
+  const student = (await trainEndModel(x, dim, all, none, { classes: 2, known, epochs: 100, classShares: [0.75, 0.25], selfTraining: 2 }))!;
   const studentAcc = accuracyOn(student, x, all, truth, 2);
   assert.ok(studentAcc > 0.93, `end model accuracy ${studentAcc.toFixed(3)} after two self-training rounds`);
   // Told the classes differ in size, the 100 seeds outweigh the one: the small class keeps less.
@@ -489,6 +491,35 @@ test('end model: a narrow rule around one example weighs no more than a few of t
   assert.ok(bKept > 0.25, `class 0 keeps ${(100 * bKept).toFixed(1)}% of its second group`);
   // The cap rises with the person's first labels of a class, then falls: the more they label, the less the rules count.
   assert.deepEqual([1, 2, 3, 4, 9, 27].map(ruleMassCap), [3, 6, 9, 6.75, 3, 1]);
+});
+
+test('end model: told the classes are about equally common, its guesses are matched to equal shares; a class it never learnt is left alone; the picks read the model before', async () => {
+  await useBackendForTest('cpu');
+  // Three equal groups; the person labels 2 images of class 0, 2 of class 1 and 1 of class 2, which
+  // sits between 0 and 1: spreading leaves class 2 with less than its third.
+  const rng = new Rng(9), dim = 6, n = 600;
+  const truth = Int32Array.from({ length: n }, (_, i) => Math.floor(i / 200));
+  const centre = [[1, 0], [0, 1], [0.55, 0.55]];
+  const x = Float32Array.from({ length: n * dim }, (_, t) => { const i = Math.floor(t / dim), j = t % dim; return (j < 2 ? 3 * centre[truth[i]!]![j]! : 0) + 0.6 * rng.normal(); });
+  const known = new Int32Array(n).fill(-1);
+  for (const r of [0, 1, 200, 201, 400]) known[r] = truth[r]!;
+  const all = Array.from({ length: n }, (_, i) => i);
+  const mean = (p: Float32Array, k: number) => Array.from({ length: k }, (_, c) => all.reduce((s, i) => s + p[i * k + c]!, 0) / n);
+  const equal = (await trainEndModel(x, dim, all, emptyLabelModel(n, 3), { classes: 3, known, epochs: 100, classBalance: 'equal' }))!;
+  const unsure = (await trainEndModel(x, dim, all, emptyLabelModel(n, 3), { classes: 3, known, epochs: 100, classBalance: 'unknown' }))!;
+  assert.ok(equal.priorShift && !unsure.priorShift, 'matched only when told the classes are about equal');
+  const matched = mean(predictProbabilities(equal, x, all), 3), before = mean(predictProbabilities(beforePriorMatch(equal), x, all), 3);
+  for (const m of matched) assert.ok(Math.abs(m - 1 / 3) < 0.01, `matched shares ${matched.map((v) => v.toFixed(3))}`);
+  assert.ok(Math.max(...before.map((b) => Math.abs(b - 1 / 3))) > 0.02, `shares before the match ${before.map((v) => v.toFixed(3))}`);
+  // The matched probabilities are the earlier ones shifted (what the Label view derives from one pass).
+  const derived = withPriorShift(predictProbabilities(beforePriorMatch(equal), x, all), 3, equal.priorShift);
+  const direct = predictProbabilities(equal, x, all);
+  for (let t = 0; t < direct.length; t++) assert.ok(Math.abs(derived[t]! - direct[t]!) < 1e-4);
+  // A class with no label keeps its (tiny) share; the others are matched among themselves.
+  const twoOfThree = matchUniformPrior(beforePriorMatch(equal), x, all, 0, [true, true, false]);
+  const shares = mean(predictProbabilities(twoOfThree, x, all), 3);
+  assert.equal(twoOfThree.priorShift![2], 0);
+  assert.ok(Math.abs(shares[0]! - shares[1]!) < 0.01, `matched pair ${shares.map((v) => v.toFixed(3))}`);
 });
 
 test('end model fit: the linear fit by hand gives the tfjs graph\'s model (weighted soft targets); its products match with and without the native GEMM', async () => {

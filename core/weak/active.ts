@@ -10,12 +10,12 @@ import { activateBackend } from '../engine/backends/select.ts';
 import { readEmbeddings } from '../engine/embed.ts';
 import { heldOutLabels, labelsByTrust } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
-import { argmaxRows, predictProbabilities, rowsOf, type Classifier } from '../learn/classifier.ts';
+import { argmaxRows, predictProbabilities, rowsOf } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
 import { heldOutImages } from '../store/splits.ts';
-import { trainEndModel } from './iws.ts';
+import { beforePriorMatch, trainEndModel, withPriorShift, type EndModel } from './iws.ts';
 import type { LabelModel } from './label-model.ts';
 import { pickImagesToLabel, type PickReason } from './pick-images.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
@@ -42,7 +42,7 @@ export interface SuggestionModelOptions {
  * The model behind the suggestions: the end model IWS applies, on the labels so far — a person's
  * (`known`, certain) and the label model's (`lm`, soft). Shared with the simulated expert.
  */
-export async function suggestionModel(features: Float32Array, dim: number, rows: number[], known: Int32Array, lm: LabelModel, options: SuggestionModelOptions): Promise<Classifier | null> {
+export async function suggestionModel(features: Float32Array, dim: number, rows: number[], known: Int32Array, lm: LabelModel, options: SuggestionModelOptions): Promise<EndModel | null> {
   return trainEndModel(features, dim, rows, lm, {
     classes: options.classes, known, classBalance: options.classBalance, ...(options.classShares ? { classShares: options.classShares } : {}),
     seed: options.seed ?? 0, propagation: { maxRows: options.maxRows ?? SUGGESTION_GRAPH_ROWS },
@@ -222,9 +222,11 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
   // Every image's class probabilities, once: the least-certain picks, the picks' guesses and the
   // progress figures all read them.
-  const probs = predictProbabilities(model, features, all), everyGuess = argmaxRows(probs, k);
+  // The picks read the model before its prior match (beforePriorMatch); the guesses, the matched one.
+  const unmatched = predictProbabilities(beforePriorMatch(model), features, all);
+  const probs = withPriorShift(unmatched, k, model.priorShift), everyGuess = argmaxRows(probs, k);
   const { rows: picked, reasons } = await pickImagesToLabel({
-    features: unit, dim: row.dim, pool, covered, classes: k, count, probabilities: (r) => rowsOf(probs, k, r),
+    features: unit, dim: row.dim, pool, covered, classes: k, count, probabilities: (r) => rowsOf(unmatched, k, r),
   }, { labelled: settled.length });
   const items = picked.map((r, i): Suggestion => ({ imageId: emb.imageIds[r]!, reason: reasons[i]!, guess: classes[everyGuess[r]!]!, confidence: probs[r * k + everyGuess[r]!]! }));
   const humanCount = [...source.values()].filter((t) => t === 'human').length;

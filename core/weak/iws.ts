@@ -247,7 +247,7 @@ async function propagatedTargets(features: Float32Array, dim: number, allRows: n
  * labelling, end model after 50 images (24 draws), unit rows → as stored: Fashion-MNIST 74.2 →
  * 74.8% (ceiling 83.6 / 83.4%), emoji 72.4 → 72.1% (ceiling 79.6 / 80.1%).
  */
-export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<Classifier | null> {
+export async function trainEndModel(features: Float32Array, dim: number, rows: number[], lm: LabelModel, options: EndModelOptions): Promise<EndModel | null> {
   const k = options.classes;
   const known = options.known;
   const balance = CLASS_BALANCE[options.classBalance ?? 'unknown'];
@@ -267,7 +267,9 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });
-  if (!options.selfTraining) return model;
+  const matchEqual = options.classBalance === 'equal' && !shares;
+  const learnt = Array.from({ length: k }, (_, c) => first.covered.some((_, i) => first.targets[i * k + c]! > 0));
+  if (!options.selfTraining) return matchEqual ? matchUniformPrior(model, features, rows, options.seed ?? 0, learnt) : model;
   // Noisy Student: a noised student learns the teacher's targets, with the teacher's confident
   // predictions (≥ 0.8) in place of the targets it was given (a person's labels stay) and added
   // for the rows it was given none. It builds on what the teacher learnt from — the propagated
@@ -302,7 +304,77 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
     const noisy = Float32Array.from(features, (v) => v + rng.normal() * (0.5 / Math.sqrt(dim)));
     model = await trainClassifier(noisy, dim, all, Float32Array.from(t), { ...base, weights: Float32Array.from(w), seed: base.seed + round + 1, onEpoch: fitProgress(round + 1, `Self-training, round ${round + 1} of ${options.selfTraining}`) });
   }
-  return model;
+  return matchEqual ? matchUniformPrior(model, features, rows, options.seed ?? 0, learnt) : model;
+}
+
+/**
+ * The end model: a classifier, and where its guesses were matched to the person's word on class
+ * sizes (matchUniformPrior), the shift that added to its last layer's bias.
+ */
+export type EndModel = Classifier & { priorShift?: Float32Array };
+
+/**
+ * The model as its training left it, before the prior match: what active labelling's picks read.
+ * Picking by the matched model's margins cost what the match gains (Fashion-MNIST, 24 draws, end
+ * model at 25 / 50 images: 73.0 / 74.8% unmatched, 73.5 / 75.0% matched and picking by it, 73.6 /
+ * 75.3% matched and picking by the model before): the shift moves the seams of the classes it
+ * lifts into regions the labels do not yet support, and the picks follow it there.
+ */
+export function beforePriorMatch(model: EndModel): Classifier {
+  if (!model.priorShift) return model;
+  const shift = model.priorShift, last = model.layers[model.layers.length - 1]!;
+  return { ...model, layers: [...model.layers.slice(0, -1), { ...last, bias: Float32Array.from(last.bias, (b, c) => b - shift[c]!) }] };
+}
+
+/** Probabilities of the model before the prior match (beforePriorMatch) as the matched model gives them: each row times e^shift, renormalised. */
+export function withPriorShift(probs: Float32Array, k: number, shift: Float32Array | undefined): Float32Array {
+  if (!shift) return probs;
+  const out = new Float32Array(probs.length), scale = Float64Array.from(shift, (v) => Math.exp(v));
+  for (let o = 0; o < probs.length; o += k) {
+    let z = 0;
+    for (let c = 0; c < k; c++) z += (out[o + c] = probs[o + c]! * scale[c]!);
+    for (let c = 0; c < k; c++) out[o + c]! /= z;
+  }
+  return out;
+}
+
+/** Most rows the prior match reads (a random sample beyond): the mean of the probabilities settles long before. */
+const PRIOR_MATCH_ROWS = 20_000;
+
+/**
+ * Where the person says the classes are about equally common, the model's guesses are made so
+ * too: its last layer's bias is shifted until its mean probability over the images is equal for
+ * every class it learnt (`present`; the others are left alone) (the prior correction of Saerens et al., Neural Computation 2002, with the person's prior
+ * in place of an estimated one; 20 fixed-point steps). Propagation leaves a class whose seeds sit
+ * in a dense region with more than its share, and the head learns that. Active labelling, end
+ * model (24 draws), Fashion-MNIST at 25 / 50 images 73.0 / 74.8% → 73.6 / 75.3% (the picks read
+ * the model before the match: beforePriorMatch). Where sizes
+ * differ it is not applied: matched to the person's shares (the blank classes keeping the model's
+ * own split of the rest), emoji at 50 images fell 72.3 → 71.5% — the model cannot yet tell its
+ * small classes apart, and moving the large class's guesses to them loses more than it gains.
+ */
+export function matchUniformPrior(model: Classifier, features: Float32Array, rows: number[], seed: number, present?: ArrayLike<boolean>): EndModel {
+  const k = model.classes;
+  // Only among the classes the model learnt (a class with no label has no share to match).
+  const matched = Array.from({ length: k }, (_, c) => present === undefined || present[c] === true);
+  if (matched.filter(Boolean).length < 2) return model;
+  const sample = rows.length > PRIOR_MATCH_ROWS ? new Rng(seed).shuffle(rows.slice()).slice(0, PRIOR_MATCH_ROWS) : rows;
+  if (sample.length === 0) return model;
+  const probs = predictProbabilities(model, features, sample);
+  const shift = new Float64Array(k), mean = new Float64Array(k), q = new Float64Array(k);
+  for (let step = 0; step < 20; step++) {
+    mean.fill(0);
+    for (let i = 0; i < sample.length; i++) {
+      let z = 0;
+      for (let c = 0; c < k; c++) z += (q[c] = probs[i * k + c]! * Math.exp(shift[c]!));
+      for (let c = 0; c < k; c++) mean[c]! += q[c]! / z / sample.length;
+    }
+    let total = 0, count = 0;
+    for (let c = 0; c < k; c++) if (matched[c]) (total += mean[c]!, count++);
+    for (let c = 0; c < k; c++) if (matched[c]) shift[c]! += Math.log(total / count) - Math.log(Math.max(mean[c]!, 1e-9));
+  }
+  const last = model.layers[model.layers.length - 1]!;
+  return { ...model, layers: [...model.layers.slice(0, -1), { ...last, bias: Float32Array.from(last.bias, (b, c) => b + shift[c]!) }], priorShift: Float32Array.from(shift) };
 }
 
 /** Accuracy of a classifier on rows with a known class. */

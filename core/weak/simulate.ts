@@ -11,7 +11,7 @@ import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
-import { accuracyOn, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer, type FinalSet } from './iws.ts';
+import { accuracyOn, beforePriorMatch, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer, type FinalSet } from './iws.ts';
 import { emptyLabelModel, type LabelModel } from './label-model.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
 import { suggestionModel } from './active.ts';
@@ -416,7 +416,7 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     const current = model;
     const { rows } = await pickImagesToLabel({
       features: unit, dim: data.dim, pool: data.train.filter((r) => !labelled.has(r)), covered: [...labelled], classes: k, count: step,
-      probabilities: (rows) => predictProbabilities(current, data.features, rows), seed: seed + asked,
+      probabilities: (rows) => predictProbabilities(beforePriorMatch(current), data.features, rows), seed: seed + asked,
     }, options.only ? { only: options.only } : {});
     for (const r of rows) labelled.add(r);
     asked += step;
