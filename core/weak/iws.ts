@@ -267,9 +267,13 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
   }
   const base = { classes: k, hidden: options.hidden ?? 0, epochs: options.epochs ?? 200, learningRate: 0.01, l2: 1e-4, seed: options.seed ?? 0, ...(options.signal ? { signal: options.signal } : {}) };
   let model = await trainClassifier(features, dim, first.covered, first.targets, { ...base, weights: first.weights, onEpoch: fitProgress(0, 'Training the model') });
-  const matchEqual = options.classBalance === 'equal' && !shares;
-  const learnt = Array.from({ length: k }, (_, c) => first.covered.some((_, i) => first.targets[i * k + c]! > 0));
-  if (!options.selfTraining) return matchEqual ? matchUniformPrior(model, features, rows, options.seed ?? 0, learnt) : model;
+  // Told the classes are about equally common (and no shares), the guesses are matched to that.
+  const matchPrior = (m: Classifier): EndModel => {
+    if (options.classBalance !== 'equal' || shares) return m;
+    const learnt = Array.from({ length: k }, (_, c) => first.covered.some((_, i) => first.targets[i * k + c]! > 0));
+    return matchUniformPrior(m, features, rows, options.seed ?? 0, learnt);
+  };
+  if (!options.selfTraining) return matchPrior(model);
   // Noisy Student: a noised student learns the teacher's targets, with the teacher's confident
   // predictions (≥ 0.8) in place of the targets it was given (a person's labels stay) and added
   // for the rows it was given none. It builds on what the teacher learnt from — the propagated
@@ -304,7 +308,7 @@ export async function trainEndModel(features: Float32Array, dim: number, rows: n
     const noisy = Float32Array.from(features, (v) => v + rng.normal() * (0.5 / Math.sqrt(dim)));
     model = await trainClassifier(noisy, dim, all, Float32Array.from(t), { ...base, weights: Float32Array.from(w), seed: base.seed + round + 1, onEpoch: fitProgress(round + 1, `Self-training, round ${round + 1} of ${options.selfTraining}`) });
   }
-  return matchEqual ? matchUniformPrior(model, features, rows, options.seed ?? 0, learnt) : model;
+  return matchPrior(model);
 }
 
 /**
@@ -344,14 +348,15 @@ const PRIOR_MATCH_ROWS = 20_000;
 /**
  * Where the person says the classes are about equally common, the model's guesses are made so
  * too: its last layer's bias is shifted until its mean probability over the images is equal for
- * every class it learnt (`present`; the others are left alone) (the prior correction of Saerens et al., Neural Computation 2002, with the person's prior
- * in place of an estimated one; 20 fixed-point steps). Propagation leaves a class whose seeds sit
- * in a dense region with more than its share, and the head learns that. Active labelling, end
- * model (24 draws), Fashion-MNIST at 25 / 50 images 73.0 / 74.8% → 73.6 / 75.3% (the picks read
- * the model before the match: beforePriorMatch). Where sizes
- * differ it is not applied: matched to the person's shares (the blank classes keeping the model's
- * own split of the rest), emoji at 50 images fell 72.3 → 71.5% — the model cannot yet tell its
- * small classes apart, and moving the large class's guesses to them loses more than it gains.
+ * every class it learnt (`present`; the others are left alone). This is the prior correction of
+ * Saerens et al. (Neural Computation 2002) with the person's prior in place of an estimated one,
+ * 20 fixed-point steps. Why: propagation leaves a class whose seeds sit in a dense region with
+ * more than its share, and the head learns that. Active labelling, end model (24 draws),
+ * Fashion-MNIST at 25 / 50 images 73.0 / 74.8% → 73.6 / 75.3% (the picks read the model before
+ * the match: beforePriorMatch). Where sizes differ it is not applied: matched to the person's
+ * shares (the blank classes keeping the model's own split of the rest), emoji at 50 images fell
+ * 72.3 → 71.5% — the model cannot yet tell its small classes apart, and moving the large class's
+ * guesses to them loses more than it gains.
  */
 export function matchUniformPrior(model: Classifier, features: Float32Array, rows: number[], seed: number, present?: ArrayLike<boolean>): EndModel {
   const k = model.classes;
