@@ -137,14 +137,15 @@ function guessesChanged(project: Project, slot: string, key: string, labels: num
   if (!bySlot) lastGuesses.set(project, (bySlot = new Map()));
   const before = bySlot.get(slot);
   bySlot.delete(slot); // re-inserted last: the map's order is the refills' order
+  const sameLabels = before !== undefined && before.key === key && before.labels === labels;
   let changed: number | null = null;
-  if (before && before.key === key && before.labels === labels) changed = before.changed;
+  if (sameLabels) changed = before.changed;
   else if (before && before.key === key && before.guesses.length === guesses.length) {
     let moved = 0;
     for (let i = 0; i < guesses.length; i++) if (guesses[i] !== before.guesses[i]) moved++;
     changed = guesses.length ? moved / guesses.length : 0;
   }
-  bySlot.set(slot, before && before.key === key && before.labels === labels ? before : { key, labels, guesses, changed });
+  bySlot.set(slot, sameLabels ? before : { key, labels, guesses, changed });
   for (const old of bySlot.keys()) {
     if (bySlot.size <= LAST_GUESSES_KEPT) break;
     bySlot.delete(old);
@@ -220,9 +221,8 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const settled = all.filter((r) => source.get(r) === 'human' || source.get(r) === 'import');
   const pool = all.filter((r) => !skip.has(emb.imageIds[r]!) && source.get(r) !== 'human' && !heldOut.has(emb.imageIds[r]!));
   const covered = [...new Set([...settled, ...exclude.map((id) => rowOf.get(id)).filter((r): r is number => r !== undefined)])];
-  // Every image's class probabilities, once: the least-certain picks, the picks' guesses and the
-  // progress figures all read them.
-  // The picks read the model before its prior match (beforePriorMatch); the guesses, the matched one.
+  // Every image's class probabilities, once: the least-certain picks read the model before its
+  // prior match (beforePriorMatch); the picks' guesses and the progress figures, the matched one.
   const unmatched = predictProbabilities(beforePriorMatch(model), features, all);
   const probs = withPriorShift(unmatched, k, model.priorShift), everyGuess = argmaxRows(probs, k);
   const { rows: picked, reasons } = await pickImagesToLabel({
