@@ -11,7 +11,7 @@ import { readEmbeddings } from '../engine/embed.ts';
 import { heldOutLabels, labelsByTrust } from '../engine/labels.ts';
 import { LoupeError } from '../errors.ts';
 import { argmaxRows, predictProbabilities, rowsOf } from '../learn/classifier.ts';
-import { l2normalizeRows } from '../learn/vectors.ts';
+import { whitenedGeometry } from '../learn/whiten.ts';
 import type { Project } from '../store/project.ts';
 import { latestEmbedding, listRuns } from '../store/runs.ts';
 import { heldOutImages } from '../store/splits.ts';
@@ -171,6 +171,20 @@ function heldOutAccuracy(project: Project, datasetId: number, rowOf: Map<number,
 }
 
 /**
+ * The embedding's rows in the geometry the picks compare (whitenedGeometry), kept for the last
+ * embedding asked about per project: it depends on the embedding alone, and on 100,000 images
+ * projecting every row takes a second or two of each refill.
+ */
+const lastPickGeometry = new WeakMap<Project, { embeddingId: number; rows: Float32Array }>();
+function pickGeometry(project: Project, embeddingId: number, features: Float32Array, dim: number): Float32Array {
+  const kept = lastPickGeometry.get(project);
+  if (kept?.embeddingId === embeddingId && kept.rows.length === features.length) return kept.rows;
+  const rows = whitenedGeometry(features, dim);
+  lastPickGeometry.set(project, { embeddingId, rows });
+  return rows;
+}
+
+/**
  * `view` names the labelling view asking (any string it keeps while open): the progress's "moved"
  * share compares with that view's last refill.
  */
@@ -181,8 +195,8 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   const row = latestEmbedding(project.db, run.id)!;
   const emb = readEmbeddings(project, row);
   // The model learns from the embedding as stored (trainEndModel, iws.ts); the picks compare
-  // unit rows.
-  const features = emb.features, unit = l2normalizeRows(emb.features, row.dim);
+  // images in the whitened geometry (whiten.ts).
+  const features = emb.features, unit = pickGeometry(project, row.id, features, row.dim);
   const rowOf = new Map(emb.imageIds.map((id, i) => [id, i]));
   // Learnt from and suggested: the training split (and images in none). Validation and test
   // images are labelled in the grid, to measure on.

@@ -6,6 +6,7 @@
 import { Rng } from '../engine/rng.ts';
 import { argmaxRows, predictProbabilities, trainClassifier, type Classifier } from '../learn/classifier.ts';
 import { l2normalizeRows } from '../learn/vectors.ts';
+import { whitenedGeometry } from '../learn/whiten.ts';
 import type { LfContext } from '../plugins/contract.ts';
 import { exampleAgreement, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
@@ -400,7 +401,8 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     rules = labelRows(lfs, options.rules, n, k, { known: exampleLabels });
   }
   const classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
-  const unit = l2normalizeRows(data.features, data.dim);
+  // The picks compare images in the whitened geometry, as the app's do (active.ts).
+  const unit = whitenedGeometry(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;

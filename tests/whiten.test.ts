@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Rng } from '../core/engine/rng.ts';
+import { fitWhitening, whitenedGeometry, whitenedUnitRows } from '../core/learn/whiten.ts';
+import { l2normalizeRows } from '../core/learn/vectors.ts';
+
+/** Two classes told apart by a low-variance direction, beside a high-variance nuisance one. */
+function blobs(n: number, dim: number, seed: number) {
+  const rng = new Rng(seed), x = new Float32Array(n * dim), y = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    y[i] = i % 2;
+    for (let j = 0; j < 4; j++) x[i * dim + j] = (j === 0 ? 5 : 0) + 4 * rng.normal();
+    x[i * dim + 4] = (y[i] ? 0.5 : -0.5) + 0.1 * rng.normal();
+    for (let j = 5; j < dim; j++) x[i * dim + j] = 0.05 * rng.normal();
+  }
+  return { x, y };
+}
+
+function nearestNeighbourAccuracy(u: Float32Array, dim: number, y: Int32Array): number {
+  const n = y.length;
+  let right = 0;
+  for (let i = 0; i < n; i++) {
+    let best = -1, bestSim = -Infinity;
+    for (let j = 0; j < n; j++) {
+      if (j === i) continue;
+      let s = 0;
+      for (let d = 0; d < dim; d++) s += u[i * dim + d]! * u[j * dim + d]!;
+      if (s > bestSim) (bestSim = s), (best = j);
+    }
+    if (y[best] === y[i]) right++;
+  }
+  return right / n;
+}
+
+test('whitening: the small direction that tells classes apart counts for neighbours', () => {
+  const dim = 8, { x, y } = blobs(200, dim, 1);
+  const raw = nearestNeighbourAccuracy(l2normalizeRows(x, dim), dim, y);
+  const white = nearestNeighbourAccuracy(whitenedGeometry(x, dim), dim, y);
+  assert.ok(white > raw + 0.05, `whitened 1-NN ${white} against raw ${raw}`);
+});
+
+test('whitening: without shrinkage the fitted rows have unit covariance; with it, large directions are compressed', () => {
+  const dim = 6, { x } = blobs(600, dim, 2);
+  const variances = (w: ReturnType<typeof fitWhitening>) => {
+    const n = x.length / dim, u = l2normalizeRows(x, dim), out = new Float64Array(dim);
+    for (let i = 0; i < n; i++) {
+      for (let e = 0; e < dim; e++) {
+        let z = 0;
+        for (let j = 0; j < dim; j++) z += (u[i * dim + j]! - w.mean[j]!) * w.matrix[e * dim + j]!;
+        out[e]! += (z * z) / n;
+      }
+    }
+    return [...out];
+  };
+  for (const v of variances(fitWhitening(x, dim, { shrinkage: 0 }))) assert.ok(Math.abs(v - 1) < 1e-6, `variance ${v}`);
+  const shrunk = variances(fitWhitening(x, dim, { shrinkage: 1 }));
+  assert.ok(Math.max(...shrunk) < 1 && Math.min(...shrunk) >= 0);
+  // Identical rows: no variance to whiten, finite unit output.
+  const same = new Float32Array(10 * dim).fill(1);
+  const rows = whitenedUnitRows(same, dim, fitWhitening(same, dim));
+  assert.ok(rows.every((v) => Number.isFinite(v)));
+});
