@@ -24,7 +24,6 @@ const COVARIANCE_ROWS = 20_000;
 export const WHITENING_SHRINKAGE = 1;
 
 export interface Whitening {
-  dim: number;
   /** Mean of the unit rows it was fitted on. */
   mean: Float64Array;
   /** Row-major dim × dim: output e = Σ_j (u_j − mean_j) · matrix[e · dim + j]. */
@@ -32,38 +31,31 @@ export interface Whitening {
 }
 
 /**
- * Fits the whitening on the unit-length rows of `features` (`rows` of them when given; a random
- * sample of COVARIANCE_ROWS beyond). Without variance (fewer than two distinct rows) it only
- * centres.
+ * Fits the whitening on the unit-length rows of `features` (a seeded random sample of
+ * COVARIANCE_ROWS beyond). Without variance (fewer than two distinct rows) it only centres.
  */
-export function fitWhitening(features: Float32Array, dim: number, options: { rows?: number[]; shrinkage?: number; seed?: number } = {}): Whitening {
+export function fitWhitening(features: Float32Array, dim: number, options: { shrinkage?: number } = {}): Whitening {
   const n = features.length / dim;
-  let rows = options.rows ?? Array.from({ length: n }, (_, i) => i);
-  if (rows.length > COVARIANCE_ROWS) rows = new Rng(options.seed ?? 0).shuffle(rows.slice()).slice(0, COVARIANCE_ROWS);
-  const m = rows.length;
-  const mean = new Float64Array(dim), cov = new Float64Array(dim * dim), u = new Float64Array(dim);
-  const unit = (r: number) => {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += features[r * dim + j]! ** 2;
-    const inv = 1 / (Math.sqrt(s) || 1);
-    for (let j = 0; j < dim; j++) u[j] = features[r * dim + j]! * inv;
-  };
-  for (const r of rows) {
-    unit(r);
-    for (let j = 0; j < dim; j++) mean[j]! += u[j]! / Math.max(1, m);
+  const sampled = n > COVARIANCE_ROWS ? new Rng(0).shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, COVARIANCE_ROWS) : null;
+  let x = features;
+  if (sampled) {
+    x = new Float32Array(sampled.length * dim);
+    sampled.forEach((r, i) => x.set(features.subarray(r * dim, (r + 1) * dim), i * dim));
   }
-  for (const r of rows) {
-    unit(r);
-    for (let j = 0; j < dim; j++) u[j]! -= mean[j]!;
+  const u = l2normalizeRows(x, dim), m = Math.max(1, u.length / dim);
+  const mean = new Float64Array(dim), cov = new Float64Array(dim * dim), centred = new Float64Array(dim);
+  for (let i = 0; i < u.length; i++) mean[i % dim]! += u[i]! / m;
+  for (let o = 0; o < u.length; o += dim) {
+    for (let j = 0; j < dim; j++) centred[j] = u[o + j]! - mean[j]!;
     for (let a = 0; a < dim; a++) {
-      const ua = u[a]!;
-      if (ua === 0) continue;
-      for (let b = a; b < dim; b++) cov[a * dim + b]! += ua * u[b]!;
+      const ca = centred[a]!;
+      if (ca === 0) continue;
+      for (let b = a; b < dim; b++) cov[a * dim + b]! += ca * centred[b]!;
     }
   }
   for (let a = 0; a < dim; a++) {
     for (let b = a; b < dim; b++) {
-      const v = cov[a * dim + b]! / Math.max(1, m);
+      const v = cov[a * dim + b]! / m;
       cov[a * dim + b] = v;
       cov[b * dim + a] = v;
     }
@@ -73,35 +65,31 @@ export function fitWhitening(features: Float32Array, dim: number, options: { row
   const meanVariance = values.reduce((s, v) => s + Math.max(0, v), 0) / dim;
   if (!(meanVariance > 0) || !vectors) {
     for (let e = 0; e < dim; e++) matrix[e * dim + e] = 1;
-    return { dim, mean, matrix };
+    return { mean, matrix };
   }
   const floor = (options.shrinkage ?? WHITENING_SHRINKAGE) * meanVariance;
   for (let e = 0; e < dim; e++) {
     const scale = 1 / Math.sqrt(Math.max(0, values[e]!) + floor);
     for (let j = 0; j < dim; j++) matrix[e * dim + j] = vectors[j * dim + e]! * scale;
   }
-  return { dim, mean, matrix };
+  return { mean, matrix };
 }
 
 /** The rows of `features` whitened (each taken to unit length, centred, projected) and taken to unit length again. */
 export function whitenedUnitRows(features: Float32Array, dim: number, w: Whitening): Float32Array {
-  const n = features.length / dim, out = new Float32Array(n * dim), u = new Float64Array(dim);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += features[i * dim + j]! ** 2;
-    const inv = 1 / (Math.sqrt(s) || 1);
-    for (let j = 0; j < dim; j++) u[j] = features[i * dim + j]! * inv - w.mean[j]!;
+  const u = l2normalizeRows(features, dim), out = new Float32Array(u.length), centred = new Float64Array(dim);
+  for (let o = 0; o < u.length; o += dim) {
+    for (let j = 0; j < dim; j++) centred[j] = u[o + j]! - w.mean[j]!;
     for (let e = 0; e < dim; e++) {
       let z = 0;
-      const o = e * dim;
-      for (let j = 0; j < dim; j++) z += u[j]! * w.matrix[o + j]!;
-      out[i * dim + e] = z;
+      for (let j = 0; j < dim; j++) z += centred[j]! * w.matrix[e * dim + j]!;
+      out[o + e] = z;
     }
   }
   return l2normalizeRows(out, dim);
 }
 
-/** Unit rows in the whitened geometry, fitted on the same rows (or `rows` of them). */
-export function whitenedGeometry(features: Float32Array, dim: number, options: { rows?: number[]; seed?: number } = {}): Float32Array {
-  return whitenedUnitRows(features, dim, fitWhitening(features, dim, options));
+/** Unit rows in the whitened geometry, fitted on the same rows. */
+export function whitenedGeometry(features: Float32Array, dim: number): Float32Array {
+  return whitenedUnitRows(features, dim, fitWhitening(features, dim));
 }
