@@ -20,7 +20,7 @@ import { readNpy } from '../core/export/npy.ts';
 import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
-import { exampleAgreement, nextQuery, WARM_START_TRIES } from '../core/weak/acquisition.ts';
+import { exampleAgreement, nextQuery, ruleNovelty, WARM_START_TRIES } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, beforePriorMatch, finalLfs, matchUniformPrior, ruleMassCap, trainEndModel, withPriorShift, type Answer } from '../core/weak/iws.ts';
@@ -288,7 +288,7 @@ test('usefulness ensemble: learns which fingerprints are useful and is unsure fa
   assert.ok(auc > 0.9 && aucWithout < 0.75, `AUC with the prior ${auc.toFixed(2)}, without ${aucWithout.toFixed(2)}`);
 });
 
-test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced and asks where μ ± σ straddles r', () => {
+test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced and asks where μ ± σ straddles r, weighing how many images a "Yes" would relabel', () => {
   const rng = new Rng(1);
   const lfs = [
     { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 3, 9]), group: 'a' }, // fires on a class-1 example (9)
@@ -314,6 +314,12 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   // Both classes have an accepted LF (2 and 4): class 0 comes first (equal need, lower index). Its open
   // LFs: 0, 1 (wider than the accepted 2) and 3; 1.96σ − |μ − 0.6| = −0.202, 0.342, 0.078.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([2, 4]), accepted: new Set([2, 4]) }, rng), 1);
+  // Novelty: the model of the examples puts row 5 (of LF 3's two) in class 1, rows 0–4 in class 0,
+  // and has no class for row 8 (not counted against LF 4). LF 3's score 0.078 + 4 · ½ now beats LF 1's
+  // 0.342 + 0; random ignores it.
+  const novelty = ruleNovelty(lfs, Int32Array.from([0, 0, 0, 0, 0, 1, 0, 0, -1, 1]));
+  assert.deepEqual([...novelty], [0.2, 0, 0, 0.5, 0, 0].map(Math.fround));
+  assert.equal(nextQuery('straddle', { ...after, novelty, judged: new Set([2, 4]), accepted: new Set([2, 4]) }, rng), 3, 'the rule a "Yes" would relabel images with');
   // Two rejections for class 0 (need 1 + 2 · 0.25) against class 1's one acceptance (need 1): class 1
   // would come first, but its only other LF (5) is narrower than the accepted LF 4, so implied: class 0's LF 3.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([1, 2, 4, 0]), accepted: new Set([2, 4]) }, rng), 3);
@@ -678,6 +684,10 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     const examples = (JSON.parse((app.project.db.prepare('SELECT classes FROM iws_sessions WHERE id = ?').get(status.sessionId) as { classes: string }).classes) as { examples: number[] }[]).flatMap((c) => c.examples);
     const splitOf = app.project.db.prepare('SELECT split FROM images WHERE id = ?');
     assert.ok(examples.length >= 9 && examples.every((id) => (splitOf.get(id) as { split: string }).split === 'train'), 'examples from the training split only');
+    // Every candidate keeps its novelty against the model of the examples: a share, and not all nil.
+    const novelty = (app.project.db.prepare('SELECT novelty FROM iws_lfs WHERE session_id = ?').all(status.sessionId) as { novelty: number | null }[]).map((r) => r.novelty);
+    assert.ok(novelty.every((v) => v !== null && v >= 0 && v <= 1), 'novelty in [0, 1] for every rule');
+    assert.ok(novelty.some((v) => v! > 0) && novelty.some((v) => v! < 0.5), `novelty spread: max ${Math.max(...novelty.map(Number)).toFixed(2)}`);
     let card = (await app.call('iws.card', { sessionId: status.sessionId })) as IwsCard;
     const seen = new Set<number>();
     for (let i = 0; i < 6; i++) {

@@ -288,6 +288,13 @@ export const migrations: readonly Migration[] = [
           AND format IN ('png', 'webp', 'gif', 'heic', 'avif');
     `,
   },
+  {
+    version: 8,
+    name: 'IWS rule novelty: the share of a rule\'s images a model of the examples alone puts in another class',
+    // Straddle weighs it (acquisition.ts NOVELTY_WEIGHT). Sessions prepared before have none and are
+    // asked by plain straddle.
+    sql: `ALTER TABLE iws_lfs ADD COLUMN novelty REAL;`,
+  },
 ];
 
 export const latestVersion = migrations[migrations.length - 1]!.version;

@@ -12,6 +12,8 @@
 // accepted LFs (a rejection counting a quarter), and straddle picks within it. Ranked globally, straddle
 // spends its questions on the classes whose LFs the ensemble finds hardest — often two confusable
 // classes — and the others never get the LFs that would label them.
+// Within the class, straddle's score gains NOVELTY_WEIGHT times the rule's novelty: the share of
+// the images it fires on that the model of the person's labels alone puts in another class.
 import { Rng } from '../engine/rng.ts';
 
 export type Acquisition = 'straddle' | 'random';
@@ -24,6 +26,21 @@ export const USEFUL_THRESHOLD = 0.6;
  * pt), Fashion-MNIST 68.2 / 68.4% (8 draws).
  */
 export const WARM_START_TRIES = 2;
+/**
+ * Weight of a rule's novelty in straddle's score (1.96σ − |μ − r| + weight · novelty). The
+ * candidates are built from the example images, so most fire where a model of those examples
+ * already names the class; a "Yes" there changes few labels, and its wrong images, where classes
+ * meet, cost more. Straddle without novelty found good rules at random's pace or slower and
+ * accepted the marginal ones (accuracy just above 0.7) it is built to find: Fashion-MNIST at 50
+ * answers, 8 draws, 15.3 rules accepted against random's 18.8, end model 67.0% against 68.0%.
+ * Weighted by novelty it asks where a "Yes" would relabel images, and ranks those by the
+ * ensemble's doubt. It accepts fewer rules (7.6 of 50 on Fashion-MNIST), but they are the ones
+ * that move the end model. End model at 25 / 50 answers, 16 draws (seeds 0–15), straddle −
+ * random: Fashion-MNIST +0.74 / +0.72 point (better in 11 and 10 of 16), emoji −0.34 / +0.71
+ * (7 and 10 of 16). Weights 2 / 4 / 8, 8 draws, at 50: Fashion-MNIST 68.6 / 68.9 / 68.4%,
+ * emoji (2, 4) 64.2 / 64.4%.
+ */
+export const NOVELTY_WEIGHT = 4;
 
 export interface AcquisitionInput {
   coverage: ArrayLike<number>;
@@ -34,6 +51,8 @@ export interface AcquisitionInput {
   accepted?: Set<number>;
   mean?: Float32Array;
   std?: Float32Array;
+  /** Per LF: the share of its images a model of the person's labels alone puts in another class (ruleNovelty). */
+  novelty?: ArrayLike<number>;
   /** What the user's example images say of each LF (exampleAgreement). */
   examples?: ExampleAgreement;
   /** Per LF: its group (cuts of one score), or undefined. */
@@ -65,6 +84,18 @@ export function exampleAgreement(lfs: { classIndex: number; fires: Uint32Array }
     return (mine + 1) / (all + 2);
   });
   return { prior, own, other };
+}
+
+/**
+ * Per LF, the share of the rows it fires on that `modelClass` (a model of the person's labels
+ * alone, per row; −1: none) puts in another class than the LF's — the images a "Yes" would relabel.
+ */
+export function ruleNovelty(lfs: { classIndex: number; fires: Uint32Array }[], modelClass: ArrayLike<number>): Float32Array {
+  return Float32Array.from(lfs, (lf) => {
+    let other = 0;
+    for (const r of lf.fires) if (modelClass[r]! >= 0 && modelClass[r] !== lf.classIndex) other++;
+    return lf.fires.length ? other / lf.fires.length : 0;
+  });
 }
 
 /** LFs not worth asking: judged, or implied by a judged cut of the same group. */
@@ -128,7 +159,7 @@ export function nextQuery(kind: Acquisition, input: AcquisitionInput, rng: Rng):
   let best = -1, bestScore = -Infinity;
   for (const j of open) {
     if (input.classOf[j] !== cls) continue;
-    const score = 1.96 * input.std[j]! - Math.abs(input.mean[j]! - USEFUL_THRESHOLD);
+    const score = 1.96 * input.std[j]! - Math.abs(input.mean[j]! - USEFUL_THRESHOLD) + NOVELTY_WEIGHT * (input.novelty?.[j] ?? 0);
     if (score > bestScore) (bestScore = score), (best = j);
   }
   return best;

@@ -35,12 +35,12 @@ export function predict(fp: Fingerprints, given: Map<number, Answer>, options: E
 }
 
 export function chooseNext(kind: Acquisition, lfs: Lf[], classes: number, given: Map<number, Answer>, prediction: UsefulnessPrediction | null, rng: Rng,
-  examples?: ExampleAgreement): number | null {
+  examples?: ExampleAgreement, novelty?: ArrayLike<number>): number | null {
   return nextQuery(kind, {
     coverage: lfs.map((l) => l.coverage), classOf: lfs.map((l) => l.classIndex), classes, groupOf: lfs.map((l) => l.group),
     judged: new Set(given.keys()), accepted: new Set([...given].filter(([, a]) => answers[a].label === 1).map(([j]) => j)),
     ...(prediction ? { mean: prediction.mean, std: prediction.std } : {}),
-    ...(examples ? { examples } : {}),
+    ...(examples ? { examples } : {}), ...(novelty ? { novelty } : {}),
   }, rng);
 }
 

@@ -16,14 +16,14 @@ import type { Project } from '../store/project.ts';
 import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
 import { heldOutImages, LEARNABLE_SQL } from '../store/splits.ts';
-import { exampleAgreement, type ExampleAgreement } from './acquisition.ts';
+import { exampleAgreement, ruleNovelty, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
-import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionNovelty, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { emptyLabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
@@ -104,6 +104,8 @@ interface Loaded {
   lfs: Lf[];
   fp: Fingerprints;
   agreement: ExampleAgreement;
+  /** Per LF, ruleNovelty against the model of the person's labels when the session was prepared (null: older session). */
+  novelty: Float32Array | null;
   given: Map<number, Answer>;
   prediction: UsefulnessPrediction | null;
   known: Int32Array;
@@ -181,8 +183,35 @@ export class IwsSessions {
     const { lfs, problems } = generateCandidates(ctx, this.generators());
     for (const p of problems) console.error(`LF generator ${p.generator} skipped: ${p.reason}`);
     if (lfs.length === 0) throw new LoupeError('internal', 'No candidate rules could be made from this embedding.');
-    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id, classBalance } }, lfs);
+    const novelty = await this.noveltyOf(datasetId, emb.features, embRow.dim, emb.imageIds, rowOf, ctx.classes, lfs, classBalance, io);
+    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id, classBalance } }, lfs, novelty);
     return { sessionId, candidates: lfs.length, classes: classes.length };
+  }
+
+  /**
+   * ruleNovelty of every candidate against the end model of the person's labels alone (the
+   * examples and any human labels of learnable images), the model a "Yes" would change.
+   */
+  private async noveltyOf(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: { index: number; name: string; examples: number[] }[], lfs: Lf[],
+    classBalance: ClassBalance, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void }): Promise<Float32Array> {
+    const n = imageIds.length, k = classes.length;
+    const names = new Map(classes.map((c) => [c.name, c.index]));
+    const known = new Int32Array(n).fill(-1);
+    const human = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
+      WHERE i.dataset_id = ? AND l.source = 'human' AND ${LEARNABLE_SQL}`).all(datasetId) as { id: number; name: string }[];
+    for (const h of human) {
+      const r = rowOf.get(h.id), c = names.get(h.name);
+      if (r !== undefined && c !== undefined) known[r] = c;
+    }
+    for (const c of classes) for (const r of c.examples) known[r] = c.index;
+    const heldOut = heldOutImages(this.project.db, datasetId);
+    const learnable = Array.from({ length: n }, (_, i) => i).filter((r) => !heldOut.has(imageIds[r]!));
+    const model = await trainEndModel(features, dim, learnable, emptyLabelModel(n, k), {
+      classes: k, known, classBalance, ...(io.signal ? { signal: io.signal } : {}),
+      onProgress: (phase, f) => io.progress?.(Math.round(1000 * f), 1000, { phase: `What the examples already say: ${phase.toLowerCase()}` }),
+    });
+    if (!model) return new Float32Array(lfs.length);
+    return ruleNovelty(lfs, argmaxRows(predictProbabilities(model, features, Array.from({ length: n }, (_, i) => i)), k));
   }
 
   private load(sessionId: number): Loaded {
@@ -201,7 +230,7 @@ export class IwsSessions {
     const agreement = exampleAgreement(lfs, exampleClass);
     const known = new Int32Array(emb.imageIds.length).fill(-1);
     const loaded: Loaded = {
-      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, rowOf, lfs, fp, agreement, given, known,
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, rowOf, lfs, fp, agreement, given, known, novelty: sessionNovelty(this.project.db, sessionId),
       prediction: given.size ? predict(fp, given, { members: 10, prior: agreement.prior }) : null,
     };
     this.cache.set(sessionId, loaded);
@@ -260,7 +289,7 @@ export class IwsSessions {
 
   card(sessionId: number): IwsCard | null {
     const s = this.load(sessionId);
-    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement);
+    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement, s.novelty ?? undefined);
     if (next === null) return null;
     const lf = s.lfs[next]!;
     const rng = new Rng(next);

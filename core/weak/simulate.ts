@@ -8,7 +8,7 @@ import { argmaxRows, predictProbabilities, trainClassifier, type Classifier } fr
 import { l2normalizeRows } from '../learn/vectors.ts';
 import { whitenedGeometry } from '../learn/whiten.ts';
 import type { LfContext } from '../plugins/contract.ts';
-import { exampleAgreement, type Acquisition } from './acquisition.ts';
+import { exampleAgreement, ruleNovelty, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
@@ -316,8 +316,10 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const started = performance.now();
   const seed = options.seed ?? 0, k = data.classNames.length, n = data.imageIds.length;
   const rng = new Rng(seed + 17);
-  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, truthWhereCovered, rightWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
+  const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, rightWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
+  // As the app does (session.ts): novelty against the model of the example images alone.
+  const novelty = ruleNovelty(trainLfs, await examplesOnlyTrainClasses());
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
   const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
@@ -337,7 +339,7 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     points.push({ queries: 0, accepted: 0, lfsUsed: 0, rules: [], labelModel: none, majorityVote: none, endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0 });
   }
   for (let q = 1; q <= maxQ; q++) {
-    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement);
+    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement, novelty);
     if (next === null) break;
     const flip = rng.uniform(0, 1) < (options.noise ?? 0);
     given.set(next, useful[next] !== flip ? 'useful' : 'not');

@@ -26,12 +26,13 @@ const blob = (a: Uint32Array | Float32Array) => Buffer.from(a.buffer, a.byteOffs
 const u32 = (b: Buffer) => new Uint32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 const f32 = (b: Buffer) => new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
 
-export function saveSession(db: Db, s: { datasetId: number; embeddingId: number; classes: SessionClass[]; params: Record<string, unknown> }, lfs: Lf[]): number {
+/** `novelty`: per LF, what ruleNovelty says of it (acquisition.ts). */
+export function saveSession(db: Db, s: { datasetId: number; embeddingId: number; classes: SessionClass[]; params: Record<string, unknown> }, lfs: Lf[], novelty?: ArrayLike<number>): number {
   return db.transaction(() => {
     const id = Number(db.prepare('INSERT INTO iws_sessions (dataset_id, embedding_id, classes, params) VALUES (?, ?, ?, ?)')
       .run(s.datasetId, s.embeddingId, JSON.stringify(s.classes), JSON.stringify(s.params)).lastInsertRowid);
-    const insert = db.prepare('INSERT INTO iws_lfs (session_id, idx, key, family, grp, description, class_index, fires, margin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    lfs.forEach((l, i) => insert.run(id, i, l.key, l.family, l.group ?? null, l.description, l.classIndex, blob(l.fires), l.margin ? blob(l.margin) : null));
+    const insert = db.prepare('INSERT INTO iws_lfs (session_id, idx, key, family, grp, description, class_index, fires, margin, novelty) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    lfs.forEach((l, i) => insert.run(id, i, l.key, l.family, l.group ?? null, l.description, l.classIndex, blob(l.fires), l.margin ? blob(l.margin) : null, novelty?.[i] ?? null));
     return id;
   })();
 }
@@ -83,6 +84,12 @@ export function sessionLfs(db: Db, id: number, rows: number): Lf[] {
       coverage: fires.length / rows, ...(r.margin ? { margin: f32(r.margin) } : {}), ...(r.grp ? { group: r.grp } : {}),
     };
   });
+}
+
+/** Each LF's novelty, in LF order; null for sessions prepared before it was kept (migration 8). */
+export function sessionNovelty(db: Db, id: number): Float32Array | null {
+  const raw = db.prepare('SELECT novelty FROM iws_lfs WHERE session_id = ? ORDER BY idx').all(id) as { novelty: number | null }[];
+  return raw.length && raw.every((r) => r.novelty !== null) ? Float32Array.from(raw, (r) => r.novelty!) : null;
 }
 
 export function sessionAnswers(db: Db, id: number): Map<number, Answer> {
