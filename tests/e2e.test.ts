@@ -397,6 +397,8 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.locator('[data-testid="lf-card"] .thumbs img').first().waitFor();
   await page.waitForTimeout(300);
   await shot('18-iws-card');
+  // Each card says what a Yes would change: the share its images the person's labels alone put elsewhere.
+  assert.match((await page.getByTestId('lf-relabels').textContent()) ?? '', /^Your labelled images alone (would put \d+% of them in another class: a Yes changes those\.|already put these in this class\.)$/);
   for (let i = 0; i < 10; i++) {
     const before = await card.locator('.desc').textContent();
     await page.keyboard.press(i % 3 === 2 ? '4' : '1');

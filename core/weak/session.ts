@@ -41,6 +41,8 @@ export interface IwsCard {
   coverage: number;
   /** The ensemble's P(useful), once it has answers to learn from. */
   predictedUseful: number | null;
+  /** Share of its images the model of the person's labels alone puts in another class (what a "Yes" would relabel); null for older sessions. */
+  relabels: number | null;
   /** A spread sample of the images it fires on, and those just inside its boundary. */
   samples: number[];
   boundary: number[];
@@ -298,7 +300,8 @@ export class IwsSessions {
     const boundary = lf.margin ? fired.map((r, i) => ({ r, m: lf.margin![i]! })).sort((a, b) => a.m - b.m).slice(0, 6).map((x) => s.imageIds[x.r]!) : [];
     return {
       sessionId, lfIdx: next, description: lf.description, family: lf.family, classIndex: lf.classIndex, className: s.row.classes[lf.classIndex]!.name,
-      fires: lf.fires.length, coverage: lf.coverage, predictedUseful: s.prediction && s.given.size ? s.prediction.mean[next]! : null, samples, boundary,
+      fires: lf.fires.length, coverage: lf.coverage, predictedUseful: s.prediction && s.given.size ? s.prediction.mean[next]! : null,
+      relabels: s.novelty ? s.novelty[next]! : null, samples, boundary,
     };
   }
 
