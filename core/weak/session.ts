@@ -197,14 +197,8 @@ export class IwsSessions {
   private async noveltyOf(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: { index: number; name: string; examples: number[] }[], lfs: Lf[],
     classBalance: ClassBalance, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void }): Promise<Float32Array> {
     const n = imageIds.length, k = classes.length;
-    const names = new Map(classes.map((c) => [c.name, c.index]));
     const known = new Int32Array(n).fill(-1);
-    const human = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-      WHERE i.dataset_id = ? AND l.source = 'human' AND ${LEARNABLE_SQL}`).all(datasetId) as { id: number; name: string }[];
-    for (const h of human) {
-      const r = rowOf.get(h.id), c = names.get(h.name);
-      if (r !== undefined && c !== undefined) known[r] = c;
-    }
+    for (const { row, c } of this.labelledRows(datasetId, classes, rowOf, `l.source = 'human' AND ${LEARNABLE_SQL}`)) known[row] = c;
     for (const c of classes) for (const r of c.examples) known[r] = c.index;
     const heldOut = heldOutImages(this.project.db, datasetId);
     const learnable = Array.from({ length: n }, (_, i) => i).filter((r) => !heldOut.has(imageIds[r]!));
@@ -240,22 +234,23 @@ export class IwsSessions {
   }
 
   /** The session's row and class index of each label `where` selects (over labels l, images i), in `order`. */
-  private labelledRows(s: Loaded, where: string): { row: number; c: number }[] {
-    const names = new Map(s.row.classes.map((c, i) => [c.name, i]));
+  private labelledRows(datasetId: number, classes: { name: string }[], rowOf: Map<number, number>, where: string): { row: number; c: number }[] {
+    const names = new Map(classes.map((c, i) => [c.name, i]));
     const rows = this.project.db.prepare(`SELECT l.image_id AS id, c.name FROM labels l JOIN classes c ON c.id = l.class_id JOIN images i ON i.id = l.image_id
-      WHERE i.dataset_id = ? AND ${where}`).all(s.row.datasetId) as { id: number; name: string }[];
+      WHERE i.dataset_id = ? AND ${where}`).all(datasetId) as { id: number; name: string }[];
     const out: { row: number; c: number }[] = [];
     for (const r of rows) {
-      const row = s.rowOf.get(r.id), c = names.get(r.name);
+      const row = rowOf.get(r.id), c = names.get(r.name);
       if (row !== undefined && c !== undefined) out.push({ row, c });
     }
     return out;
   }
 
+
   /** Human labels of the session's training images, as class indices (−1 none): they anchor the label model and the end model. */
   private refreshKnown(s: Loaded): void {
     s.known.fill(-1);
-    for (const { row, c } of this.labelledRows(s, `l.source = 'human' AND ${LEARNABLE_SQL}`)) s.known[row] = c;
+    for (const { row, c } of this.labelledRows(s.row.datasetId, s.row.classes, s.rowOf, `l.source = 'human' AND ${LEARNABLE_SQL}`)) s.known[row] = c;
   }
 
   /** The person's class (index) of each labelled validation or test image, by row (−1: none). */
