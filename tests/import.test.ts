@@ -226,11 +226,12 @@ test('a project from before the grey + alpha fix redraws those thumbnails when i
   await importInto(host, folder);
   const rows = new Map((host.project.db.prepare('SELECT rel_path AS name, hash FROM images').all() as { name: string; hash: string }[]).map((r) => [r.name, r.hash]));
   const sheepThumb = host.project.thumbPath(rows.get('sheep.png')!), photoThumb = host.project.thumbPath(rows.get('photo.png')!);
-  // What the old renderer left: the sheep drawn green, and the schema of that time (version 6).
+  // What the old renderer left: the sheep drawn green, and the schema of that time (version 6:
+  // migrations 7 and 8 undone).
   const green = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 20, g: 220, b: 20 } } }).webp().toBuffer();
   fs.writeFileSync(sheepThumb, green);
   const photoBefore = fs.readFileSync(photoThumb);
-  host.project.db.exec('DROP TABLE stale_thumbnails');
+  host.project.db.exec('DROP TABLE stale_thumbnails; ALTER TABLE iws_lfs DROP COLUMN novelty;');
   host.project.db.pragma('user_version = 6');
   host.close();
 
