@@ -29,6 +29,12 @@ import { hardLabels } from './votes.ts';
 
 const EXAMPLES_PER_CLASS = 12;
 
+/** `known` (class index by row, −1: none) with the session's example images added where it has none; returned. */
+function withExamples(known: Int32Array, classes: SessionClass[], rowOf: Map<number, number>): Int32Array {
+  classes.forEach((c, ci) => c.examples.forEach((id) => { const r = rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
+  return known;
+}
+
 export interface IwsCard {
   sessionId: number;
   lfIdx: number;
@@ -185,7 +191,7 @@ export class IwsSessions {
     const { lfs, problems } = generateCandidates(ctx, this.generators());
     for (const p of problems) console.error(`LF generator ${p.generator} skipped: ${p.reason}`);
     if (lfs.length === 0) throw new LoupeError('internal', 'No candidate rules could be made from this embedding.');
-    const novelty = await this.noveltyOf(datasetId, emb.features, embRow.dim, emb.imageIds, rowOf, ctx.classes, lfs, classBalance, io);
+    const novelty = await this.noveltyOf(datasetId, emb.features, embRow.dim, emb.imageIds, rowOf, classes, lfs, classBalance, io);
     const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id, classBalance } }, lfs, novelty);
     return { sessionId, candidates: lfs.length, classes: classes.length };
   }
@@ -194,20 +200,25 @@ export class IwsSessions {
    * ruleNovelty of every candidate against the end model of the person's labels alone (the
    * examples and any human labels of learnable images), the model a "Yes" would change.
    */
-  private async noveltyOf(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: { index: number; name: string; examples: number[] }[], lfs: Lf[],
+  private async noveltyOf(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: SessionClass[], lfs: Lf[],
     classBalance: ClassBalance, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void }): Promise<Float32Array> {
     const n = imageIds.length, k = classes.length;
     const known = new Int32Array(n).fill(-1);
     for (const { row, c } of this.labelledRows(datasetId, classes, rowOf, `l.source = 'human' AND ${LEARNABLE_SQL}`)) known[row] = c;
-    for (const c of classes) for (const r of c.examples) known[r] = c.index;
-    const heldOut = heldOutImages(this.project.db, datasetId);
-    const learnable = Array.from({ length: n }, (_, i) => i).filter((r) => !heldOut.has(imageIds[r]!));
-    const model = await trainEndModel(features, dim, learnable, emptyLabelModel(n, k), {
+    withExamples(known, classes, rowOf);
+    const all = Array.from({ length: n }, (_, i) => i);
+    const model = await trainEndModel(features, dim, this.learnableRows(datasetId, imageIds), emptyLabelModel(n, k), {
       classes: k, known, classBalance, ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (phase, f) => io.progress?.(Math.round(1000 * f), 1000, { phase: `What the examples already say: ${phase.toLowerCase()}` }),
     });
     if (!model) return new Float32Array(lfs.length);
-    return ruleNovelty(lfs, argmaxRows(predictProbabilities(model, features, Array.from({ length: n }, (_, i) => i)), k));
+    return ruleNovelty(lfs, argmaxRows(predictProbabilities(model, features, all), k));
+  }
+
+  /** Rows of `imageIds` that models may learn from: all but the validation and test images. */
+  private learnableRows(datasetId: number, imageIds: number[]): number[] {
+    const heldOut = heldOutImages(this.project.db, datasetId);
+    return imageIds.flatMap((id, r) => (heldOut.has(id) ? [] : [r]));
   }
 
   private load(sessionId: number): Loaded {
@@ -245,7 +256,6 @@ export class IwsSessions {
     }
     return out;
   }
-
 
   /** Human labels of the session's training images, as class indices (−1 none): they anchor the label model and the end model. */
   private refreshKnown(s: Loaded): void {
@@ -406,11 +416,9 @@ export class IwsSessions {
     // images stay out of its neighbour graph too: it is then scored on images it never saw, as
     // the bench scores it (with them in, active labelling after 50 images, 24 draws: Fashion-MNIST
     // 74.8 → 74.5%, emoji 72.1 → 71.7%).
-    const heldOut = heldOutImages(this.project.db, s.row.datasetId);
-    const learnable = all.filter((r) => !heldOut.has(s.imageIds[r]!));
+    const learnable = this.learnableRows(s.row.datasetId, s.imageIds);
     // The examples the session started from are labels a person gave, as are later human labels.
-    const known = s.known.slice();
-    s.row.classes.forEach((c, ci) => c.examples.forEach((id) => { const r = s.rowOf.get(id); if (r !== undefined && known[r]! < 0) known[r] = ci; }));
+    const known = withExamples(s.known.slice(), s.row.classes, s.rowOf);
     // Where the person labelled held-out images, the same end model without the rules is trained
     // too (the person's labels alone), so the results can say whether the rules help.
     const held = this.heldOutTruth(s);
