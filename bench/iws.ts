@@ -98,7 +98,7 @@ async function accuracyVsQueries(name: SetName, queries: number[], noise: number
     }
     const { accuracy: ceiling, perClass: ceilingPerClass } = await supervisedCeiling(data);
     const s0 = runs[0]!.straddle;
-    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; the expert says the classes are ${expertSizes(data)}; noise ${noise}; mean of ${seeds} draws of the examples (± standard deviation).`);
+    console.log(`\n${name}: ${data.classNames.length} classes, ${data.train.length} training / ${data.test.length} held-out images, embedding of run #${run.id}; ${s0.candidates} candidate LFs; 3 example images per class; the expert says the classes are ${expertSizes(data)}; noise ${noise}; the label model uses the accepted rules and those the ensemble predicts good, as a new session in the app does; mean of ${seeds} draws of the examples (± standard deviation).`);
     console.log('| answers | straddle: label model acc (coverage) | MV acc | end model | end model on the true labels where the label model labels | … on its right labels only (wrong ones dropped) | random: label model acc (coverage) | end model | straddle − random (end model) | active labelling (same number of images) | active: least certain only | active / ceiling | end model / ceiling (straddle) |');
     console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
     queries.forEach((q, i) => {

@@ -418,14 +418,14 @@ test('weak supervision: answer 10 rule cards by keyboard, apply, see probabilist
   await page.getByTestId('class-shares').locator('summary').click();
   await page.getByLabel('Share of People & Body in percent').fill('60');
   await page.getByTestId('class-shares').getByText('Blank classes share the rest (40%).').waitFor();
-  // The rules Loupe predicts good are off by default; the choice is kept with the session.
+  // The rules Loupe predicts good are on in a new session; turning them off is kept with the session.
   const sessionParams = () => JSON.parse((host.project.db.prepare('SELECT params FROM iws_sessions ORDER BY id DESC LIMIT 1').get() as { params: string }).params) as { usePredicted?: boolean; classShares: (number | null)[] };
   const usePredicted = () => sessionParams().usePredicted === true;
-  assert.equal(await page.getByTestId('use-predicted').isChecked(), false);
-  await page.getByTestId('use-predicted').check();
-  await waitUntil(usePredicted, 'the choice is saved');
+  assert.equal(await page.getByTestId('use-predicted').isChecked(), true);
   await page.getByTestId('use-predicted').uncheck();
-  await waitUntil(() => !usePredicted(), 'and turned off again');
+  await waitUntil(() => !usePredicted(), 'the choice is saved');
+  await page.getByTestId('use-predicted').check();
+  await waitUntil(usePredicted, 'and turned on again');
   await shot('19-iws-answered');
   assert.equal((host.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n, 0);
   await page.getByRole('button', { name: 'Apply labels' }).click();

@@ -20,7 +20,7 @@ import { readNpy } from '../core/export/npy.ts';
 import { runExport } from '../core/export/run.ts';
 import { Host } from '../core/host/host.ts';
 import { syntheticLfContext } from '../core/plugins/check.ts';
-import { exampleAgreement, nextQuery, ruleNovelty, WARM_START_TRIES } from '../core/weak/acquisition.ts';
+import { exampleAgreement, MIN_CLASS_WEIGHT, modelShares, nextQuery, ruleNovelty, usefulnessPrior, WARM_START_TRIES } from '../core/weak/acquisition.ts';
 import { classSeedScale, neighbourGraph, resolveClassShares, spreadLabels } from '../core/weak/propagate.ts';
 import { pickImagesToLabel, typicalShare, TYPICAL_LABELS_PER_CLASS } from '../core/weak/pick-images.ts';
 import { accuracyOn, beforePriorMatch, finalLfs, matchUniformPrior, ruleMassCap, trainEndModel, withPriorShift, type Answer } from '../core/weak/iws.ts';
@@ -288,7 +288,7 @@ test('usefulness ensemble: learns which fingerprints are useful and is unsure fa
   assert.ok(auc > 0.9 && aucWithout < 0.75, `AUC with the prior ${auc.toFixed(2)}, without ${aucWithout.toFixed(2)}`);
 });
 
-test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced and asks where μ ± σ straddles r, weighing how many images a "Yes" would relabel', () => {
+test('acquisition: the warm start asks each class its likeliest "Yes"; nested cuts are implied; straddle is class-balanced (the larger classes by the examples\' model asked more) and asks where μ ± σ straddles r; the prior doubts rules the examples\' model disagrees with', () => {
   const rng = new Rng(1);
   const lfs = [
     { classIndex: 0, fires: Uint32Array.from([0, 1, 2, 3, 9]), group: 'a' }, // fires on a class-1 example (9)
@@ -315,11 +315,23 @@ test('acquisition: the warm start asks each class its likeliest "Yes"; nested cu
   // LFs: 0, 1 (wider than the accepted 2) and 3; 1.96σ − |μ − 0.6| = −0.202, 0.342, 0.078.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([2, 4]), accepted: new Set([2, 4]) }, rng), 1);
   // Novelty: the model of the examples puts row 5 (of LF 3's two) in class 1, rows 0–4 in class 0,
-  // and has no class for row 8 (not counted against LF 4). LF 3's score 0.078 + 4 · ½ now beats LF 1's
-  // 0.342 + 0; random ignores it.
+  // and has no class for row 8 (not counted against LF 4). The ensemble's prior adds the log-odds
+  // of 1 − novelty (clipped to 0.98) to the examples' precision: LF 3, 2/3 and ½ → 2/3; LF 1, ¾ and
+  // 0.98 → 147/148; LF 0, 0.6 and 0.8 → 6/7. LF 3 and LF 4 have the same examples' word (2/3);
+  // LF 4, which the model agrees with, is far likelier.
   const novelty = ruleNovelty(lfs, Int32Array.from([0, 0, 0, 0, 0, 1, 0, 0, -1, 1]));
   assert.deepEqual([...novelty], [0.2, 0, 0, 0.5, 0, 0].map(Math.fround));
-  assert.equal(nextQuery('straddle', { ...after, novelty, judged: new Set([2, 4]), accepted: new Set([2, 4]) }, rng), 3, 'the rule a "Yes" would relabel images with');
+  const prior = usefulnessPrior(agreement, novelty);
+  [6 / 7, 147 / 148, 147 / 148, 2 / 3, 98 / 99, 98 / 99].forEach((p, j) => assert.ok(Math.abs(prior[j]! - p) < 1e-6, `prior of LF ${j}: ${prior[j]} ≠ ${p}`));
+  assert.deepEqual([...usefulnessPrior(agreement, null)], [...agreement.prior], 'without novelty (older sessions): the examples alone');
+  // Weighed by the classes' shares by the examples' model: class 1, four times as common, comes
+  // first (need 1 / 1.6 against 1 / 0.4) — its open LF 4, wider than the accepted 5; unweighted,
+  // class 0 (lower index) and its LF 1.
+  const shares = modelShares(Int32Array.from([0, 1, 1, 1, 1, -1, 1, 1, 1, 0, 1]), 2);
+  assert.deepEqual([...shares], [0.2, 0.8].map(Math.fround));
+  assert.equal(nextQuery('straddle', { ...after, judged: new Set([2, 5]), accepted: new Set([2, 5]) }, rng), 1);
+  assert.equal(nextQuery('straddle', { ...after, modelShares: shares, judged: new Set([2, 5]), accepted: new Set([2, 5]) }, rng), 4);
+  assert.equal(MIN_CLASS_WEIGHT, 0.25);
   // Two rejections for class 0 (need 1 + 2 · 0.25) against class 1's one acceptance (need 1): class 1
   // would come first, but its only other LF (5) is narrower than the accepted LF 4, so implied: class 0's LF 3.
   assert.equal(nextQuery('straddle', { ...after, judged: new Set([1, 2, 4, 0]), accepted: new Set([2, 4]) }, rng), 3);
@@ -688,6 +700,10 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     const novelty = (app.project.db.prepare('SELECT novelty FROM iws_lfs WHERE session_id = ?').all(status.sessionId) as { novelty: number | null }[]).map((r) => r.novelty);
     assert.ok(novelty.every((v) => v !== null && v >= 0 && v <= 1), 'novelty in [0, 1] for every rule');
     assert.ok(novelty.some((v) => v! > 0) && novelty.some((v) => v! < 0.5), `novelty spread: max ${Math.max(...novelty.map(Number)).toFixed(2)}`);
+    // … and the classes' shares by that model, one per class, summing to 1.
+    const { modelShares: kept } = JSON.parse((app.project.db.prepare('SELECT params FROM iws_sessions WHERE id = ?').get(status.sessionId) as { params: string }).params) as { modelShares: number[] };
+    assert.equal(kept.length, status.classes.length);
+    assert.ok(Math.abs(kept.reduce((a, b) => a + b, 0) - 1) < 1e-4 && kept.every((v) => v >= 0), `shares ${kept.map((v) => v.toFixed(2)).join(' ')}`);
     let card = (await app.call('iws.card', { sessionId: status.sessionId })) as IwsCard;
     const seen = new Set<number>();
     for (let i = 0; i < 6; i++) {
@@ -700,15 +716,14 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     }
     const undone = (await app.call('iws.undo', { sessionId: status.sessionId })) as { status: IwsStatus; undone: number };
     assert.equal(undone.status.answered, 5);
-    // The label model uses the accepted rules; the predicted-good ones only once asked for, kept with the session.
-    assert.equal(undone.status.usePredicted, false);
-    assert.equal(undone.status.estimate.lfsUsed, undone.status.accepted);
-    const withPredicted = (await app.call('iws.options', { sessionId: status.sessionId, usePredicted: true })) as IwsStatus;
-    assert.equal(withPredicted.usePredicted, true);
-    assert.ok(withPredicted.estimate.lfsUsed >= withPredicted.accepted, `${withPredicted.estimate.lfsUsed} rules in use, ${withPredicted.accepted} accepted`);
-    assert.equal(((await app.call('iws.session', { datasetId })) as IwsStatus).usePredicted, true, 'the choice is kept with the session');
+    // A new session's label model uses the accepted rules and those the ensemble predicts good;
+    // the person may turn the latter off, and the choice is kept with the session.
+    assert.equal(undone.status.usePredicted, true);
+    assert.ok(undone.status.estimate.lfsUsed >= undone.status.accepted, `${undone.status.estimate.lfsUsed} rules in use, ${undone.status.accepted} accepted`);
     await assert.rejects(app.call('iws.options', { sessionId: status.sessionId, usePredicted: 'yes' }), (e: LoupeError) => e.code === 'invalid-input');
     const accepted = (await app.call('iws.options', { sessionId: status.sessionId, usePredicted: false })) as IwsStatus;
+    assert.equal(accepted.usePredicted, false);
+    assert.equal(((await app.call('iws.session', { datasetId })) as IwsStatus).usePredicted, false, 'the choice is kept with the session');
     assert.equal(accepted.estimate.lfsUsed, accepted.accepted);
     // Apply is a job: cancelled early it writes nothing; run through, it reports its phases as it goes.
     const countRuleLabels = () => (app.project.db.prepare("SELECT COUNT(*) AS n FROM labels WHERE source = 'label-model'").get() as { n: number }).n;
@@ -847,7 +862,7 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
   assert.ok(last.endModel > 1 / 9, `end model beats chance over 9 classes (${last.endModel})`);
 });
 
-test('the label model uses the accepted rules; the ones the ensemble predicts good join only when asked', () => {
+test('the label model uses the accepted rules, and with validated+predicted the ones the ensemble is sure are good (the lower end of the band above r)', () => {
   const lf = (classIndex: number, coverage: number): Lf => ({ key: `k${classIndex}-${coverage}`, description: '', classIndex, fires: new Uint32Array([0]), family: 'test', generator: 'test', coverage });
   const lfs = [lf(0, 0.1), lf(1, 0.2), lf(0, 0.3), lf(1, 0.4)];
   const given = new Map<number, Answer>([[0, 'useful'], [1, 'not']]);

@@ -1,8 +1,9 @@
-// `loupe iws simulate <project> --queries N [--noise p] [--acq straddle|random] [--with-predicted] [--json]`: runs
+// `loupe iws simulate <project> --queries N [--noise p] [--acq straddle|random] [--accepted-only] [--json]`: runs
 // interactive weak supervision with a simulated expert who answers from the project's true labels
 // (useful ⇔ the LF's accuracy on its coverage > 0.7), and prints, per number of answers, the label
-// model's and end model's accuracy and coverage. --with-predicted: the label model also uses the
-// rules the ensemble predicts good (finalLfs' 'validated+predicted'), as the app's option does.
+// model's and end model's accuracy and coverage. The label model uses the accepted rules and those
+// the ensemble predicts good, as a new session in the app does; --accepted-only: the accepted ones
+// alone (finalLfs' 'validated'), as the app's option turned off.
 import { parseArgs } from 'node:util';
 import { activateBackend } from '../engine/backends/select.ts';
 import { LoupeError } from '../errors.ts';
@@ -16,7 +17,7 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export async function runIws(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { json: { type: 'boolean' }, queries: { type: 'string', default: '50' }, noise: { type: 'string', default: '0' }, acq: { type: 'string', default: 'straddle' }, run: { type: 'string' }, seed: { type: 'string', default: '0' }, 'self-training': { type: 'string', default: '0' }, 'with-predicted': { type: 'boolean' } },
+    options: { json: { type: 'boolean' }, queries: { type: 'string', default: '50' }, noise: { type: 'string', default: '0' }, acq: { type: 'string', default: 'straddle' }, run: { type: 'string' }, seed: { type: 'string', default: '0' }, 'self-training': { type: 'string', default: '0' }, 'accepted-only': { type: 'boolean' } },
   });
   const [action, projectDir] = positionals;
   if (action !== 'simulate') throw new LoupeError('invalid-input', `Unknown iws action "${action ?? ''}".`, { hint: 'loupe iws simulate <project> --queries 50' });
@@ -30,7 +31,7 @@ export async function runIws(args: string[]): Promise<number> {
     const data = await simulationDataFor(host.project, { ...(values.run ? { runId: Number(values.run) } : {}), seed });
     const checkpoints = [...new Set([10, 25, 50, 100, 150, 200].filter((q) => q < queries).concat(queries))];
     const json = !!values.json;
-    const finalSet = values['with-predicted'] ? 'validated+predicted' : 'validated';
+    const finalSet = values['accepted-only'] ? 'validated' : 'validated+predicted';
     const result = await simulateIws(data, {
       queries: checkpoints, acquisition: values.acq, noise, seed, selfTraining: Number(values['self-training']), finalSet,
       onProgress: (d, t) => { if (!json && process.stderr.isTTY) process.stderr.write(`\rAnswering LF ${d}/${t}   `); },

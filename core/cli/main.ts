@@ -51,7 +51,7 @@ Usage:
                                                  embeddings: npy · labels: csv, folders, coco · clusters: csv
                                                  encoder: onnx, tfjs · lf-votes: npy (loupe export <project> --list: all formats)
   loupe label export <project> --format csv|folders|coco <out>   the labels (human first, then rules, then model)
-  loupe iws simulate <project> [--queries 50] [--noise p] [--acq straddle|random] [--with-predicted] [--json]
+  loupe iws simulate <project> [--queries 50] [--noise p] [--acq straddle|random] [--accepted-only] [--json]
                                                  weak supervision with a simulated expert (answers from the true labels)
   loupe plugin new ssl-method|lf-generator|importer|exporter <name> [--dir FOLDER]
                                                  scaffold a working plugin (default: the user plugins folder)

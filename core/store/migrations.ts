@@ -291,8 +291,8 @@ export const migrations: readonly Migration[] = [
   {
     version: 8,
     name: 'IWS rule novelty: the share of a rule\'s images a model of the examples alone puts in another class',
-    // Straddle weighs it (acquisition.ts NOVELTY_WEIGHT). Sessions prepared before have none and are
-    // asked by plain straddle.
+    // The usefulness ensemble's prior reads it (acquisition.ts usefulnessPrior). Sessions prepared
+    // before have none: their prior is the example images' word alone.
     sql: `ALTER TABLE iws_lfs ADD COLUMN novelty REAL;`,
   },
 ];

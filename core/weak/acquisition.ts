@@ -12,8 +12,9 @@
 // accepted LFs (a rejection counting a quarter), and straddle picks within it. Ranked globally, straddle
 // spends its questions on the classes whose LFs the ensemble finds hardest — often two confusable
 // classes — and the others never get the LFs that would label them.
-// Within the class, straddle's score gains NOVELTY_WEIGHT times the rule's novelty: the share of
-// the images it fires on that the model of the person's labels alone puts in another class.
+// What the ensemble starts from before any answer is usefulnessPrior: the example images' word on
+// a rule and its novelty (the share of its images a model of the person's labels alone puts in
+// another class).
 import { Rng } from '../engine/rng.ts';
 
 export type Acquisition = 'straddle' | 'random';
@@ -27,26 +28,17 @@ export const USEFUL_THRESHOLD = 0.6;
  */
 export const WARM_START_TRIES = 2;
 /**
- * Weight of a rule's novelty in straddle's score (1.96σ − |μ − r| + weight · novelty). The
- * candidates are built from the example images, so most fire where a model of those examples
- * already names the class; a "Yes" there changes few labels, and its wrong images, where classes
- * meet, cost more. Straddle without novelty found good rules at random's pace or slower and
- * accepted the marginal ones (accuracy just above 0.7) it is built to find: Fashion-MNIST at 50
- * answers, 8 draws, 15.3 rules accepted against random's 18.8, end model 67.0% against 68.0%.
- * Weighted by novelty it asks where a "Yes" would relabel images, and ranks those by the
- * ensemble's doubt. It accepts fewer rules (7.6 of 50 on Fashion-MNIST), but they are the ones
- * that move the end model. End model at 25 / 50 answers, 16 draws (seeds 0–15), straddle −
- * random: Fashion-MNIST +0.74 / +0.72 point (better in 11 and 10 of 16), emoji −0.34 / +0.71
- * (7 and 10 of 16). Weights 2 / 4 / 8, 8 draws, at 50: Fashion-MNIST 68.6 / 68.9 / 68.4%,
- * emoji (2, 4) 64.2 / 64.4%. Within noise on emoji (draws 0–7 alone: −0.5 point), and no gain by
- * 100 answers: after ~25 it accepts little (of the rules most of whose images the examples' model
- * puts elsewhere, 2% are good), while random's acceptances add coverage. Bench, 8 draws, at 100,
- * straddle / random: Fashion-MNIST 69.3 / 69.7%, emoji 65.0 / 65.8%. Not better: the weight
- * falling as novel rules are refused (4 · (yes + 5) / (asked + 1)), Fashion-MNIST 68.5% at 100;
- * novelty times μ, 67.6%.
+ * Least weight of a class in straddle's class order: a class's weight is k times its share of the
+ * images by the model of the person's labels (modelShares), at least this, so a class that model
+ * rarely predicts is still asked about. Why weigh: where one class holds most images (emoji:
+ * People & Body, 61%), its rules decide most of the labels, and asking every class alike spent
+ * most answers on the small ones, four of which have no good rule. Emoji, straddle − random, end
+ * model at 25 / 50 / 100 answers (16 draws): unweighted −0.77 / −0.23 / +0.69 point, weighted
+ * +0.96 / +0.35 / +1.09; weighted straddle accepts 22.5 rules of 50 against 7.6. Where classes
+ * are about equal in size the weights are near 1 and change little (Fashion-MNIST: see
+ * bench/iws.ts).
  */
-export const NOVELTY_WEIGHT = 4;
-
+export const MIN_CLASS_WEIGHT = 0.25;
 export interface AcquisitionInput {
   coverage: ArrayLike<number>;
   classOf: ArrayLike<number>;
@@ -56,10 +48,10 @@ export interface AcquisitionInput {
   accepted?: Set<number>;
   mean?: Float32Array;
   std?: Float32Array;
-  /** Per LF: the share of its images a model of the person's labels alone puts in another class (ruleNovelty). */
-  novelty?: ArrayLike<number>;
   /** What the user's example images say of each LF (exampleAgreement). */
   examples?: ExampleAgreement;
+  /** Per class: the share of the images a model of the person's labels alone puts in it (modelShares); straddle asks the larger classes more. */
+  modelShares?: ArrayLike<number>;
   /** Per LF: its group (cuts of one score), or undefined. */
   groupOf?: (string | undefined)[];
   warmStart?: number;
@@ -101,6 +93,36 @@ export function ruleNovelty(lfs: { classIndex: number; fires: Uint32Array }[], m
     for (const r of lf.fires) if (modelClass[r]! >= 0 && modelClass[r] !== lf.classIndex) other++;
     return lf.fires.length ? other / lf.fires.length : 0;
   });
+}
+
+/** Per class, the share of the rows `modelClass` (a class per row; −1: none) puts in it. */
+export function modelShares(modelClass: ArrayLike<number>, classes: number): Float32Array {
+  const counts = new Float32Array(classes);
+  let total = 0;
+  for (let r = 0; r < modelClass.length; r++) if (modelClass[r]! >= 0) (counts[modelClass[r]!]!++, total++);
+  return counts.map((c) => (total ? c / total : 1 / classes));
+}
+
+const logOdds = (p: number) => {
+  const q = Math.min(0.98, Math.max(0.02, p));
+  return Math.log(q / (1 - q));
+};
+
+/**
+ * P(useful) of each LF before any answer, the base the usefulness ensemble corrects: the example
+ * images' smoothed precision, and, where the rules' novelty is known (ruleNovelty), 1 − novelty,
+ * their log-odds added (two independent pieces of evidence, each clipped to [0.02, 0.98]). Why
+ * novelty: a rule whose images the examples' model mostly puts in other classes is seldom good
+ * (accuracy > 0.7): of those, 1–3% are, against 15–30% of all rules. As a ranking of the unjudged
+ * rules by usefulness (AUC, draws 0–2, Fashion-MNIST / emoji): the example prior alone 0.78–0.79 /
+ * 0.72–0.79, 1 − novelty 0.92–0.96 / 0.96–0.99, both 0.92–0.96 / 0.97–0.99; the ensemble after 50
+ * straddle answers 0.78–0.81 / 0.88–0.90 from the example prior, 0.95–0.96 / 0.97–0.99 from both.
+ * Until 2026-12-04 straddle added 4 · novelty to its score instead, which sent it to the novel
+ * rules: it found one or two good ones early, then asked about bad ones (1 "Yes" in 30).
+ */
+export function usefulnessPrior(agreement: ExampleAgreement, novelty?: ArrayLike<number> | null): Float32Array {
+  if (!novelty) return agreement.prior.slice();
+  return Float32Array.from(agreement.prior, (p, j) => 1 / (1 + Math.exp(-(logOdds(p) + logOdds(1 - novelty[j]!)))));
 }
 
 /** LFs not worth asking: judged, or implied by a judged cut of the same group. */
@@ -158,13 +180,15 @@ export function nextQuery(kind: Acquisition, input: AcquisitionInput, rng: Rng):
   if (kind === 'random' || !input.mean || !input.std) return open[rng.int(open.length)]!;
   const withOpen = new Set(open.map((j) => input.classOf[j]!));
   // A rejection counts as a quarter of an acceptance: a class whose rules keep failing (no good
-  // rule may exist for it) is asked about less, not forever.
-  const need = (c: number) => accepted[c] + 0.25 * (tries[c] - accepted[c]);
+  // rule may exist for it) is asked about less, not forever. A class's need is divided by its
+  // weight (MIN_CLASS_WEIGHT).
+  const weight = (c: number) => (input.modelShares ? Math.max(MIN_CLASS_WEIGHT, k * input.modelShares[c]!) : 1);
+  const need = (c: number) => (accepted[c] + 0.25 * (tries[c] - accepted[c])) / weight(c);
   const cls = Array.from({ length: k }, (_, c) => c).filter((c) => withOpen.has(c)).sort((a, b) => need(a) - need(b) || a - b)[0]!;
   let best = -1, bestScore = -Infinity;
   for (const j of open) {
     if (input.classOf[j] !== cls) continue;
-    const score = 1.96 * input.std[j]! - Math.abs(input.mean[j]! - USEFUL_THRESHOLD) + NOVELTY_WEIGHT * (input.novelty?.[j] ?? 0);
+    const score = 1.96 * input.std[j]! - Math.abs(input.mean[j]! - USEFUL_THRESHOLD);
     if (score > bestScore) (bestScore = score), (best = j);
   }
   return best;

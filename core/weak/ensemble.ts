@@ -5,8 +5,8 @@
 // uncertainty the acquisition function needs.
 //
 // The nets learn a correction to a prior, not P(useful) from nothing: given one (what the user's
-// example images say of each LF, acquisition.ts), its logit times a learnt gain (starting at 1)
-// is added to the output. From fingerprints alone, 50 answers were not enough to beat the prior
+// example images and the rule's novelty say of each LF, acquisition.ts usefulnessPrior), its
+// logit times a learnt gain (starting at 1) is added to the output. From fingerprints alone, 50 answers were not enough to beat the prior
 // itself (Fashion-MNIST, two draws: AUC 0.69 / 0.61 on the unjudged LFs against the prior's
 // 0.80 / 0.76); with it, 0.82 / 0.81, and 0.88 / 0.84 at 100 answers.
 //

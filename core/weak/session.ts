@@ -16,14 +16,14 @@ import type { Project } from '../store/project.ts';
 import { getEmbedding, latestEmbedding, latestFinishedRun, listRuns } from '../store/runs.ts';
 import { ensureClass } from '../store/images.ts';
 import { heldOutImages, LEARNABLE_SQL } from '../store/splits.ts';
-import { exampleAgreement, ruleNovelty, type ExampleAgreement } from './acquisition.ts';
+import { exampleAgreement, modelShares, ruleNovelty, usefulnessPrior, type ExampleAgreement } from './acquisition.ts';
 import { builtinLfGenerators, generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset, type Fingerprints } from './fingerprint.ts';
 import { answers, chooseNext, finalLfs, labelRows, predict, trainEndModel, type Answer } from './iws.ts';
 import type { UsefulnessPrediction } from './ensemble.ts';
 import { resolveClassShares, type ClassBalance } from './propagate.ts';
-import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionNovelty, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
+import { getSession, saveAnswer, saveParams, saveResult, saveSession, sessionAnswers, sessionClassBalance, sessionClassShares, sessionLfs, sessionModelShares, sessionNovelty, sessionUsesPredicted, undoAnswer, type SessionClass, type SessionRow } from './store.ts';
 import { emptyLabelModel } from './label-model.ts';
 import { hardLabels } from './votes.ts';
 
@@ -65,7 +65,7 @@ export interface IwsStatus {
   classBalance: ClassBalance;
   /** The rough share of the images per class in percent the person last applied with (null: not given). */
   classShares: (number | null)[];
-  /** Whether the label model also uses the rules the ensemble predicts good (off by default: finalLfs). */
+  /** Whether the label model also uses the rules the ensemble predicts good (on in sessions prepared since 2026-12-04: finalLfs). */
   usePredicted: boolean;
   /** Live estimate from the label model over the current LF set. */
   estimate: { lfsUsed: number; coverage: number; meanConfidence: number; perClass: number[]; heldOut: HeldOutScore | null };
@@ -114,6 +114,10 @@ interface Loaded {
   agreement: ExampleAgreement;
   /** Per LF, ruleNovelty against the model of the person's labels when the session was prepared (null: older session). */
   novelty: Float32Array | null;
+  /** What the ensemble corrects: usefulnessPrior of the examples' agreement and the novelty. */
+  prior: Float32Array;
+  /** Per class, its share of the images by the same model (null: older session): straddle's class weights. */
+  modelShares: number[] | null;
   given: Map<number, Answer>;
   prediction: UsefulnessPrediction | null;
   known: Int32Array;
@@ -191,17 +195,19 @@ export class IwsSessions {
     const { lfs, problems } = generateCandidates(ctx, this.generators());
     for (const p of problems) console.error(`LF generator ${p.generator} skipped: ${p.reason}`);
     if (lfs.length === 0) throw new LoupeError('internal', 'No candidate rules could be made from this embedding.');
-    const novelty = await this.noveltyOf(datasetId, emb.features, embRow.dim, emb.imageIds, rowOf, classes, lfs, classBalance, io);
-    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params: { runId: run.id, classBalance } }, lfs, novelty);
+    const { novelty, shares } = await this.examplesModelView(datasetId, emb.features, embRow.dim, emb.imageIds, rowOf, classes, lfs, classBalance, io);
+    const params = { runId: run.id, classBalance, usePredicted: true, ...(shares ? { modelShares: [...shares] } : {}) };
+    const sessionId = saveSession(this.project.db, { datasetId, embeddingId: embRow.id, classes, params }, lfs, novelty);
     return { sessionId, candidates: lfs.length, classes: classes.length };
   }
 
   /**
-   * ruleNovelty of every candidate against the end model of the person's labels alone (the
-   * examples and any human labels of learnable images), the model a "Yes" would change.
+   * What the end model of the person's labels alone (the examples and any human labels of
+   * learnable images), the model a "Yes" would change, says: ruleNovelty of every candidate, and
+   * the classes' shares of the images (modelShares; null without a model).
    */
-  private async noveltyOf(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: SessionClass[], lfs: Lf[],
-    classBalance: ClassBalance, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void }): Promise<Float32Array> {
+  private async examplesModelView(datasetId: number, features: Float32Array, dim: number, imageIds: number[], rowOf: Map<number, number>, classes: SessionClass[], lfs: Lf[],
+    classBalance: ClassBalance, io: { signal?: AbortSignal; progress?: (done: number, total: number | null, m?: Record<string, string | number>) => void }): Promise<{ novelty: Float32Array; shares: Float32Array | null }> {
     const n = imageIds.length, k = classes.length;
     const known = new Int32Array(n).fill(-1);
     for (const { row, c } of this.labelledRows(datasetId, classes, rowOf, `l.source = 'human' AND ${LEARNABLE_SQL}`)) known[row] = c;
@@ -211,8 +217,9 @@ export class IwsSessions {
       classes: k, known, classBalance, ...(io.signal ? { signal: io.signal } : {}),
       onProgress: (phase, f) => io.progress?.(Math.round(1000 * f), 1000, { phase: `What the examples already say: ${phase.toLowerCase()}` }),
     });
-    if (!model) return new Float32Array(lfs.length);
-    return ruleNovelty(lfs, argmaxRows(predictProbabilities(model, features, all), k));
+    if (!model) return { novelty: new Float32Array(lfs.length), shares: null };
+    const modelClass = argmaxRows(predictProbabilities(model, features, all), k);
+    return { novelty: ruleNovelty(lfs, modelClass), shares: modelShares(modelClass, k) };
   }
 
   /** Rows of `imageIds` that models may learn from: all but the validation and test images. */
@@ -236,9 +243,10 @@ export class IwsSessions {
     const fp = fingerprints(lfs, row.classes.length, fingerprintSubset(emb.imageIds.length, 2000, 0));
     const agreement = exampleAgreement(lfs, exampleClass);
     const known = new Int32Array(emb.imageIds.length).fill(-1);
+    const novelty = sessionNovelty(this.project.db, sessionId), prior = usefulnessPrior(agreement, novelty);
     const loaded: Loaded = {
-      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, rowOf, lfs, fp, agreement, given, known, novelty: sessionNovelty(this.project.db, sessionId),
-      prediction: given.size ? predict(fp, given, { members: 10, prior: agreement.prior }) : null,
+      row, features: emb.features, dim: embRow.dim, imageIds: emb.imageIds, rowOf, lfs, fp, agreement, given, known, novelty, prior, modelShares: sessionModelShares(row),
+      prediction: given.size ? predict(fp, given, { members: 10, prior }) : null,
     };
     this.cache.set(sessionId, loaded);
     return loaded;
@@ -296,7 +304,7 @@ export class IwsSessions {
 
   card(sessionId: number): IwsCard | null {
     const s = this.load(sessionId);
-    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement, s.novelty ?? undefined);
+    const next = chooseNext('straddle', s.lfs, s.row.classes.length, s.given, s.prediction, new Rng(s.given.size + 1), s.agreement, s.modelShares ?? undefined);
     if (next === null) return null;
     const lf = s.lfs[next]!;
     const rng = new Rng(next);
@@ -316,7 +324,7 @@ export class IwsSessions {
     saveAnswer(this.project.db, sessionId, lfIdx, answer);
     s.given.delete(lfIdx);
     s.given.set(lfIdx, answer);
-    s.prediction = predict(s.fp, s.given, { members: 10, prior: s.agreement.prior, seed: s.given.size });
+    s.prediction = predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size });
     return { card: this.card(sessionId), status: this.status(sessionId) };
   }
 
@@ -324,7 +332,7 @@ export class IwsSessions {
     const s = this.load(sessionId);
     const undone = undoAnswer(this.project.db, sessionId);
     if (undone !== null) s.given.delete(undone);
-    s.prediction = s.given.size ? predict(s.fp, s.given, { members: 10, prior: s.agreement.prior, seed: s.given.size }) : null;
+    s.prediction = s.given.size ? predict(s.fp, s.given, { members: 10, prior: s.prior, seed: s.given.size }) : null;
     return { card: this.card(sessionId), status: this.status(sessionId), undone };
   }
 

@@ -8,7 +8,7 @@ import { argmaxRows, predictProbabilities, trainClassifier, type Classifier } fr
 import { l2normalizeRows } from '../learn/vectors.ts';
 import { whitenedGeometry } from '../learn/whiten.ts';
 import type { LfContext } from '../plugins/contract.ts';
-import { exampleAgreement, ruleNovelty, type Acquisition } from './acquisition.ts';
+import { exampleAgreement, modelShares, ruleNovelty, usefulnessPrior, type Acquisition } from './acquisition.ts';
 import { generateCandidates, type Lf } from './candidates.ts';
 import { withKmeansClusterings } from './clusterings.ts';
 import { fingerprints, fingerprintSubset } from './fingerprint.ts';
@@ -38,7 +38,7 @@ export interface SimulationOptions {
   seed?: number;
   ensembleMembers?: number;
   selfTraining?: number;
-  /** The rules the label model uses (finalLfs): the accepted ones by default. */
+  /** The rules the label model uses (finalLfs): by default, as the app's sessions, the accepted ones and the predicted-good ones. */
   finalSet?: FinalSet;
   /** Also score the end model on the true labels of the rows the label model covers (truthWhereCovered). */
   diagnose?: boolean;
@@ -318,11 +318,12 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const rng = new Rng(seed + 17);
   const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, rightWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
-  // As the app does (session.ts): novelty against the model of the example images alone.
+  // As the app does (session.ts): novelty and the classes' shares by the model of the example images alone.
   const novelty = ruleNovelty(trainLfs, await examplesOnlyTrainClasses());
+  const shares = modelShares(await examplesOnlyTrainClasses(), k);
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
-  const agreement = exampleAgreement(lfs, exampleClass), prior = agreement.prior;
+  const agreement = exampleAgreement(lfs, exampleClass), prior = usefulnessPrior(agreement, novelty);
   const given = new Map<number, Answer>();
   const points: SimulationPoint[] = [];
   const maxQ = Math.max(...options.queries);
@@ -339,14 +340,14 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
     points.push({ queries: 0, accepted: 0, lfsUsed: 0, rules: [], labelModel: none, majorityVote: none, endModel: model ? accuracyOn(model, data.features, data.test, data.truth, k) : 0 });
   }
   for (let q = 1; q <= maxQ; q++) {
-    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement, novelty);
+    const next = chooseNext(options.acquisition, lfs, k, given, prediction, rng, agreement, shares);
     if (next === null) break;
     const flip = rng.uniform(0, 1) < (options.noise ?? 0);
     given.set(next, useful[next] !== flip ? 'useful' : 'not');
     if (options.acquisition === 'straddle' || options.queries.includes(q)) prediction = predict(fp, given, { members: options.ensembleMembers ?? 10, seed: seed + q, prior });
     options.onProgress?.(q, maxQ);
     if (!options.queries.includes(q)) continue;
-    const chosen = finalLfs(lfs, given, prediction, options.finalSet ?? 'validated');
+    const chosen = finalLfs(lfs, given, prediction, options.finalSet ?? 'validated+predicted');
     const lm = labelRows(trainLfs, chosen, data.train.length, k, { known });
     const mv = labelRows(trainLfs, chosen, data.train.length, k, { model: 'majority', known });
     const labels = hardLabels(lm).label;

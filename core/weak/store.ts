@@ -58,10 +58,18 @@ export function sessionClassShares(row: SessionRow): (number | null)[] {
 
 /**
  * Whether the label model also uses the rules the ensemble predicts good (finalLfs'
- * 'validated+predicted'); off unless the person turned it on (iws.options).
+ * 'validated+predicted'). A session prepared since 2026-12-04 starts with it on (prepare saves
+ * usePredicted: true); older ones, whose ensemble lacked the novelty prior, kept it off unless
+ * the person turned it on (iws.options).
  */
 export function sessionUsesPredicted(row: SessionRow): boolean {
   return row.params.usePredicted === true;
+}
+
+/** The classes' shares by the model of the person's labels when the session was prepared (modelShares); null for older sessions. */
+export function sessionModelShares(row: SessionRow): number[] | null {
+  const v = row.params.modelShares;
+  return Array.isArray(v) && v.length === row.classes.length && v.every((x) => typeof x === 'number' && x >= 0 && x <= 1) ? (v as number[]) : null;
 }
 
 export function getSession(db: Db, id: number): SessionRow | undefined {
