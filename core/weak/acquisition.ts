@@ -17,6 +17,7 @@
 // a rule and its novelty (the share of its images a model of the person's labels alone puts in
 // another class).
 import { Rng } from '../engine/rng.ts';
+import { priorLogOdds } from './ensemble.ts';
 
 export type Acquisition = 'straddle' | 'random';
 export const USEFUL_THRESHOLD = 0.6;
@@ -105,11 +106,6 @@ export function modelShares(modelClass: ArrayLike<number>, classes: number): Flo
   return counts.map((c) => (total ? c / total : 1 / classes));
 }
 
-const logOdds = (p: number) => {
-  const q = Math.min(0.98, Math.max(0.02, p));
-  return Math.log(q / (1 - q));
-};
-
 /**
  * P(useful) of each LF before any answer, the base the usefulness ensemble corrects: the example
  * images' smoothed precision, and, where the rules' novelty is known (ruleNovelty), 1 − novelty,
@@ -124,7 +120,7 @@ const logOdds = (p: number) => {
  */
 export function usefulnessPrior(agreement: ExampleAgreement, novelty?: ArrayLike<number> | null): Float32Array {
   if (!novelty) return agreement.prior.slice();
-  return Float32Array.from(agreement.prior, (p, j) => 1 / (1 + Math.exp(-(logOdds(p) + logOdds(1 - novelty[j]!)))));
+  return Float32Array.from(agreement.prior, (p, j) => 1 / (1 + Math.exp(-(priorLogOdds(p) + priorLogOdds(1 - novelty[j]!)))));
 }
 
 /** LFs not worth asking: judged, or implied by a judged cut of the same group. */

@@ -63,6 +63,12 @@ function forward(net: Net, x: Float32Array, o: number, d: number, h: number, h1:
   return z;
 }
 
+/** The log-odds of a prior probability, clipped to [0.02, 0.98]: no prior is certain. */
+export function priorLogOdds(p: number): number {
+  const q = Math.min(0.98, Math.max(0.02, p));
+  return Math.log(q / (1 - q));
+}
+
 /** Standardises fingerprint columns (so SVD components and class one-hots weigh alike). */
 function standardise(x: Float32Array, d: number): Float32Array {
   const n = x.length / d;
@@ -89,11 +95,7 @@ export function predictUsefulness(fingerprint: Float32Array, dim: number, judged
   const lr = options.learningRate ?? 0.01, l2 = options.l2 ?? 1e-4, patience = options.patience ?? 20;
   const rng = new Rng(options.seed ?? 0);
   const x = standardise(fingerprint, dim);
-  const logit = (p: number) => {
-    const q = Math.min(0.98, Math.max(0.02, p));
-    return Math.log(q / (1 - q));
-  };
-  const offset = Float64Array.from({ length: J }, (_, j) => (options.prior ? logit(options.prior[j]!) : 0));
+  const offset = Float64Array.from({ length: J }, (_, j) => (options.prior ? priorLogOdds(options.prior[j]!) : 0));
   const out = (net: Net, j: number) => forward(net, x, j * dim, dim, h, h1, h2) + net.gain[0]! * offset[j]!;
   const sum = new Float64Array(J), sumSq = new Float64Array(J);
   if (judged.length === 0 || new Set(judged.map((j) => j.label)).size < 2) {

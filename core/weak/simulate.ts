@@ -319,8 +319,8 @@ export async function simulateIws(data: SimulationData, options: SimulationOptio
   const { examples, lfs, proposed, useful, trainLfs, trainTruth, known, endModel, examplesOnlyModel, examplesOnlyTrainClasses, truthWhereCovered, rightWhereCovered, whereRulesLabel } = await simulationSetup(data, seed, options.examplesPerClass ?? 3, options.classBalance, options.classShares);
   const fp = fingerprints(lfs, k, fingerprintSubset(n, 2000, seed), { seed });
   // As the app does (session.ts): novelty and the classes' shares by the model of the example images alone.
-  const novelty = ruleNovelty(trainLfs, await examplesOnlyTrainClasses());
-  const shares = modelShares(await examplesOnlyTrainClasses(), k);
+  const examplesOnlyClass = await examplesOnlyTrainClasses();
+  const novelty = ruleNovelty(trainLfs, examplesOnlyClass), shares = modelShares(examplesOnlyClass, k);
   const exampleClass = new Map<number, number>();
   examples.forEach((rows, c) => rows.forEach((r) => exampleClass.set(r, c)));
   const agreement = exampleAgreement(lfs, exampleClass), prior = usefulnessPrior(agreement, novelty);
