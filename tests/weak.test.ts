@@ -655,13 +655,15 @@ test('active labelling in the app: suggestions from the end model\'s spreading, 
     // its refills leave the first view's reference alone. After the second view's two rounds of 5
     // labels, the first view measures the move over all 10, as a third view that refilled when the
     // second started and then again does (a shared reference would repeat the second view's last
-    // figure, the move over its last 5).
+    // figure, the move over its last 5). Both rounds label classes other than the one the session
+    // says holds 90% of the images: 5 labels of that class, which the model already guesses for
+    // most, moved 1 to 8 of 211 guesses, and none in one CI run.
     const other = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
     assert.equal(other.progress.changed, null, 'a new view has no earlier model');
     assert.equal(((await host.call('active.suggest', { datasetId, count: 10, view: 'third' })) as typeof plain).progress.changed, null);
     await host.call('labels.set', { imageIds: other.items.slice(0, 5).map((s) => s.imageId), className: names[2]! });
     const otherOnce = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
-    await host.call('labels.set', { imageIds: otherOnce.items.slice(0, 5).map((s) => s.imageId), className: names[0]! });
+    await host.call('labels.set', { imageIds: otherOnce.items.slice(0, 5).map((s) => s.imageId), className: names[1]! });
     const otherTwice = (await host.call('active.suggest', { datasetId, count: 10, view: 'second window' })) as typeof plain;
     assert.ok(otherTwice.progress.changed !== null && otherTwice.progress.changed > 0, `second view moved ${otherTwice.progress.changed}`);
     const first = (await host.call('active.suggest', { datasetId, count: 10 })) as typeof plain;
