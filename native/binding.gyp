@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "loupe_kernels",
-      "sources": ["src/addon.cc", "src/augment_ops.cc", "src/conv.cc", "src/elementwise.cc", "src/gemm.cc", "src/label_model.cc", "src/sinkhorn.cc", "src/thread_pool.cc", "src/umap.cc"],
+      "sources": ["src/addon.cc", "src/augment_ops.cc", "src/conv.cc", "src/elementwise.cc", "src/gemm.cc", "src/label_model.cc", "src/sinkhorn.cc", "src/spread.cc", "src/thread_pool.cc", "src/umap.cc"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-Wno-psabi", "-fno-math-errno"],

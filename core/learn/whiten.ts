@@ -9,11 +9,13 @@
 // Measured (active labelling, end model after 10 / 25 / 50 images, 24 draws, the picks alone
 // whitened): Fashion-MNIST 70.8 / 73.0 / 74.7% → 71.2 / 73.6 / 75.8% (ceiling 84.3%), emoji
 // 66.5 / 69.8 / 71.3% → 66.9 / 69.9 / 72.3% (ceiling 78.2%); shrinkage 0.1: 76.0 / 71.8% at 50.
-// Not used for the neighbour graph: whitened there too, Fashion-MNIST reached 76.6% but emoji
-// fell back 0.5 point, and where the classes differ along the large directions and the noise is
-// even across all (weak.test.ts's propagation case) the graph lost its groups (end model 76%
-// against > 93%). Nor for the linear head: given whitened rows, the fully supervised model lost
-// 1.2 points on Fashion-MNIST and 5 on emoji (its L2 penalty then weighs noise directions alike).
+// The neighbour graph does not use it alone: whitened there too, Fashion-MNIST reached 76.6% but
+// emoji fell back 0.5 point, and where the classes differ along the large directions and the noise
+// is even across all (weak.test.ts's propagation case) the graph lost its groups (end model 76%
+// against > 93%). The graph choice (core/weak/graph-choice.ts) blends it with the raw geometry
+// where the person's labels say that spreads better. Nor the linear head: given whitened rows, the
+// fully supervised model lost 1.2 points on Fashion-MNIST and 5 on emoji (its L2 penalty then
+// weighs noise directions alike).
 import { symmetricEigen } from '../engine/collapse.ts';
 import { Rng } from '../engine/rng.ts';
 import { l2normalizeRows } from './vectors.ts';

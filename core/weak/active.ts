@@ -36,6 +36,8 @@ export interface SuggestionModelOptions {
   classShares?: (number | null)[];
   seed?: number;
   maxRows?: number;
+  /** Every row in the whitened geometry (the picks' rows, kept per embedding): the graph choice reads them. */
+  whitened?: Float32Array;
 }
 
 /**
@@ -45,7 +47,7 @@ export interface SuggestionModelOptions {
 export async function suggestionModel(features: Float32Array, dim: number, rows: number[], known: Int32Array, lm: LabelModel, options: SuggestionModelOptions): Promise<EndModel | null> {
   return trainEndModel(features, dim, rows, lm, {
     classes: options.classes, known, classBalance: options.classBalance, ...(options.classShares ? { classShares: options.classShares } : {}),
-    seed: options.seed ?? 0, propagation: { maxRows: options.maxRows ?? SUGGESTION_GRAPH_ROWS },
+    seed: options.seed ?? 0, propagation: { maxRows: options.maxRows ?? SUGGESTION_GRAPH_ROWS, ...(options.whitened ? { whitened: options.whitened } : {}) },
   });
 }
 
@@ -226,7 +228,7 @@ export async function suggestImages(project: Project, datasetId: number, count: 
   // Learnt from: the images models may learn from (not the held-out ones, not even unlabelled in
   // the neighbour graph); guessed for every image.
   const learnable = all.filter((r) => !heldOut.has(emb.imageIds[r]!));
-  const model = await suggestionModel(features, row.dim, learnable, known, lm, { classes: k, ...sizeAnswers(project, datasetId, classes) });
+  const model = await suggestionModel(features, row.dim, learnable, known, lm, { classes: k, whitened: unit, ...sizeAnswers(project, datasetId, classes) });
   if (!model) throw needsTwoClasses();
   const skip = new Set(exclude);
   // The person's own labels are never suggested again; imported ones may be (to be checked). Both

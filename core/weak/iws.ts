@@ -8,7 +8,8 @@ import type { Lf } from './candidates.ts';
 import { predictUsefulness, type EnsembleOptions, type UsefulnessPrediction } from './ensemble.ts';
 import type { Fingerprints } from './fingerprint.ts';
 import { fitLabelModel, majorityVote, type LabelModel } from './label-model.ts';
-import { CLASS_BALANCE, classSeedScale, neighbourGraph, spreadingAlpha, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
+import { chooseGraph } from './graph-choice.ts';
+import { CLASS_BALANCE, classSeedScale, spreadingAlpha, spreadLabels, type ClassBalance, type PropagationOptions } from './propagate.ts';
 import { voteMatrix } from './votes.ts';
 
 /** The expert's answers to "is this a good rule for class X?", with the label and weight IWS trains on. */
@@ -216,7 +217,13 @@ async function propagatedTargets(features: Float32Array, dim: number, allRows: n
     else if (lm.covered[r]) seeds.set(lm.probs.subarray(r * k, (r + 1) * k), i * k);
   });
   capRuleMass(seeds, rows.map((r) => (known ? known[r]! : -1)), k);
-  const graph = await neighbourGraph(sub, dim, options.neighbours ?? 10, options.signal);
+  let whitened: Float32Array | undefined;
+  if (options.whitened) {
+    whitened = new Float32Array(rows.length * dim);
+    rows.forEach((r, i) => whitened!.set(options.whitened!.subarray(r * dim, (r + 1) * dim), i * dim));
+  }
+  const labelled = known ? rows.flatMap((r, i) => (known[r]! >= 0 ? [{ row: i, cls: known[r]! }] : [])) : [];
+  const { graph } = await chooseGraph(sub, dim, seeds, k, labelled, { ...options, ...(whitened ? { whitened } : {}) }, seed);
   const spread = spreadLabels(graph, seeds, k, options);
   const covered: number[] = [], reached: number[] = [];
   rows.forEach((r, i) => {

@@ -404,12 +404,13 @@ export async function simulateActiveLabeling(data: SimulationData, budgets: numb
     rules = labelRows(lfs, options.rules, n, k, { known: exampleLabels });
   }
   const classBalance = classBalanceOf(data), classShares = resolveClassShares(options.classShares ?? classSharesOf(data));
-  // The picks compare images in the whitened geometry, as the app's do (active.ts).
+  // The picks compare images in the whitened geometry, as the app's do (active.ts), and the graph
+  // choice reads the same rows.
   const unit = whitenedGeometry(data.features, data.dim);
   const fit = async () => {
     const known = new Int32Array(n).fill(-1);
     for (const r of labelled) known[r] = data.truth[r]!;
-    return (await suggestionModel(data.features, data.dim, data.train, known, rules, { classes: k, classBalance, ...(classShares ? { classShares } : {}), seed }))!;
+    return (await suggestionModel(data.features, data.dim, data.train, known, rules, { classes: k, classBalance, ...(classShares ? { classShares } : {}), seed, whitened: unit }))!;
   };
   // The training images the applied rules label and no person has: their labels seed the model.
   const ruleLabelled = () => data.train.filter((r) => rules.covered[r] && !labelled.has(r)).length;

@@ -13,6 +13,7 @@
 #include "gemm.h"
 #include "label_model.h"
 #include "sinkhorn.h"
+#include "spread.h"
 #include "thread_pool.h"
 #include "umap.h"
 
@@ -604,6 +605,34 @@ napi_value LabelModelPosteriors(napi_env env, napi_callback_info info) {
   return undefined(env);
 }
 
+// spreadDiffuse(rowStart, col, s, y, f, scratch, sizes[n, edges, cols, steps], keep): see spread.h.
+napi_value SpreadDiffuse(napi_env env, napi_callback_info info) {
+  Args args(env, info, 8);
+  std::vector<long> p = args.ints(6, 4);
+  const long n = p[0], edges = p[1], cols = p[2], steps = p[3];
+  const int32_t* row_start = args.i32(0, n + 1, "rowStart");
+  const int32_t* col = args.i32(1, edges, "col");
+  const double* s = args.f64(2, edges, "s");
+  const double* y = args.f64(3, n * cols, "y");
+  double* f = args.f64(4, n * cols, "f");
+  double* scratch = args.f64(5, n * cols, "scratch");
+  const double keep = args.number(7);
+  if (args.failed) return nullptr;
+  // Checked once so the kernel can index freely.
+  const char* problem = nullptr;
+  if (row_start[0] != 0 || row_start[n] != edges) problem = "rowStart must run from 0 to the edges";
+  for (long i = 0; i < n && !problem; ++i)
+    if (row_start[i] > row_start[i + 1]) problem = "rowStart must not fall";
+  for (long t = 0; t < edges && !problem; ++t)
+    if (col[t] < 0 || col[t] >= n) problem = "an edge's column is outside the rows";
+  if (problem) {
+    napi_throw_range_error(env, nullptr, (std::string("spreadDiffuse: ") + problem).c_str());
+    return nullptr;
+  }
+  spread_diffuse(n, cols, steps, row_start, col, s, y, keep, f, scratch);
+  return undefined(env);
+}
+
 napi_value Info(napi_env env, napi_callback_info) {
   napi_value out, isa, threads;
   napi_create_object(env, &out);
@@ -655,6 +684,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"sinkhornAssign", nullptr, SinkhornAssign, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparsify", nullptr, SinkhornSparsify, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"knnExact", nullptr, KnnExact, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"spreadDiffuse", nullptr, SpreadDiffuse, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"umapEpochs", nullptr, UmapEpochs, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornCompact", nullptr, SinkhornCompact, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"sinkhornSparsePass", nullptr, SinkhornSparsePass, nullptr, nullptr, nullptr, napi_default, nullptr},

@@ -37,6 +37,8 @@ export interface NativeKernels {
   /** 2-D map kernels (core/cluster/umap.ts; native/src/umap.h). */
   knnExact?(x: Float32Array, idx: Int32Array, vals: Float32Array, sizes: Int32Array): void;
   umapEpochs?(head: Int32Array, tail: Int32Array, epochsPerSample: Float32Array, nextSample: Float32Array, nextNegative: Float32Array, y: Float32Array, rngState: Int32Array, sizes: Int32Array, params: Float32Array): void;
+  /** Label spreading's diffusion steps (core/weak/propagate.ts; native/src/spread.h); absent from binaries older than it. */
+  spreadDiffuse?(rowStart: Int32Array, col: Int32Array, s: Float64Array, y: Float64Array, f: Float64Array, scratch: Float64Array, sizes: Int32Array, keep: number): void;
   /** Returns the number of entries kept (see native/src/sinkhorn.h). */
   sinkhornSparsify?(logits: Float32Array, slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, dropped: Float32Array, sizes: Int32Array, lambda: number, cutoff: number): number;
   sinkhornCompact?(slotVals: Float32Array, slotCols: Int32Array, count: Int32Array, vals: Float32Array, cols: Int32Array, rowPtr: Int32Array, sizes: Int32Array): void;
