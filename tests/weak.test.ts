@@ -27,6 +27,7 @@ import { accuracyOn, beforePriorMatch, finalLfs, matchUniformPrior, ruleMassCap,
 import type { Lf } from '../core/weak/candidates.ts';
 import { argmaxRows, gemm, predictProbabilities, trainClassifier } from '../core/learn/classifier.ts';
 import type { Suggestion, Suggestions } from '../core/weak/active.ts';
+import { predictedRulesHurt } from '../core/weak/session.ts';
 import { saveSession } from '../core/weak/store.ts';
 import { generateCandidates } from '../core/weak/candidates.ts';
 import { missingGranularities, withKmeansClusterings } from '../core/weak/clusterings.ts';
@@ -725,6 +726,14 @@ test('IWS on real images: the app session (cards, answers, undo, apply, LF votes
     await assert.rejects(app.call('iws.options', { sessionId: status.sessionId, usePredicted: 'yes' }), (e: LoupeError) => e.code === 'invalid-input');
     const accepted = (await app.call('iws.options', { sessionId: status.sessionId, usePredicted: false })) as IwsStatus;
     assert.equal(accepted.usePredicted, false);
+    // While predicted rules add some, the live held-out score carries the accepted rules' alone:
+    // the score the estimate shows once they are turned off.
+    const both = undone.status.estimate.heldOut!;
+    if (undone.status.estimate.lfsUsed > undone.status.accepted) {
+      assert.deepEqual(both.acceptedOnly, accepted.estimate.heldOut!.labelModel, 'the accepted rules alone, as measured with predicted rules off');
+      assert.equal(both.predictedRulesHurt, predictedRulesHurt(both));
+    } else assert.equal(both.acceptedOnly, undefined);
+    assert.equal(accepted.estimate.heldOut!.acceptedOnly, undefined, 'nothing to compare with predicted rules off');
     assert.equal(((await app.call('iws.session', { datasetId })) as IwsStatus).usePredicted, false, 'the choice is kept with the session');
     assert.equal(accepted.estimate.lfsUsed, accepted.accepted);
     // Apply is a job: cancelled early it writes nothing; run through, it reports its phases as it goes.
@@ -873,4 +882,18 @@ test('the label model uses the accepted rules, and with validated+predicted the 
   assert.deepEqual(finalLfs(lfs, given, prediction), [0]);
   assert.deepEqual(finalLfs(lfs, given, prediction, 'validated+predicted'), [0, 2]);
   assert.deepEqual(finalLfs(lfs, given, null, 'validated+predicted'), [0]);
+});
+
+test('predicted rules are said to hurt only when the accepted rules alone are measurably more right on the held-out images', () => {
+  const score = (accuracy: number, coverage: number, alone?: { accuracy: number; coverage: number }) => ({ images: 100, labelModel: { accuracy, coverage }, ...(alone ? { acceptedOnly: alone } : {}) });
+  // Careless answers: many predicted rules, a third right, against the few accepted ones.
+  assert.equal(predictedRulesHurt(score(0.33, 0.84, { accuracy: 0.8, coverage: 0.2 })), true);
+  // Five points lower on 50 and 30 images is within chance (z ≈ 0.5).
+  assert.equal(predictedRulesHurt(score(0.75, 0.5, { accuracy: 0.8, coverage: 0.3 })), false);
+  // Far lower, but the accepted rules label 5 images: too few to say.
+  assert.equal(predictedRulesHurt(score(0.3, 0.8, { accuracy: 1, coverage: 0.05 })), false);
+  // Better with the predicted rules, or nothing to compare with.
+  assert.equal(predictedRulesHurt(score(0.9, 0.8, { accuracy: 0.7, coverage: 0.3 })), false);
+  assert.equal(predictedRulesHurt(score(0.3, 0.8)), false);
+  assert.equal(predictedRulesHurt(null), false);
 });

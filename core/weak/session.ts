@@ -89,6 +89,36 @@ export interface HeldOutScore {
    * lowered the end model on Fashion-MNIST (6 draws, 72.8 → 71.9%) while emoji gained (69.9 → 71.1%).
    */
   endModelWithoutRules?: number;
+  /**
+   * Live estimate only, while predicted-good rules are in use and some were added: the label
+   * model of the accepted rules alone on the same images, so the person sees whether the
+   * predicted ones help (predictedRulesHurt).
+   */
+  acceptedOnly?: { accuracy: number; coverage: number };
+  /** With acceptedOnly: whether the predicted rules measurably lower the labels' accuracy (predictedRulesHurt). */
+  predictedRulesHurt?: boolean;
+}
+
+/** Fewest held-out images each label model must label before predictedRulesHurt says anything. */
+const HURT_MIN_COVERED = 10;
+
+/**
+ * Whether the rules Loupe predicts good make the labels measurably worse on the person's held-out
+ * images: at least 5 points below the accepted rules alone, and beyond chance (one-sided z ≥
+ * 1.64 on the two accuracies, pooled). Why: predicted rules follow the person's answers, so
+ * careless answers get amplified — the e2e's arbitrary Yes / No pattern on the demo embedding led
+ * to 110 rules labelling 84% of the held-out images, 33% right. The person should hear it and
+ * can turn them off.
+ */
+export function predictedRulesHurt(score: HeldOutScore | null): boolean {
+  const alone = score?.acceptedOnly;
+  if (!score || !alone) return false;
+  const n1 = Math.round(score.labelModel.coverage * score.images), n2 = Math.round(alone.coverage * score.images);
+  if (n1 < HURT_MIN_COVERED || n2 < HURT_MIN_COVERED) return false;
+  const drop = alone.accuracy - score.labelModel.accuracy;
+  const pooled = (alone.accuracy * n2 + score.labelModel.accuracy * n1) / (n1 + n2);
+  const se = Math.sqrt(Math.max(1e-12, pooled * (1 - pooled) * (1 / n1 + 1 / n2)));
+  return drop >= 0.05 && drop / se >= 1.64;
 }
 
 export interface IwsResults {
@@ -349,9 +379,24 @@ export class IwsSessions {
     return {
       sessionId, datasetId: s.row.datasetId, classes: s.row.classes.map((c) => ({ name: c.name, examples: c.examples.length })),
       classBalance: sessionClassBalance(s.row), classShares: sessionClassShares(s.row), usePredicted: sessionUsesPredicted(s.row), candidates: s.lfs.length, answered: s.given.size, accepted: [...s.given.values()].filter((a) => answers[a].label === 1).length,
-      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass, heldOut: this.heldOutScore(this.heldOutTruth(s), label) },
+      estimate: { lfsUsed: chosen.length, coverage: covered / s.imageIds.length, meanConfidence: covered ? conf / covered : 0, perClass, heldOut: this.liveHeldOut(s, chosen, label) },
       applied: (s.row.result as IwsResults | null) ?? null,
     };
+  }
+
+  /**
+   * The live estimate's held-out score; with predicted-good rules in use and adding some, the
+   * accepted rules' alone beside it (a second label-model fit, on the accepted rules only).
+   */
+  private liveHeldOut(s: Loaded, chosen: number[], label: Int32Array): HeldOutScore | null {
+    const held = this.heldOutTruth(s);
+    const score = this.heldOutScore(held, label);
+    if (!score || !sessionUsesPredicted(s.row)) return score;
+    const accepted = finalLfs(s.lfs, s.given, s.prediction, 'validated');
+    if (accepted.length === 0 || accepted.length === chosen.length) return score;
+    const alone = this.heldOutScore(held, hardLabels(labelRows(s.lfs, accepted, s.imageIds.length, s.row.classes.length, { known: s.known })).label);
+    const both: HeldOutScore = { ...score, acceptedOnly: alone!.labelModel };
+    return { ...both, predictedRulesHurt: predictedRulesHurt(both) };
   }
 
   /** The vote matrix of the session's LFs (those in use, or all), rows in embedding order. */
