@@ -207,15 +207,16 @@ async function suggestionTiming(rows: number, classes: number): Promise<void> {
   for (let i = 0; i < 10 * classes; i++) known[i] = truth[i]!;
   const all = Array.from({ length: rows }, (_, i) => i);
   const t = performance.now();
-  const model = (await suggestionModel(x, dim, all, known, emptyLabelModel(rows, classes), { classes, classBalance: 'unknown' }))!;
-  const fit = performance.now() - t;
-  // As active.ts does: every image's probabilities once, for the picks and the progress figures (every image's guess).
+  // As active.ts does: the picks' geometry (whiten.ts) first — fitted and projected on the first
+  // refill of an embedding, kept after — which the suggestion model's graph choice reads too.
+  const geometry = whitenedGeometry(x, dim);
+  const whiten = performance.now() - t;
+  const modelAt = performance.now();
+  const model = (await suggestionModel(x, dim, all, known, emptyLabelModel(rows, classes), { classes, classBalance: 'unknown', whitened: geometry }))!;
+  const fit = performance.now() - modelAt;
+  // Every image's probabilities once, for the picks and the progress figures (every image's guess).
   const probs = predictProbabilities(model, x, all);
   argmaxRows(probs, classes);
-  // The picks' geometry (whiten.ts): fitted and projected on the first refill of an embedding, kept after.
-  const picksAt = performance.now();
-  const geometry = whitenedGeometry(x, dim);
-  const whiten = performance.now() - picksAt;
   await pickImagesToLabel({ features: geometry, dim, pool: all.slice(10 * classes), covered: all.slice(0, 10 * classes), classes, count: 10, probabilities: (r) => rowsOf(probs, classes, r) });
   const total = performance.now() - t;
   console.log(`Active-labelling refill on ${rows.toLocaleString('en')} images (${classes} classes, 128 dims, neighbour graph on ${SUGGESTION_GRAPH_ROWS.toLocaleString('en')}): suggestion model ${(fit / 1000).toFixed(1)} s, with every image's guess (the progress figures) and 10 picks ${(total / 1000).toFixed(1)} s (target < 5 s: the queue refills with 5 images left), of which the picks' whitened geometry ${(whiten / 1000).toFixed(1)} s (first refill of an embedding only).`);

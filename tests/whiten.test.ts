@@ -60,3 +60,12 @@ test('whitening: without shrinkage the fitted rows have unit covariance; with it
   const rows = whitenedUnitRows(same, dim, fitWhitening(same, dim));
   assert.ok(rows.every((v) => Number.isFinite(v)));
 });
+
+test('whitening: the native projection gives the JavaScript one, across its row blocks', () => {
+  const dim = 24, { x } = blobs(20_000, dim, 3);
+  const w = fitWhitening(x, dim);
+  const native = whitenedUnitRows(x, dim, w), js = whitenedUnitRows(x, dim, w, { forceJs: true });
+  let worst = 0;
+  for (let i = 0; i < js.length; i++) worst = Math.max(worst, Math.abs(native[i]! - js[i]!));
+  assert.ok(worst < 1e-4, `largest difference ${worst}`);
+});

@@ -18,6 +18,8 @@
 // weighs noise directions alike).
 import { symmetricEigen } from '../engine/collapse.ts';
 import { Rng } from '../engine/rng.ts';
+import { loadNativeKernels } from '../engine/backends/native-kernels.ts';
+import { gemm } from './classifier.ts';
 import { l2normalizeRows } from './vectors.ts';
 
 /** Most rows the covariance is estimated from (a seeded random sample beyond): it settles long before. */
@@ -77,9 +79,30 @@ export function fitWhitening(features: Float32Array, dim: number, options: { shr
   return { mean, matrix };
 }
 
-/** The rows of `features` whitened (each taken to unit length, centred, projected) and taken to unit length again. */
-export function whitenedUnitRows(features: Float32Array, dim: number, w: Whitening): Float32Array {
-  const u = l2normalizeRows(features, dim), out = new Float32Array(u.length), centred = new Float64Array(dim);
+/** Rows projected per native product (a centred copy of them is made for it). */
+const PROJECT_BLOCK_ROWS = 16_384;
+
+/**
+ * The rows of `features` whitened (each taken to unit length, centred, projected) and taken to
+ * unit length again. The projection is one matrix product: on the native GEMM where it loads
+ * (100,000 rows × 128 dims: 3.6 s in the JavaScript loop below, which stays as the fallback and
+ * the reference), in single precision.
+ */
+export function whitenedUnitRows(features: Float32Array, dim: number, w: Whitening, options: { forceJs?: boolean } = {}): Float32Array {
+  const u = l2normalizeRows(features, dim), out = new Float32Array(u.length);
+  const load = options.forceJs ? null : loadNativeKernels();
+  if (load?.ok) {
+    const n = u.length / dim, projection = new Float32Array(dim * dim);
+    for (let e = 0; e < dim; e++) for (let j = 0; j < dim; j++) projection[j * dim + e] = w.matrix[e * dim + j]!;
+    for (let start = 0; start < n; start += PROJECT_BLOCK_ROWS) {
+      const rows = Math.min(PROJECT_BLOCK_ROWS, n - start);
+      const centred = u.slice(start * dim, (start + rows) * dim);
+      for (let i = 0; i < centred.length; i++) centred[i]! -= w.mean[i % dim]!;
+      gemm(load.kernels, centred, projection, out.subarray(start * dim, (start + rows) * dim), rows, dim, dim, false);
+    }
+    return l2normalizeRows(out, dim);
+  }
+  const centred = new Float64Array(dim);
   for (let o = 0; o < u.length; o += dim) {
     for (let j = 0; j < dim; j++) centred[j] = u[o + j]! - w.mean[j]!;
     for (let e = 0; e < dim; e++) {
