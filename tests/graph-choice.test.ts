@@ -7,6 +7,7 @@ import { loadNativeKernels } from '../core/engine/backends/native-kernels.ts';
 import { Rng } from '../core/engine/rng.ts';
 import { chooseGraph, crossValidatedSpread, MIN_CHOICE_LABELS } from '../core/weak/graph-choice.ts';
 import { neighbourGraph, spreadLabels, spreadLabelsMany } from '../core/weak/propagate.ts';
+import { smallDirectionBlobs } from './helpers/blobs.ts';
 
 /** Seeds (n × k) for the first `per` rows of each class, and those rows with their class. */
 function seedsOf(truth: Int32Array, k: number, per: number) {
@@ -20,17 +21,6 @@ function seedsOf(truth: Int32Array, k: number, per: number) {
   return { seeds, labelled };
 }
 
-/** Two classes told apart by one low-variance direction, beside large nuisance directions. */
-function smallDirection(n: number, dim: number, seed: number) {
-  const rng = new Rng(seed), x = new Float32Array(n * dim), truth = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    truth[i] = i % 2;
-    for (let j = 0; j < 4; j++) x[i * dim + j] = (j === 0 ? 5 : 0) + 4 * rng.normal();
-    x[i * dim + 4] = (truth[i] ? 1 : -1) + 0.1 * rng.normal();
-    for (let j = 5; j < dim; j++) x[i * dim + j] = 0.05 * rng.normal();
-  }
-  return { x, truth };
-}
 
 /** Two classes along two large directions, the noise even across all (weak.test.ts's propagation case). */
 function largeDirections(n: number, dim: number, seed: number) {
@@ -42,7 +32,7 @@ function largeDirections(n: number, dim: number, seed: number) {
 test('graph choice: the blended geometry where a small direction tells the classes apart, the embedding\'s own where the large ones do; too few labels choose nothing', async () => {
   const options = { alpha: 0.99 };
   {
-    const dim = 32, { x, truth } = smallDirection(400, dim, 1);
+    const dim = 32, { x, y: truth } = smallDirectionBlobs(400, dim, 1, 1);
     const { seeds, labelled } = seedsOf(truth, 2, 10);
     const choice = await chooseGraph(x, dim, seeds, 2, labelled, options, 0);
     assert.equal(choice.geometry, 'blended', JSON.stringify(choice.scores));

@@ -1,20 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Rng } from '../core/engine/rng.ts';
 import { fitWhitening, whitenedGeometry, whitenedUnitRows } from '../core/learn/whiten.ts';
 import { l2normalizeRows } from '../core/learn/vectors.ts';
+import { smallDirectionBlobs } from './helpers/blobs.ts';
 
-/** Two classes told apart by a low-variance direction, beside a high-variance nuisance one. */
-function blobs(n: number, dim: number, seed: number) {
-  const rng = new Rng(seed), x = new Float32Array(n * dim), y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 2;
-    for (let j = 0; j < 4; j++) x[i * dim + j] = (j === 0 ? 5 : 0) + 4 * rng.normal();
-    x[i * dim + 4] = (y[i] ? 0.5 : -0.5) + 0.1 * rng.normal();
-    for (let j = 5; j < dim; j++) x[i * dim + j] = 0.05 * rng.normal();
-  }
-  return { x, y };
-}
+const blobs = (n: number, dim: number, seed: number) => smallDirectionBlobs(n, dim, seed);
 
 function nearestNeighbourAccuracy(u: Float32Array, dim: number, y: Int32Array): number {
   const n = y.length;
