@@ -11,8 +11,9 @@
 // Neighbours are exact (the native GEMM-tile kernel of the map); without native kernels, blocks of
 // tfjs matMul. The end model spreads on the graph graph-choice.ts picks (the embedding's own
 // geometry, or one blended with its whitened rows). The diffusion steps run on the native kernel
-// (spread.h) where it loads. Each class's seeds are scaled towards equal mass first (CLASS_BALANCE), as far as
-// the person says the classes are alike in size, or to the rough shares the person gave.
+// (spread.h) where it loads. Each class's seeds are scaled towards equal mass first
+// (CLASS_BALANCE), as far as the person says the classes are alike in size, or to the rough
+// shares the person gave.
 import * as tf from '@tensorflow/tfjs';
 import { exactKnn } from '../cluster/umap.ts';
 import { loadNativeKernels } from '../engine/backends/native-kernels.ts';
